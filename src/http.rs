@@ -1,0 +1,354 @@
+//! The small part of HTTP the signer needs: methods, header names and values, and URLs,
+//! each normalised the way `fetch` will put it on the wire, so what we sign is what is sent.
+
+use crate::acs3::credentials::header_safe;
+use crate::acs3::encode::percent_decode;
+use crate::error::Error;
+
+/// RFC 9110 `tchar`: what a method or a header name may contain.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+/// A request method as `fetch` sends it: the six standard methods are upper-cased
+/// whatever their case (fetch does the same), others are kept as given.
+pub fn normalize_method(method: &str) -> Result<String, Error> {
+    if !is_token(method) || method.len() > 32 {
+        return Err(Error::invalid(
+            "method",
+            "must be an HTTP method token such as GET or POST",
+        ));
+    }
+    let upper = method.to_ascii_uppercase();
+    match upper.as_str() {
+        "CONNECT" | "TRACE" | "TRACK" => Err(Error::invalid(
+            "method",
+            "CONNECT, TRACE and TRACK cannot be sent",
+        )),
+        "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT" => Ok(upper),
+        _ => Ok(method.to_owned()),
+    }
+}
+
+/// A header name, lower-cased; an error names the header but never echoes its value.
+pub fn normalize_header_name(name: &str) -> Result<String, Error> {
+    if !is_token(name) || name.len() > 256 {
+        return Err(Error::invalid(
+            "headers",
+            "a header name must be an HTTP token (letters, digits, -, _ …)",
+        ));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// A header value trimmed at its ends (inner spaces kept), as fetch and the signature both see it.
+pub fn normalize_header_value<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
+    if !header_safe(value) {
+        return Err(Error::invalid(
+            "headers",
+            format!("the value of header `{name}` must be printable ASCII (no CR, LF or other control characters)"),
+        ));
+    }
+    Ok(value.trim_matches(|c| c == ' ' || c == '\t'))
+}
+
+/// `http` or `https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP (local servers, tests).
+    Http,
+    /// HTTPS.
+    Https,
+}
+
+impl Scheme {
+    /// `http` or `https`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// An absolute `http(s)` URL, parsed strictly and normalised as fetch would send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    scheme: Scheme,
+    host: String,
+    port: Option<u16>,
+    path: String,
+    query: Vec<(String, String)>,
+}
+
+/// Characters a path may hold literally: RFC 3986 `pchar` plus `/`; `%` only as an escape.
+fn is_path_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+}
+
+fn valid_encoded_path(path: &str) -> bool {
+    let b = path.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return false;
+            }
+            i += 3;
+        } else if is_path_char(c) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+fn valid_reg_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && !host.starts_with('.')
+        && !host.contains("..")
+}
+
+fn valid_ipv6_literal(host: &str) -> bool {
+    host.len() > 2
+        && host.starts_with('[')
+        && host.ends_with(']')
+        && host.get(1..host.len() - 1).is_some_and(|inner| {
+            inner.contains(':')
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        })
+}
+
+/// Splits a query string into decoded pairs, as `URLSearchParams` does (`+` is a space,
+/// a key without `=` has the empty value, empty pieces are skipped).
+pub fn parse_query(query: &str, argument: &'static str) -> Result<Vec<(String, String)>, Error> {
+    let mut pairs = Vec::new();
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let decode = |s: &str| {
+            percent_decode(s, true).ok_or_else(|| {
+                Error::invalid(
+                    argument,
+                    "the query holds a malformed %-escape or bytes that are not UTF-8",
+                )
+            })
+        };
+        pairs.push((decode(key)?, decode(value)?));
+    }
+    Ok(pairs)
+}
+
+impl Url {
+    /// Parses an absolute `http://` or `https://` URL. `argument` names the input in errors.
+    ///
+    /// The host is lower-cased and a default port dropped (fetch does both); a path must
+    /// already be percent-encoded; the query is decoded into pairs; a fragment is dropped.
+    pub fn parse(text: &str, argument: &'static str) -> Result<Url, Error> {
+        let bad = |reason: &str| Error::invalid(argument, reason.to_owned());
+        let (scheme, rest) = if let Some(rest) = strip_prefix_ignore_case(text, "https://") {
+            (Scheme::Https, rest)
+        } else if let Some(rest) = strip_prefix_ignore_case(text, "http://") {
+            (Scheme::Http, rest)
+        } else {
+            return Err(bad("must be an absolute http:// or https:// URL"));
+        };
+        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+        let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (authority, path) = match before_query.find('/') {
+            Some(at) => before_query.split_at(at),
+            None => (before_query, ""),
+        };
+        if authority.contains('@') {
+            return Err(bad("must not contain a user name or password"));
+        }
+        let (host, port_text) = if authority.starts_with('[') {
+            match authority.find(']') {
+                Some(end) => {
+                    let (host, after) = authority.split_at(end + 1);
+                    (host, after.strip_prefix(':'))
+                }
+                None => return Err(bad("has an unterminated IPv6 address")),
+            }
+        } else {
+            match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        let host = host.to_ascii_lowercase();
+        if !(valid_reg_name(&host) || valid_ipv6_literal(&host)) {
+            return Err(bad("must have a host name made of ASCII letters, digits, '-' and '.' (use the punycode form of international names)"));
+        }
+        let port = match port_text {
+            None | Some("") => None,
+            Some(p) => {
+                let n: u16 = p
+                    .parse()
+                    .ok()
+                    .filter(|n| *n != 0 && p.bytes().all(|b| b.is_ascii_digit()))
+                    .ok_or_else(|| bad("has a port that is not a number from 1 to 65535"))?;
+                Some(n).filter(|n| *n != scheme.default_port())
+            }
+        };
+        if !valid_encoded_path(path) {
+            return Err(bad("has a path that is not percent-encoded (spaces, quotes, non-ASCII or a bad %-escape)"));
+        }
+        let path = if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path.to_owned()
+        };
+        let query = parse_query(query, argument)?;
+        Ok(Url {
+            scheme,
+            host,
+            port,
+            path,
+            query,
+        })
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The host and, when it is not the scheme's default, the port: the `Host` header's value.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    /// `scheme://authority`, no trailing slash.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", self.scheme.as_str(), self.authority())
+    }
+
+    /// The percent-encoded path, `/` at least.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The decoded query pairs, in their original order.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        text.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_normalise_like_fetch() {
+        assert_eq!(normalize_method("post").as_deref(), Ok("POST"));
+        assert_eq!(normalize_method("Get").as_deref(), Ok("GET"));
+        assert_eq!(
+            normalize_method("patch").as_deref(),
+            Ok("patch"),
+            "fetch leaves PATCH's case alone"
+        );
+        assert!(normalize_method("").is_err());
+        assert!(normalize_method("GET POST").is_err());
+        assert!(normalize_method("TRACE").is_err());
+    }
+
+    #[test]
+    fn header_values_trim_ends_only_and_refuse_control_characters() {
+        assert_eq!(normalize_header_value("x", "  a  b \t"), Ok("a  b"));
+        assert!(normalize_header_value("x", "a\r\nb").is_err());
+        assert!(normalize_header_value("x", "a\0b").is_err());
+        assert!(normalize_header_value("x", "é").is_err());
+        assert!(normalize_header_name("x-acs-Foo").is_ok_and(|n| n == "x-acs-foo"));
+        assert!(normalize_header_name("bad name").is_err());
+        assert!(normalize_header_name("").is_err());
+    }
+
+    #[test]
+    fn parses_and_normalises_urls() {
+        let url = Url::parse(
+            "HTTPS://Example.COM:443/a/b%20c?x=1&y=a+b&z&&w=%E4%B8%AD#frag",
+            "url",
+        )
+        .expect("valid");
+        assert_eq!(url.scheme(), Scheme::Https);
+        assert_eq!(url.authority(), "example.com");
+        assert_eq!(url.path(), "/a/b%20c");
+        let q: Vec<(&str, &str)> = url
+            .query()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(q, [("x", "1"), ("y", "a b"), ("z", ""), ("w", "中")]);
+
+        let local = Url::parse("http://127.0.0.1:9000", "endpoint").expect("valid");
+        assert_eq!(local.authority(), "127.0.0.1:9000");
+        assert_eq!(local.path(), "/");
+        assert_eq!(local.origin(), "http://127.0.0.1:9000");
+
+        let v6 = Url::parse("http://[::1]:8080/x", "endpoint").expect("valid");
+        assert_eq!(v6.authority(), "[::1]:8080");
+        assert_eq!(
+            Url::parse("http://h:80/", "u").map(|u| u.authority()),
+            Ok("h".to_owned())
+        );
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        for bad in [
+            "",
+            "ftp://x",
+            "//x",
+            "https://",
+            "https://user:pw@host/",
+            "https://ho st/",
+            "https://host:0/",
+            "https://host:65536/",
+            "https://host:12a/",
+            "https://[::1/",
+            "https://host/a b",
+            "https://host/é",
+            "https://host/%zz",
+            "https://host/?q=%FF",
+            "https://bücher.de/",
+            "https://a..b/",
+        ] {
+            assert!(
+                Url::parse(bad, "url").is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! # fc-invoke
+//!
+//! Call Alibaba Cloud Function Compute 3.0 from any JavaScript runtime, or from Rust.
+//!
+//! - [`acs3`]: the V3 signature (ACS3-HMAC-SHA256), pure and host-independent.
+//! - [`fc`]: Function Compute 3.0's requests, built from typed options and validated.
+//! - [`http`]: URL, method and header normalisation, as `fetch` puts them on the wire.
+//!
+//! Signing the V3 documentation's example request:
+//!
+//! ```
+//! use fc_invoke::acs3::{sign, AcsDate, Credentials, PayloadHash, SignableRequest, SigningParams};
+//! use fc_invoke::http::Url;
+//!
+//! let url = Url::parse(
+//!     "https://ecs.cn-shanghai.aliyuncs.com/?ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai",
+//!     "url",
+//! )?;
+//! let request = SignableRequest::new("POST", url, &[], PayloadHash::empty())?;
+//! let credentials = Credentials::new("YourAccessKeyId", "YourAccessKeySecret", None)?;
+//! let params = SigningParams {
+//!     action: "RunInstances",
+//!     version: "2014-05-26",
+//!     date: AcsDate::parse("2023-10-26T09:01:01Z")?,
+//!     nonce: "d410180a5abf7fe235dd9b74aca91fc0",
+//! };
+//! let signed = sign(&request, &credentials, &params)?;
+//! assert!(signed.header("authorization").unwrap_or_default()
+//!     .ends_with("Signature=e521358f7776c97df52e6b2891a8bc73026794a071b50c3323388c4e0df64804"));
+//! # Ok::<(), fc_invoke::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod acs3;
+pub mod error;
+pub mod fc;
+pub mod http;
+
+pub use error::Error;
