@@ -21,27 +21,77 @@ pub enum Error {
         /// What is wrong, safe to show.
         reason: String,
     },
+    /// The request could not be sent or its answer could not be read.
+    Network {
+        /// What the host reported.
+        message: String,
+        /// Whether the request may have reached the service (false only when it provably did not).
+        maybe_sent: bool,
+    },
+    /// An attempt or the whole call ran out of time.
+    Timeout {
+        /// The limit that was hit, in milliseconds.
+        after_ms: u64,
+    },
+    /// The caller aborted the call.
+    Aborted,
+    /// The service answered with an error status.
+    Service(Box<ServiceError>),
+}
+
+/// An error answer from Function Compute (or an FC-compatible server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// HTTP status.
+    pub status: u16,
+    /// The service's code, e.g. `SignatureNotMatch`, or `ServiceError` when the body had none.
+    pub code: String,
+    /// The service's message.
+    pub message: String,
+    /// `x-fc-request-id` or the body's `RequestId`.
+    pub request_id: Option<String>,
+    /// The server's `Date` header, when it sent one.
+    pub server_date: Option<String>,
+    /// `Retry-After`, when the service sent one.
+    pub retry_after: Option<String>,
 }
 
 impl Error {
     pub(crate) fn invalid(argument: &'static str, reason: impl Into<String>) -> Self {
-        Error::InvalidArgument {
-            argument,
-            reason: reason.into(),
-        }
+        Error::InvalidArgument { argument, reason: reason.into() }
     }
 
     pub(crate) fn credentials(reason: impl Into<String>) -> Self {
-        Error::Credentials {
-            reason: reason.into(),
-        }
+        Error::Credentials { reason: reason.into() }
     }
 
-    /// The stable code of this error, as `FcError.code` in JavaScript.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error, as `FcError.code` in JavaScript: a client code
+    /// (`InvalidArgument`, `CredentialsError`, `NetworkError`, `Timeout`, `Aborted`) or the
+    /// service's own code.
+    pub fn code(&self) -> &str {
         match self {
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::Credentials { .. } => "CredentialsError",
+            Error::Network { .. } => "NetworkError",
+            Error::Timeout { .. } => "Timeout",
+            Error::Aborted => "Aborted",
+            Error::Service(e) => &e.code,
+        }
+    }
+
+    /// The HTTP status, for service errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Service(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// The request id, for service errors.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Service(e) => e.request_id.as_deref(),
+            _ => None,
         }
     }
 }
@@ -53,6 +103,10 @@ impl fmt::Display for Error {
                 write!(f, "invalid {argument}: {reason}")
             }
             Error::Credentials { reason } => write!(f, "credentials: {reason}"),
+            Error::Network { message, .. } => write!(f, "network error: {message}"),
+            Error::Timeout { after_ms } => write!(f, "timed out after {after_ms} ms"),
+            Error::Aborted => f.write_str("the call was aborted"),
+            Error::Service(e) => write!(f, "{} ({}): {}", e.code, e.status, e.message),
         }
     }
 }

@@ -18,17 +18,11 @@ fn is_token(s: &str) -> bool {
 /// whatever their case (fetch does the same), others are kept as given.
 pub fn normalize_method(method: &str) -> Result<String, Error> {
     if !is_token(method) || method.len() > 32 {
-        return Err(Error::invalid(
-            "method",
-            "must be an HTTP method token such as GET or POST",
-        ));
+        return Err(Error::invalid("method", "must be an HTTP method token such as GET or POST"));
     }
     let upper = method.to_ascii_uppercase();
     match upper.as_str() {
-        "CONNECT" | "TRACE" | "TRACK" => Err(Error::invalid(
-            "method",
-            "CONNECT, TRACE and TRACK cannot be sent",
-        )),
+        "CONNECT" | "TRACE" | "TRACK" => Err(Error::invalid("method", "CONNECT, TRACE and TRACK cannot be sent")),
         "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT" => Ok(upper),
         _ => Ok(method.to_owned()),
     }
@@ -37,10 +31,7 @@ pub fn normalize_method(method: &str) -> Result<String, Error> {
 /// A header name, lower-cased; an error names the header but never echoes its value.
 pub fn normalize_header_name(name: &str) -> Result<String, Error> {
     if !is_token(name) || name.len() > 256 {
-        return Err(Error::invalid(
-            "headers",
-            "a header name must be an HTTP token (letters, digits, -, _ …)",
-        ));
+        return Err(Error::invalid("headers", "a header name must be an HTTP token (letters, digits, -, _ …)"));
     }
     Ok(name.to_ascii_lowercase())
 }
@@ -102,8 +93,7 @@ fn valid_encoded_path(path: &str) -> bool {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
-            let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
             if !ok {
                 return false;
             }
@@ -120,9 +110,7 @@ fn valid_encoded_path(path: &str) -> bool {
 fn valid_reg_name(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 253
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         && !host.starts_with('.')
         && !host.contains("..")
 }
@@ -132,10 +120,7 @@ fn valid_ipv6_literal(host: &str) -> bool {
         && host.starts_with('[')
         && host.ends_with(']')
         && host.get(1..host.len() - 1).is_some_and(|inner| {
-            inner.contains(':')
-                && inner
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            inner.contains(':') && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         })
 }
 
@@ -147,10 +132,7 @@ pub fn parse_query(query: &str, argument: &'static str) -> Result<Vec<(String, S
         let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
         let decode = |s: &str| {
             percent_decode(s, true).ok_or_else(|| {
-                Error::invalid(
-                    argument,
-                    "the query holds a malformed %-escape or bytes that are not UTF-8",
-                )
+                Error::invalid(argument, "the query holds a malformed %-escape or bytes that are not UTF-8")
             })
         };
         pairs.push((decode(key)?, decode(value)?));
@@ -213,19 +195,9 @@ impl Url {
         if !valid_encoded_path(path) {
             return Err(bad("has a path that is not percent-encoded (spaces, quotes, non-ASCII or a bad %-escape)"));
         }
-        let path = if path.is_empty() {
-            "/".to_owned()
-        } else {
-            path.to_owned()
-        };
+        let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
         let query = parse_query(query, argument)?;
-        Ok(Url {
-            scheme,
-            host,
-            port,
-            path,
-            query,
-        })
+        Ok(Url { scheme, host, port, path, query })
     }
 
     /// `http` or `https`.
@@ -274,11 +246,7 @@ mod tests {
     fn methods_normalise_like_fetch() {
         assert_eq!(normalize_method("post").as_deref(), Ok("POST"));
         assert_eq!(normalize_method("Get").as_deref(), Ok("GET"));
-        assert_eq!(
-            normalize_method("patch").as_deref(),
-            Ok("patch"),
-            "fetch leaves PATCH's case alone"
-        );
+        assert_eq!(normalize_method("patch").as_deref(), Ok("patch"), "fetch leaves PATCH's case alone");
         assert!(normalize_method("").is_err());
         assert!(normalize_method("GET POST").is_err());
         assert!(normalize_method("TRACE").is_err());
@@ -297,19 +265,11 @@ mod tests {
 
     #[test]
     fn parses_and_normalises_urls() {
-        let url = Url::parse(
-            "HTTPS://Example.COM:443/a/b%20c?x=1&y=a+b&z&&w=%E4%B8%AD#frag",
-            "url",
-        )
-        .expect("valid");
+        let url = Url::parse("HTTPS://Example.COM:443/a/b%20c?x=1&y=a+b&z&&w=%E4%B8%AD#frag", "url").expect("valid");
         assert_eq!(url.scheme(), Scheme::Https);
         assert_eq!(url.authority(), "example.com");
         assert_eq!(url.path(), "/a/b%20c");
-        let q: Vec<(&str, &str)> = url
-            .query()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let q: Vec<(&str, &str)> = url.query().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(q, [("x", "1"), ("y", "a b"), ("z", ""), ("w", "中")]);
 
         let local = Url::parse("http://127.0.0.1:9000", "endpoint").expect("valid");
@@ -319,10 +279,7 @@ mod tests {
 
         let v6 = Url::parse("http://[::1]:8080/x", "endpoint").expect("valid");
         assert_eq!(v6.authority(), "[::1]:8080");
-        assert_eq!(
-            Url::parse("http://h:80/", "u").map(|u| u.authority()),
-            Ok("h".to_owned())
-        );
+        assert_eq!(Url::parse("http://h:80/", "u").map(|u| u.authority()), Ok("h".to_owned()));
     }
 
     #[test]
@@ -345,10 +302,7 @@ mod tests {
             "https://bücher.de/",
             "https://a..b/",
         ] {
-            assert!(
-                Url::parse(bad, "url").is_err(),
-                "{bad:?} should be rejected"
-            );
+            assert!(Url::parse(bad, "url").is_err(), "{bad:?} should be rejected");
         }
     }
 }

@@ -31,19 +31,15 @@
 //! ```
 
 #![deny(missing_docs)]
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod acs3;
+pub mod client;
 pub mod error;
 pub mod fc;
 pub mod http;
 
 pub use error::Error;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

@@ -1,6 +1,8 @@
 //! Property tests: no input makes the core panic, every failure is a typed error, and what we
 //! send re-signs to the same signature (normalisation is idempotent).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use fc_invoke::acs3::{sign, AcsDate, Credentials, PayloadHash, SignableRequest, SigningParams};
 use fc_invoke::fc::{Endpoint, InvocationType, InvokeFunction, LogType};
 use fc_invoke::http::Url;
@@ -23,10 +25,7 @@ fn urlish() -> impl Strategy<Value = String> {
 
 fn header_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::collection::vec(
-        (
-            "(x-acs-|x-fc-|X-ACS-|content-type|host|)[a-zA-Z0-9 _\\-\n]{0,8}",
-            "[ -~\t\r\né]{0,20}",
-        ),
+        ("(x-acs-|x-fc-|X-ACS-|content-type|host|)[a-zA-Z0-9 _\\-\n]{0,8}", "[ -~\t\r\né]{0,20}"),
         0..6,
     )
 }

@@ -17,19 +17,14 @@ pub fn is_signed_header(name: &str) -> bool {
 /// CanonicalURI from a percent-encoded path, with the SDK's replacements:
 /// `+`→`%20`, `*`→`%2A`, `%7E`→`~`.
 pub fn canonical_uri(encoded_path: &str) -> String {
-    encoded_path
-        .replace('+', "%20")
-        .replace('*', "%2A")
-        .replace("%7E", "~")
+    encoded_path.replace('+', "%20").replace('*', "%2A").replace("%7E", "~")
 }
 
 /// CanonicalQueryString from decoded pairs: keys and values percent-encoded, sorted by
 /// encoded key then value (byte order), `key=` for an empty value, joined by `&`.
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
-    let mut encoded: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-        .collect();
+    let mut encoded: Vec<(String, String)> =
+        pairs.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
     encoded.sort();
     let mut out = String::new();
     for (i, (k, v)) in encoded.iter().enumerate() {
@@ -60,16 +55,9 @@ impl CanonicalRequest {
         headers: &[(String, String)],
         payload_hash: &PayloadHash,
     ) -> Self {
-        let mut signed: Vec<&(String, String)> = headers
-            .iter()
-            .filter(|(n, _)| is_signed_header(n))
-            .collect();
+        let mut signed: Vec<&(String, String)> = headers.iter().filter(|(n, _)| is_signed_header(n)).collect();
         signed.sort_by(|a, b| a.0.cmp(&b.0));
-        let signed_headers = signed
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(";");
+        let signed_headers = signed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(";");
         let mut text = String::with_capacity(256 + canonical_uri.len() + canonical_query.len());
         for part in [method, "\n", canonical_uri, "\n", canonical_query, "\n"] {
             text.push_str(part);
@@ -83,10 +71,7 @@ impl CanonicalRequest {
         for part in ["\n", signed_headers.as_str(), "\n", payload_hash.as_str()] {
             text.push_str(part);
         }
-        CanonicalRequest {
-            text,
-            signed_headers,
-        }
+        CanonicalRequest { text, signed_headers }
     }
 
     /// The `;`-joined list of signed header names, sorted.
@@ -113,10 +98,7 @@ pub struct StringToSign(String);
 impl StringToSign {
     /// The string to sign for `canonical`.
     pub fn new(canonical: &CanonicalRequest) -> Self {
-        StringToSign(format!(
-            "{ALGORITHM}\n{}",
-            hex_lower(&Sha256::digest(canonical.as_str().as_bytes()))
-        ))
+        StringToSign(format!("{ALGORITHM}\n{}", hex_lower(&Sha256::digest(canonical.as_str().as_bytes()))))
     }
 
     /// The exact bytes that are HMAC'd.
@@ -136,9 +118,7 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -149,18 +129,8 @@ mod tests {
 
     #[test]
     fn query_is_sorted_and_encoded() {
-        let q = pairs(&[
-            ("b", "2"),
-            ("a", "x y"),
-            ("A", "*"),
-            ("empty", ""),
-            ("a", "1"),
-            ("k~", "中/"),
-        ]);
-        assert_eq!(
-            canonical_query(&q),
-            "A=%2A&a=1&a=x%20y&b=2&empty=&k~=%E4%B8%AD%2F"
-        );
+        let q = pairs(&[("b", "2"), ("a", "x y"), ("A", "*"), ("empty", ""), ("a", "1"), ("k~", "中/")]);
+        assert_eq!(canonical_query(&q), "A=%2A&a=1&a=x%20y&b=2&empty=&k~=%E4%B8%AD%2F");
         assert_eq!(canonical_query(&[]), "");
         // Keys are encoded before sorting: "%20" (space) sorts before "0".
         assert_eq!(canonical_query(&pairs(&[("0", ""), (" ", "")])), "%20=&0=");
@@ -181,12 +151,7 @@ mod tests {
             "POST\n/p\na=1\ncontent-type:application/octet-stream\nhost:h.example\nx-acs-date:2023-10-26T09:01:01Z\n\n\
              content-type;host;x-acs-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        assert!(StringToSign::new(&cr)
-            .as_str()
-            .starts_with("ACS3-HMAC-SHA256\n"));
-        assert_eq!(
-            StringToSign::new(&cr).as_str().len(),
-            ALGORITHM.len() + 1 + 64
-        );
+        assert!(StringToSign::new(&cr).as_str().starts_with("ACS3-HMAC-SHA256\n"));
+        assert_eq!(StringToSign::new(&cr).as_str().len(), ALGORITHM.len() + 1 + 64);
     }
 }

@@ -41,9 +41,7 @@ fn valid_access_key_id(id: &str) -> bool {
 
 /// A header value we can send as-is: printable ASCII or tab, no CR/LF (fetch rejects the rest).
 pub(crate) fn header_safe(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 impl Credentials {
@@ -61,9 +59,7 @@ impl Credentials {
             return Err(Error::credentials("accessKeyId is empty"));
         }
         if !valid_access_key_id(&access_key_id) {
-            return Err(Error::credentials(
-                "accessKeyId must be printable ASCII without spaces or commas",
-            ));
+            return Err(Error::credentials("accessKeyId must be printable ASCII without spaces or commas"));
         }
         if access_key_secret.is_empty() {
             return Err(Error::credentials("accessKeySecret is empty"));
@@ -115,8 +111,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_secret_and_token() {
-        let creds =
-            Credentials::new("LTAIid", "s3cr3t-value", Some("t0ken-value".into())).expect("valid");
+        let creds = Credentials::new("LTAIid", "s3cr3t-value", Some("t0ken-value".into())).expect("valid");
         let shown = format!("{creds:?} {creds:#?}");
         assert!(shown.contains("LTAIid"));
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
@@ -144,10 +139,7 @@ mod tests {
             let err = Credentials::new(id, secret, token.map(str::to_owned)).expect_err("invalid");
             assert_eq!(err.code(), "CredentialsError");
             let shown = format!("{err} {err:?}");
-            assert!(
-                !shown.contains("secret-xyz") && !shown.contains("en-xyz"),
-                "{shown}"
-            );
+            assert!(!shown.contains("secret-xyz") && !shown.contains("en-xyz"), "{shown}");
         }
     }
 }

@@ -16,10 +16,7 @@ impl AcsDate {
         if (0..=MAX_UNIX_SECONDS).contains(&seconds) {
             Ok(AcsDate(seconds))
         } else {
-            Err(Error::invalid(
-                "date",
-                "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
-            ))
+            Err(Error::invalid("date", "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"))
         }
     }
 
@@ -31,22 +28,14 @@ impl AcsDate {
         let seconds = (millis / 1000.0).floor();
         // The range check before the cast keeps `as` from saturating silently.
         if !(0.0..=MAX_UNIX_SECONDS as f64).contains(&seconds) {
-            return Err(Error::invalid(
-                "date",
-                "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
-            ));
+            return Err(Error::invalid("date", "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"));
         }
         Self::from_unix_seconds(seconds as i64)
     }
 
     /// Parses exactly `YYYY-MM-DDTHH:MM:SSZ`.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let bad = || {
-            Error::invalid(
-                "date",
-                "must look like 2023-10-26T09:01:01Z (UTC, no fraction)",
-            )
-        };
+        let bad = || Error::invalid("date", "must look like 2023-10-26T09:01:01Z (UTC, no fraction)");
         let b = text.as_bytes();
         if b.len() != 20
             || b.get(4) != Some(&b'-')
@@ -132,13 +121,7 @@ impl fmt::Display for AcsDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
         let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            secs / 3600,
-            secs % 3600 / 60,
-            secs % 60
-        )
+        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
     }
 }
 

@@ -116,10 +116,7 @@ mod tests {
     #[test]
     fn decode_inverts_encode_and_rejects_bad_escapes() {
         for s in ["", "a b", "中文/?&=+", "%41", "~*!"] {
-            assert_eq!(
-                percent_decode(&percent_encode(s), false).as_deref(),
-                Some(s)
-            );
+            assert_eq!(percent_decode(&percent_encode(s), false).as_deref(), Some(s));
         }
         assert_eq!(percent_decode("a+b", true).as_deref(), Some("a b"));
         assert_eq!(percent_decode("a+b", false).as_deref(), Some("a+b"));

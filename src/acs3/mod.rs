@@ -48,29 +48,13 @@ impl SignableRequest {
     /// Validates and normalises a request: the method as fetch sends it and the headers by
     /// [`merge_headers`]. Headers the signer owns (`host`, `authorization`, the `x-acs-*` it
     /// adds) are refused.
-    pub fn new(
-        method: &str,
-        url: Url,
-        headers: &[(String, String)],
-        payload_hash: PayloadHash,
-    ) -> Result<Self, Error> {
+    pub fn new(method: &str, url: Url, headers: &[(String, String)], payload_hash: PayloadHash) -> Result<Self, Error> {
         let method = normalize_method(method)?;
         let headers = merge_headers(headers)?;
-        if let Some((name, _)) = headers
-            .iter()
-            .find(|(n, _)| RESERVED_HEADERS.contains(&n.as_str()))
-        {
-            return Err(Error::invalid(
-                "headers",
-                format!("`{name}` is set by the signer and cannot be given"),
-            ));
+        if let Some((name, _)) = headers.iter().find(|(n, _)| RESERVED_HEADERS.contains(&n.as_str())) {
+            return Err(Error::invalid("headers", format!("`{name}` is set by the signer and cannot be given")));
         }
-        Ok(SignableRequest {
-            method,
-            url,
-            headers,
-            payload_hash,
-        })
+        Ok(SignableRequest { method, url, headers, payload_hash })
     }
 
     /// The method, as sent.
@@ -150,10 +134,7 @@ pub struct SignedRequest {
 impl SignedRequest {
     /// The value of header `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -162,10 +143,7 @@ fn signer_value<'a>(argument: &'static str, value: &'a str) -> Result<&'a str, E
     if ok {
         Ok(value)
     } else {
-        Err(Error::invalid(
-            argument,
-            "must be 1 to 256 printable ASCII characters without spaces",
-        ))
+        Err(Error::invalid(argument, "must be 1 to 256 printable ASCII characters without spaces"))
     }
 }
 
@@ -193,28 +171,16 @@ pub fn sign(
         ("x-acs-version".to_owned(), version.to_owned()),
         ("x-acs-date".to_owned(), params.date.to_string()),
         ("x-acs-signature-nonce".to_owned(), nonce.to_owned()),
-        (
-            "x-acs-content-sha256".to_owned(),
-            request.payload_hash.as_str().to_owned(),
-        ),
+        ("x-acs-content-sha256".to_owned(), request.payload_hash.as_str().to_owned()),
     ]);
     if let Some(token) = credentials.security_token() {
         headers.push(("x-acs-security-token".to_owned(), token.expose().to_owned()));
-        headers.push((
-            "x-acs-accesskey-id".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ));
+        headers.push(("x-acs-accesskey-id".to_owned(), credentials.access_key_id().to_owned()));
     }
     let uri = canonical_uri(request.url.path());
     let query = canonical_query(request.url.query());
     headers.push(("host".to_owned(), request.url.authority()));
-    let canonical_request = CanonicalRequest::new(
-        &request.method,
-        &uri,
-        &query,
-        &headers,
-        &request.payload_hash,
-    );
+    let canonical_request = CanonicalRequest::new(&request.method, &uri, &query, &headers, &request.payload_hash);
     let string_to_sign = StringToSign::new(&canonical_request);
     let signature = signature(credentials.access_key_secret(), &string_to_sign)?;
     headers.pop(); // host: signed, never sent by us
@@ -233,13 +199,7 @@ pub fn sign(
         url.push('?');
         url.push_str(&query);
     }
-    Ok(SignedRequest {
-        method: request.method.clone(),
-        url,
-        headers,
-        canonical_request,
-        string_to_sign,
-    })
+    Ok(SignedRequest { method: request.method.clone(), url, headers, canonical_request, string_to_sign })
 }
 
 #[cfg(test)]
@@ -247,9 +207,7 @@ mod tests {
     use super::*;
 
     fn h(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     fn date() -> AcsDate {
@@ -266,8 +224,7 @@ mod tests {
         )
         .expect("valid");
         let request = SignableRequest::new("POST", url, &[], PayloadHash::empty()).expect("valid");
-        let creds =
-            Credentials::new("YourAccessKeyId", "YourAccessKeySecret", None).expect("valid");
+        let creds = Credentials::new("YourAccessKeyId", "YourAccessKeySecret", None).expect("valid");
         let params = SigningParams {
             action: "RunInstances",
             version: "2014-05-26",
@@ -291,99 +248,42 @@ mod tests {
         let url = Url::parse("http://127.0.0.1:9000/x", "url").expect("valid");
         let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("STS.id", "secret", Some("the-token".into())).expect("valid");
-        let params = SigningParams {
-            action: "A",
-            version: "V",
-            date: date(),
-            nonce: "n",
-        };
+        let params = SigningParams { action: "A", version: "V", date: date(), nonce: "n" };
         let signed = sign(&request, &creds, &params).expect("signs");
         assert_eq!(signed.header("x-acs-security-token"), Some("the-token"));
         assert_eq!(signed.header("x-acs-accesskey-id"), Some("STS.id"));
-        assert!(signed
-            .canonical_request
-            .as_str()
-            .contains("\nhost:127.0.0.1:9000\n"));
-        assert!(signed
-            .canonical_request
-            .signed_headers()
-            .contains("x-acs-accesskey-id;x-acs-action"));
-        assert!(signed
-            .canonical_request
-            .signed_headers()
-            .contains("x-acs-security-token"));
+        assert!(signed.canonical_request.as_str().contains("\nhost:127.0.0.1:9000\n"));
+        assert!(signed.canonical_request.signed_headers().contains("x-acs-accesskey-id;x-acs-action"));
+        assert!(signed.canonical_request.signed_headers().contains("x-acs-security-token"));
     }
 
     #[test]
     fn headers_merge_case_insensitively_like_the_sdk() {
         let url = Url::parse("https://h/", "url").expect("valid");
-        let headers = h(&[
-            ("x-acs-test", " http "),
-            ("X-ACS-TEST", "https"),
-            ("X-Fc-A", "2"),
-            ("x-fc-a", "1"),
-        ]);
-        let request =
-            SignableRequest::new("get", url, &headers, PayloadHash::empty()).expect("valid");
-        let params = SigningParams {
-            action: "A",
-            version: "V",
-            date: date(),
-            nonce: "n",
-        };
+        let headers = h(&[("x-acs-test", " http "), ("X-ACS-TEST", "https"), ("X-Fc-A", "2"), ("x-fc-a", "1")]);
+        let request = SignableRequest::new("get", url, &headers, PayloadHash::empty()).expect("valid");
+        let params = SigningParams { action: "A", version: "V", date: date(), nonce: "n" };
         let creds = Credentials::new("id", "secret", None).expect("valid");
         let signed = sign(&request, &creds, &params).expect("signs");
         assert_eq!(signed.method, "GET");
         assert_eq!(signed.header("x-acs-test"), Some("http,https"));
-        assert_eq!(
-            signed.header("x-fc-a"),
-            Some("2, 1"),
-            "unsigned headers keep their order"
-        );
-        assert!(signed
-            .canonical_request
-            .as_str()
-            .contains("\nx-acs-test:http,https\n"));
+        assert_eq!(signed.header("x-fc-a"), Some("2, 1"), "unsigned headers keep their order");
+        assert!(signed.canonical_request.as_str().contains("\nx-acs-test:http,https\n"));
     }
 
     #[test]
     fn reserved_headers_and_bad_params_are_refused() {
         let url = Url::parse("https://h/", "url").expect("valid");
-        for name in [
-            "Host",
-            "Authorization",
-            "x-acs-date",
-            "X-Acs-Security-Token",
-            "content-length",
-        ] {
-            let err =
-                SignableRequest::new("GET", url.clone(), &h(&[(name, "v")]), PayloadHash::empty());
-            assert!(
-                matches!(
-                    err,
-                    Err(Error::InvalidArgument {
-                        argument: "headers",
-                        ..
-                    })
-                ),
-                "{name}"
-            );
+        for name in ["Host", "Authorization", "x-acs-date", "X-Acs-Security-Token", "content-length"] {
+            let err = SignableRequest::new("GET", url.clone(), &h(&[(name, "v")]), PayloadHash::empty());
+            assert!(matches!(err, Err(Error::InvalidArgument { argument: "headers", .. })), "{name}");
         }
         let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("id", "secret", None).expect("valid");
-        for (action, version, nonce) in [
-            ("", "V", "n"),
-            ("A", "", "n"),
-            ("A", "V", ""),
-            ("A", "V", "a b"),
-            ("A\n", "V", "n"),
-        ] {
-            let params = SigningParams {
-                action,
-                version,
-                date: date(),
-                nonce,
-            };
+        for (action, version, nonce) in
+            [("", "V", "n"), ("A", "", "n"), ("A", "V", ""), ("A", "V", "a b"), ("A\n", "V", "n")]
+        {
+            let params = SigningParams { action, version, date: date(), nonce };
             assert!(sign(&request, &creds, &params).is_err());
         }
     }
@@ -393,17 +293,9 @@ mod tests {
         let url = Url::parse("https://h/a+b*/c%7E?z=1&a=x+y&m", "url").expect("valid");
         let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("id", "secret", None).expect("valid");
-        let params = SigningParams {
-            action: "A",
-            version: "V",
-            date: date(),
-            nonce: "n",
-        };
+        let params = SigningParams { action: "A", version: "V", date: date(), nonce: "n" };
         let signed = sign(&request, &creds, &params).expect("signs");
         assert_eq!(signed.url, "https://h/a%20b%2A/c~?a=x%20y&m=&z=1");
-        assert!(signed
-            .canonical_request
-            .as_str()
-            .starts_with("GET\n/a%20b%2A/c~\na=x%20y&m=&z=1\n"));
+        assert!(signed.canonical_request.as_str().starts_with("GET\n/a%20b%2A/c~\na=x%20y&m=&z=1\n"));
     }
 }

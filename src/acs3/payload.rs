@@ -25,10 +25,7 @@ impl PayloadHash {
         if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(PayloadHash(hex.to_ascii_lowercase()))
         } else {
-            Err(Error::invalid(
-                "payloadHash",
-                "must be the 64-digit hex SHA-256 of the body",
-            ))
+            Err(Error::invalid("payloadHash", "must be the 64-digit hex SHA-256 of the body"))
         }
     }
 
@@ -67,10 +64,7 @@ mod tests {
     #[test]
     fn known_digests() {
         // The empty-string digest is quoted in the reference; "test" is from openapi-util's own test.
-        assert_eq!(
-            PayloadHash::empty().as_str(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(PayloadHash::empty().as_str(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert_eq!(
             PayloadHash::of_bytes(b"test").as_str(),
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

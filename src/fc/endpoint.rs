@@ -34,9 +34,7 @@ impl Endpoint {
                 "must be a region id such as cn-hangzhou (lower-case letters, digits, '-')",
             ));
         }
-        Ok(Endpoint {
-            origin: format!("https://{account_id}.{region}.fc.aliyuncs.com"),
-        })
+        Ok(Endpoint { origin: format!("https://{account_id}.{region}.fc.aliyuncs.com") })
     }
 
     /// An explicit endpoint URL, `http://` or `https://`, with no path beyond `/`, no query and
@@ -45,19 +43,13 @@ impl Endpoint {
     pub fn parse(url: &str) -> Result<Self, Error> {
         let trimmed = url.trim();
         let parsed = Url::parse(trimmed, "endpoint")?;
-        if parsed.path() != "/"
-            || !parsed.query().is_empty()
-            || trimmed.contains('?')
-            || trimmed.contains('#')
-        {
+        if parsed.path() != "/" || !parsed.query().is_empty() || trimmed.contains('?') || trimmed.contains('#') {
             return Err(Error::invalid(
                 "endpoint",
                 "must be scheme://host[:port] only, without a path, query or fragment",
             ));
         }
-        Ok(Endpoint {
-            origin: parsed.origin(),
-        })
+        Ok(Endpoint { origin: parsed.origin() })
     }
 
     /// `scheme://host[:port]`, no trailing slash.
@@ -73,10 +65,7 @@ mod tests {
     #[test]
     fn region_endpoints() {
         let e = Endpoint::for_region("1234567890123456", "cn-hangzhou").expect("valid");
-        assert_eq!(
-            e.origin(),
-            "https://1234567890123456.cn-hangzhou.fc.aliyuncs.com"
-        );
+        assert_eq!(e.origin(), "https://1234567890123456.cn-hangzhou.fc.aliyuncs.com");
         for (account, region) in [
             ("", "cn-hangzhou"),
             ("12/3", "cn-hangzhou"),
@@ -85,10 +74,7 @@ mod tests {
             ("123", "cn.hangzhou"),
             ("123", "-cn"),
         ] {
-            assert!(
-                Endpoint::for_region(account, region).is_err(),
-                "{account:?} {region:?}"
-            );
+            assert!(Endpoint::for_region(account, region).is_err(), "{account:?} {region:?}");
         }
     }
 
@@ -102,15 +88,8 @@ mod tests {
             Endpoint::parse("https://FC.example.com:443/").map(|e| e.origin().to_owned()),
             Ok("https://fc.example.com".to_owned())
         );
-        for bad in [
-            "",
-            "127.0.0.1:9000",
-            "https://h/prefix",
-            "https://h/?a=1",
-            "https://h/#x",
-            "https://u@h",
-            "ws://h",
-        ] {
+        for bad in ["", "127.0.0.1:9000", "https://h/prefix", "https://h/?a=1", "https://h/#x", "https://u@h", "ws://h"]
+        {
             assert!(Endpoint::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -31,10 +31,7 @@ impl InvocationType {
         match text {
             "Sync" => Ok(InvocationType::Sync),
             "Async" => Ok(InvocationType::Async),
-            _ => Err(Error::invalid(
-                "invocationType",
-                "must be \"Sync\" or \"Async\"",
-            )),
+            _ => Err(Error::invalid("invocationType", "must be \"Sync\" or \"Async\"")),
         }
     }
 }
@@ -69,11 +66,7 @@ impl LogType {
 }
 
 /// Headers InvokeFunction's options own; given as extra headers they would contradict them.
-const OPTION_HEADERS: &[&str] = &[
-    "x-fc-invocation-type",
-    "x-fc-log-type",
-    "x-fc-async-task-id",
-];
+const OPTION_HEADERS: &[&str] = &["x-fc-invocation-type", "x-fc-log-type", "x-fc-async-task-id"];
 
 /// The options of one InvokeFunction call.
 #[derive(Debug, Clone, Copy, Default)]
@@ -93,12 +86,8 @@ pub struct InvokeFunction<'a> {
 }
 
 impl InvokeFunction<'_> {
-    /// Validates the options and builds the request; `payload_hash` is the body's SHA-256.
-    pub fn to_request(
-        &self,
-        endpoint: &Endpoint,
-        payload_hash: PayloadHash,
-    ) -> Result<ApiRequest, Error> {
+    /// Checks the options without building anything (cheap: call it before hashing a body).
+    pub fn validate(&self) -> Result<(), Error> {
         validate_function_name(self.function_name)?;
         if let Some(q) = self.qualifier {
             validate_qualifier(q)?;
@@ -106,57 +95,42 @@ impl InvokeFunction<'_> {
         if let Some(id) = self.async_task_id {
             validate_async_task_id(id)?;
             if self.invocation_type != InvocationType::Async {
-                return Err(Error::invalid(
-                    "asyncTaskId",
-                    "is only meaningful with invocationType \"Async\"",
-                ));
+                return Err(Error::invalid("asyncTaskId", "is only meaningful with invocationType \"Async\""));
             }
         }
+        Ok(())
+    }
+
+    /// Validates the options and builds the request; `payload_hash` is the body's SHA-256.
+    pub fn to_request(&self, endpoint: &Endpoint, payload_hash: PayloadHash) -> Result<ApiRequest, Error> {
+        self.validate()?;
         let mut headers = Vec::with_capacity(self.headers.len() + 4);
         let mut has_content_type = false;
         for (name, value) in self.headers {
             let lower = name.to_ascii_lowercase();
             if OPTION_HEADERS.contains(&lower.as_str()) {
-                return Err(Error::invalid(
-                    "headers",
-                    format!("`{lower}` is set from the invoke options; use those"),
-                ));
+                return Err(Error::invalid("headers", format!("`{lower}` is set from the invoke options; use those")));
             }
             has_content_type |= lower == "content-type";
             headers.push((name.clone(), value.clone()));
         }
         if !has_content_type {
-            headers.push((
-                "content-type".to_owned(),
-                "application/octet-stream".to_owned(),
-            ));
+            headers.push(("content-type".to_owned(), "application/octet-stream".to_owned()));
         }
-        headers.push((
-            "x-fc-invocation-type".to_owned(),
-            self.invocation_type.as_str().to_owned(),
-        ));
-        headers.push((
-            "x-fc-log-type".to_owned(),
-            self.log_type.as_str().to_owned(),
-        ));
+        headers.push(("x-fc-invocation-type".to_owned(), self.invocation_type.as_str().to_owned()));
+        headers.push(("x-fc-log-type".to_owned(), self.log_type.as_str().to_owned()));
         if let Some(id) = self.async_task_id {
             headers.push(("x-fc-async-task-id".to_owned(), id.to_owned()));
         }
-        let mut url = format!(
-            "{}/{API_VERSION}/functions/{}/invocations",
-            endpoint.origin(),
-            percent_encode(self.function_name)
-        );
+        let mut url =
+            format!("{}/{API_VERSION}/functions/{}/invocations", endpoint.origin(), percent_encode(self.function_name));
         if let Some(q) = self.qualifier {
             url.push_str("?qualifier=");
             url.push_str(&percent_encode(q));
         }
         let url = Url::parse(&url, "endpoint")?;
         let request = SignableRequest::new("POST", url, &headers, payload_hash)?;
-        Ok(ApiRequest {
-            action: "InvokeFunction".to_owned(),
-            request,
-        })
+        Ok(ApiRequest { action: "InvokeFunction".to_owned(), request })
     }
 }
 
@@ -180,9 +154,7 @@ mod tests {
             async_task_id: Some("task_1"),
             headers: &extra,
         };
-        let call = opts
-            .to_request(&endpoint(), PayloadHash::of_bytes(b"event"))
-            .expect("valid");
+        let call = opts.to_request(&endpoint(), PayloadHash::of_bytes(b"event")).expect("valid");
         assert_eq!(call.action, "InvokeFunction");
         let creds = Credentials::new("id", "secret", None).expect("valid");
         let date = AcsDate::parse("2024-01-02T03:04:05Z").expect("valid");
@@ -192,10 +164,7 @@ mod tests {
             signed.url,
             "https://123456789.cn-hangzhou.fc.aliyuncs.com/2023-03-30/functions/my-func/invocations?qualifier=LATEST"
         );
-        assert_eq!(
-            signed.header("content-type"),
-            Some("application/octet-stream")
-        );
+        assert_eq!(signed.header("content-type"), Some("application/octet-stream"));
         assert_eq!(signed.header("x-fc-invocation-type"), Some("Async"));
         assert_eq!(signed.header("x-fc-log-type"), Some("Tail"));
         assert_eq!(signed.header("x-fc-async-task-id"), Some("task_1"));
@@ -203,14 +172,8 @@ mod tests {
         assert_eq!(signed.header("x-acs-action"), Some("InvokeFunction"));
         assert_eq!(signed.header("x-acs-version"), Some("2023-03-30"));
         assert_eq!(signed.header("x-acs-date"), Some("2024-01-02T03:04:05Z"));
-        assert_eq!(
-            signed.header("x-acs-content-sha256"),
-            Some(PayloadHash::of_bytes(b"event").as_str())
-        );
-        assert!(signed
-            .canonical_request
-            .as_str()
-            .contains("\nhost:123456789.cn-hangzhou.fc.aliyuncs.com\n"));
+        assert_eq!(signed.header("x-acs-content-sha256"), Some(PayloadHash::of_bytes(b"event").as_str()));
+        assert!(signed.canonical_request.as_str().contains("\nhost:123456789.cn-hangzhou.fc.aliyuncs.com\n"));
         assert_eq!(
             signed.canonical_request.signed_headers(),
             "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version"
@@ -220,18 +183,10 @@ mod tests {
     #[test]
     fn content_type_can_be_replaced() {
         let extra = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-        let opts = InvokeFunction {
-            function_name: "f",
-            headers: &extra,
-            ..Default::default()
-        };
-        let call = opts
-            .to_request(&endpoint(), PayloadHash::empty())
-            .expect("valid");
+        let opts = InvokeFunction { function_name: "f", headers: &extra, ..Default::default() };
+        let call = opts.to_request(&endpoint(), PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("id", "secret", None).expect("valid");
-        let signed = call
-            .sign(&creds, AcsDate::from_unix_seconds(0).expect("valid"), "n")
-            .expect("signs");
+        let signed = call.sign(&creds, AcsDate::from_unix_seconds(0).expect("valid"), "n").expect("signs");
         assert_eq!(signed.header("content-type"), Some("application/json"));
     }
 
@@ -239,21 +194,8 @@ mod tests {
     fn refuses_bad_options_before_signing() {
         let bad_header = vec![("x-fc-invocation-type".to_owned(), "Async".to_owned())];
         let cases: Vec<(InvokeFunction<'_>, &str)> = vec![
-            (
-                InvokeFunction {
-                    function_name: "bad/name",
-                    ..Default::default()
-                },
-                "functionName",
-            ),
-            (
-                InvokeFunction {
-                    function_name: "f",
-                    qualifier: Some("a b"),
-                    ..Default::default()
-                },
-                "qualifier",
-            ),
+            (InvokeFunction { function_name: "bad/name", ..Default::default() }, "functionName"),
+            (InvokeFunction { function_name: "f", qualifier: Some("a b"), ..Default::default() }, "qualifier"),
             (
                 InvokeFunction {
                     function_name: "f",
@@ -263,22 +205,8 @@ mod tests {
                 },
                 "asyncTaskId",
             ),
-            (
-                InvokeFunction {
-                    function_name: "f",
-                    async_task_id: Some("ok"),
-                    ..Default::default()
-                },
-                "asyncTaskId",
-            ),
-            (
-                InvokeFunction {
-                    function_name: "f",
-                    headers: &bad_header,
-                    ..Default::default()
-                },
-                "headers",
-            ),
+            (InvokeFunction { function_name: "f", async_task_id: Some("ok"), ..Default::default() }, "asyncTaskId"),
+            (InvokeFunction { function_name: "f", headers: &bad_header, ..Default::default() }, "headers"),
         ];
         for (opts, argument) in cases {
             match opts.to_request(&endpoint(), PayloadHash::empty()) {

@@ -4,9 +4,11 @@
 pub mod endpoint;
 pub mod invoke;
 pub mod names;
+pub mod response;
 
 pub use endpoint::Endpoint;
 pub use invoke::{InvocationType, InvokeFunction, LogType};
+pub use response::{service_error, InvokeMeta};
 
 use crate::acs3::{self, AcsDate, Credentials, SignableRequest, SignedRequest, SigningParams};
 use crate::error::Error;
@@ -25,18 +27,8 @@ pub struct ApiRequest {
 
 impl ApiRequest {
     /// Signs the call with the given time and nonce.
-    pub fn sign(
-        &self,
-        credentials: &Credentials,
-        date: AcsDate,
-        nonce: &str,
-    ) -> Result<SignedRequest, Error> {
-        let params = SigningParams {
-            action: &self.action,
-            version: API_VERSION,
-            date,
-            nonce,
-        };
+    pub fn sign(&self, credentials: &Credentials, date: AcsDate, nonce: &str) -> Result<SignedRequest, Error> {
+        let params = SigningParams { action: &self.action, version: API_VERSION, date, nonce };
         acs3::sign(&self.request, credentials, &params)
     }
 }

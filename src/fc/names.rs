@@ -6,9 +6,9 @@ use crate::error::Error;
 /// `^[A-Za-z_][A-Za-z0-9_-]{0,max-1}$`.
 fn is_fc_identifier(s: &str, max: usize, first_may_be_digit: bool) -> bool {
     let mut bytes = s.bytes();
-    let first_ok = bytes.next().is_some_and(|b| {
-        b.is_ascii_alphabetic() || b == b'_' || (first_may_be_digit && b.is_ascii_digit())
-    });
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || (first_may_be_digit && b.is_ascii_digit()));
     first_ok && s.len() <= max && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -57,16 +57,7 @@ mod tests {
         for ok in ["a", "_x", "my-func_2", &"a".repeat(64)] {
             assert!(validate_function_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "1abc",
-            "-a",
-            "a b",
-            "a/b",
-            "a.b",
-            "函数",
-            &"a".repeat(65),
-        ] {
+        for bad in ["", "1abc", "-a", "a b", "a/b", "a.b", "函数", &"a".repeat(65)] {
             assert!(validate_function_name(bad).is_err(), "{bad}");
         }
     }
@@ -85,10 +76,7 @@ mod tests {
     fn async_task_ids() {
         assert!(validate_async_task_id("test-id").is_ok());
         assert!(validate_async_task_id(&format!("v{}", "1".repeat(127))).is_ok());
-        assert!(
-            validate_async_task_id(&format!("v{}", "1".repeat(128))).is_err(),
-            "129 characters"
-        );
+        assert!(validate_async_task_id(&format!("v{}", "1".repeat(128))).is_err(), "129 characters");
         for bad in ["", "1", "-a", "a.mp4", "a b"] {
             assert!(validate_async_task_id(bad).is_err(), "{bad}");
         }

@@ -1,0 +1,313 @@
+//! The JS host: the clock, the nonce, credentials and `fetch`, all taken from the global scope
+//! (`globalThis`), never from `window`, so the same code runs in browsers, Workers, Deno and Node.
+
+use super::convert::{credentials_from_js, js_message};
+use crate::acs3::{Credentials, PayloadHash, PayloadHasher, SignedRequest};
+use crate::client::{credentials_fresh, Attempt, Host, HostResponse};
+use crate::error::Error;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, Headers, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    // Bound to the global functions: every runtime we target has them.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// Bodies are hashed from JS memory in pieces of this size, so a large body never exists twice.
+const HASH_CHUNK: u32 = 64 * 1024;
+
+/// Where credentials come from.
+pub enum CredentialSource {
+    /// Fixed credentials, validated once.
+    Static(Credentials),
+    /// An async JS function, cached until shortly before the expiration it reports.
+    Provider(ProviderCache),
+}
+
+/// A credential provider with its cache; concurrent calls share one pending refresh.
+pub struct ProviderCache {
+    provider: Function,
+    cached: RefCell<Option<(Credentials, Option<f64>)>>,
+    pending: RefCell<Option<Promise>>,
+}
+
+impl ProviderCache {
+    pub fn new(provider: Function) -> Self {
+        ProviderCache { provider, cached: RefCell::new(None), pending: RefCell::new(None) }
+    }
+
+    async fn get(&self, now_ms: f64) -> Result<Credentials, Error> {
+        if let Some((creds, expiration)) = self.cached.borrow().as_ref() {
+            if credentials_fresh(*expiration, now_ms) {
+                return Ok(creds.clone());
+            }
+        }
+        let existing = self.pending.borrow().clone();
+        let promise = match existing {
+            Some(p) => p,
+            None => {
+                let returned = self
+                    .provider
+                    .call0(&JsValue::UNDEFINED)
+                    .map_err(|e| Error::credentials(format!("the credentials provider threw: {}", js_message(&e))))?;
+                let p = Promise::resolve(&returned);
+                *self.pending.borrow_mut() = Some(p.clone());
+                p
+            }
+        };
+        let settled = JsFuture::from(promise.clone()).await;
+        {
+            let mut pending = self.pending.borrow_mut();
+            if pending.as_ref().is_some_and(|p| Object::is(p, &promise)) {
+                *pending = None;
+            }
+        }
+        let value =
+            settled.map_err(|e| Error::credentials(format!("the credentials provider failed: {}", js_message(&e))))?;
+        let (creds, expiration) = credentials_from_js(&value)?;
+        *self.cached.borrow_mut() = Some((creds.clone(), expiration));
+        Ok(creds)
+    }
+}
+
+/// The host every JS runtime gets.
+pub struct JsHost {
+    fetch: Function,
+    fetch_this: JsValue,
+    credentials: CredentialSource,
+}
+
+impl JsHost {
+    /// `fetch`: the caller's function, or (when undefined) the global one.
+    pub fn new(fetch: &JsValue, credentials: CredentialSource) -> Result<Self, Error> {
+        let global = js_sys::global();
+        let (fetch, fetch_this) = if fetch.is_undefined() || fetch.is_null() {
+            let global_fetch = Reflect::get(&global, &JsValue::from_str("fetch")).unwrap_or(JsValue::UNDEFINED);
+            (global_fetch, JsValue::from(global))
+        } else {
+            (fetch.clone(), JsValue::UNDEFINED)
+        };
+        let fetch = fetch.dyn_into::<Function>().map_err(|_| {
+            Error::invalid("fetch", "must be a function; this runtime has no global fetch, so pass one")
+        })?;
+        Ok(JsHost { fetch, fetch_this, credentials })
+    }
+}
+
+/// Why an attempt stopped early, set by the timer or the caller's signal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Running,
+    TimedOut,
+    Aborted,
+}
+
+/// One attempt's own AbortController, fed by the caller's signal and a timer; dropping it
+/// clears the timer and removes the listener, so nothing outlives the attempt.
+struct AttemptGuard {
+    controller: AbortController,
+    stop: Rc<Cell<Stop>>,
+    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
+    caller: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    timeout_ms: u64,
+}
+
+impl AttemptGuard {
+    fn new(timeout_ms: Option<u64>, cancel: Option<&AbortSignal>) -> Result<Self, Error> {
+        if cancel.is_some_and(AbortSignal::aborted) {
+            return Err(Error::Aborted);
+        }
+        let controller =
+            AbortController::new().map_err(|e| Error::Network { message: js_message(&e), maybe_sent: false })?;
+        let stop = Rc::new(Cell::new(Stop::Running));
+        let stopper = |reason: Stop| {
+            let (controller, stop) = (controller.clone(), stop.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                if stop.get() == Stop::Running {
+                    stop.set(reason);
+                    controller.abort();
+                }
+            })
+        };
+        let caller = cancel.map(|signal| {
+            let on_abort = stopper(Stop::Aborted);
+            // Cannot fail for a real AbortSignal; if it did, the call would only lose early abort.
+            let _ = signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            (signal.clone(), on_abort)
+        });
+        let timer = timeout_ms.map(|ms| {
+            let on_timeout = stopper(Stop::TimedOut);
+            let id = set_timeout(on_timeout.as_ref().unchecked_ref(), ms as f64);
+            (id, on_timeout)
+        });
+        Ok(AttemptGuard { controller, stop, timer, caller, timeout_ms: timeout_ms.unwrap_or(0) })
+    }
+
+    /// The error for a rejected fetch or body read: ours if we stopped it, else the network's.
+    fn failure(&self, error: &JsValue, maybe_sent: bool) -> Error {
+        match self.stop.get() {
+            Stop::Aborted => Error::Aborted,
+            Stop::TimedOut => Error::Timeout { after_ms: self.timeout_ms },
+            Stop::Running => Error::Network { message: js_message(error), maybe_sent },
+        }
+    }
+}
+
+impl Drop for AttemptGuard {
+    fn drop(&mut self) {
+        if let Some((id, _)) = &self.timer {
+            clear_timeout(id);
+        }
+        if let Some((signal, on_abort)) = &self.caller {
+            let _ = signal.remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        }
+    }
+}
+
+/// Error codes Node's fetch (undici) gives when no connection was made, so nothing was sent.
+const NOT_SENT_CODES: &[&str] =
+    &["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"];
+
+fn provably_not_sent(error: &JsValue) -> bool {
+    let cause = Reflect::get(error, &JsValue::from_str("cause")).unwrap_or(JsValue::UNDEFINED);
+    let code = Reflect::get(&cause, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
+    code.is_some_and(|c| NOT_SENT_CODES.contains(&c.as_str()))
+}
+
+/// A fresh random nonce from the host's Web Crypto.
+pub fn random_nonce() -> String {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).unwrap_or(JsValue::UNDEFINED);
+    let random_uuid = Reflect::get(&crypto, &JsValue::from_str("randomUUID")).ok();
+    if let Some(f) = random_uuid.and_then(|f| f.dyn_into::<Function>().ok()) {
+        if let Some(uuid) = f.call0(&crypto).ok().and_then(|v| v.as_string()) {
+            return uuid;
+        }
+    }
+    // randomUUID needs a secure context in browsers; getRandomValues does not.
+    let bytes = Uint8Array::new_with_length(16);
+    let get_random = Reflect::get(&crypto, &JsValue::from_str("getRandomValues")).ok();
+    if let Some(f) = get_random.and_then(|f| f.dyn_into::<Function>().ok()) {
+        if f.call1(&crypto, &bytes).is_ok() {
+            return crate::acs3::encode::hex_lower(&bytes.to_vec());
+        }
+    }
+    // No Web Crypto at all: unique enough for replay protection, not secret.
+    format!("{:x}{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e16) as u64)
+}
+
+/// A response whose body has been read into a JS `Uint8Array` (it stays in JS memory).
+pub struct JsResponse {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Uint8Array,
+    json: OnceCell<Option<JsValue>>,
+}
+
+impl HostResponse for JsResponse {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+
+    fn json_field(&self, name: &str) -> Option<String> {
+        let parsed = self.json.get_or_init(|| {
+            // Error bodies are small; a large body is not an error document.
+            if self.body.length() > 1 << 20 {
+                return None;
+            }
+            let text = String::from_utf8_lossy(&self.body.to_vec()).into_owned();
+            js_sys::JSON::parse(&text).ok().filter(JsValue::is_object)
+        });
+        let value = Reflect::get(parsed.as_ref()?, &JsValue::from_str(name)).ok()?;
+        value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
+    }
+}
+
+impl Host for JsHost {
+    type Body = Uint8Array;
+    type Response = JsResponse;
+    type Cancel = AbortSignal;
+
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn nonce(&self) -> String {
+        random_nonce()
+    }
+
+    async fn payload_hash(&self, body: &Uint8Array) -> Result<PayloadHash, Error> {
+        let len = body.length();
+        if len == 0 {
+            return Ok(PayloadHash::empty());
+        }
+        let mut hasher = PayloadHasher::new();
+        let mut chunk = vec![0u8; len.min(HASH_CHUNK) as usize];
+        let mut offset = 0;
+        while offset < len {
+            let end = len.min(offset + HASH_CHUNK);
+            let piece = chunk.get_mut(..(end - offset) as usize).unwrap_or_default();
+            body.subarray(offset, end).copy_to(piece);
+            hasher.update(piece);
+            offset = end;
+        }
+        Ok(hasher.finish())
+    }
+
+    async fn credentials(&self) -> Result<Credentials, Error> {
+        match &self.credentials {
+            CredentialSource::Static(creds) => Ok(creds.clone()),
+            CredentialSource::Provider(cache) => cache.get(self.now_ms()).await,
+        }
+    }
+
+    async fn send(
+        &self,
+        request: &SignedRequest,
+        body: &Uint8Array,
+        attempt: &Attempt<'_, AbortSignal>,
+    ) -> Result<JsResponse, Error> {
+        let guard = AttemptGuard::new(attempt.timeout_ms, attempt.cancel)?;
+        let headers = Object::new();
+        for (name, value) in &request.headers {
+            let _ = Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let init = Object::new();
+        let _ = Reflect::set(&init, &"method".into(), &JsValue::from_str(&request.method));
+        let _ = Reflect::set(&init, &"headers".into(), &headers);
+        if !matches!(request.method.as_str(), "GET" | "HEAD") && body.length() > 0 {
+            let _ = Reflect::set(&init, &"body".into(), body);
+        }
+        let _ = Reflect::set(&init, &"signal".into(), &guard.controller.signal());
+        let pending = self
+            .fetch
+            .call2(&self.fetch_this, &JsValue::from_str(&request.url), &init)
+            .map_err(|e| guard.failure(&e, false))?;
+        let response: Response = JsFuture::from(Promise::resolve(&pending))
+            .await
+            .map_err(|e| guard.failure(&e, !provably_not_sent(&e)))?
+            .dyn_into()
+            .map_err(|_| Error::Network { message: "fetch did not return a Response".into(), maybe_sent: true })?;
+        let read = response.array_buffer().map_err(|e| guard.failure(&e, true))?;
+        let buffer = JsFuture::from(read).await.map_err(|e| guard.failure(&e, true))?;
+        drop(guard);
+        Ok(JsResponse {
+            status: response.status(),
+            headers: response.headers(),
+            body: Uint8Array::new(&buffer),
+            json: OnceCell::new(),
+        })
+    }
+}

@@ -1,0 +1,220 @@
+//! wasm-bindgen-test tests of the binding layer, run in Node and in headless Chromium. A fake
+//! `fetch` (a JS function returning a real `Response`) stands in for the network, so these check
+//! the conversions, the host (clock, nonce, hashing, abort) and the error shapes.
+
+#![cfg(target_arch = "wasm32")]
+
+use fc_invoke::acs3::PayloadHash;
+use fc_invoke::wasm::{sign_request, WasmClient};
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &JsValue::from_str(k), v).expect("set");
+    }
+    o.into()
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).expect("get")
+}
+
+fn creds() -> JsValue {
+    obj(&[("accessKeyId", "YourAccessKeyId".into()), ("accessKeySecret", "YourAccessKeySecret".into())])
+}
+
+/// A fetch that records its calls in `globalThis.__calls` and answers `status` with `body`.
+fn fake_fetch(status: u16, body: &str, headers: &str) -> Function {
+    Function::new_with_args(
+        "url, init",
+        &format!(
+            "(globalThis.__calls ??= []).push({{ url, init }});
+             if (init.signal && init.signal.aborted) return Promise.reject(new DOMException('aborted', 'AbortError'));
+             return Promise.resolve(new Response({body:?} || null, {{ status: {status}, headers: {headers} }}));"
+        ),
+    )
+}
+
+fn calls() -> Array {
+    let calls = get(&js_sys::global(), "__calls");
+    if calls.is_undefined() {
+        Array::new()
+    } else {
+        calls.unchecked_into()
+    }
+}
+
+fn reset_calls() {
+    Reflect::set(&js_sys::global(), &"__calls".into(), &Array::new()).expect("reset");
+}
+
+#[wasm_bindgen_test]
+fn sign_request_reproduces_the_v3_doc_example() {
+    let request = obj(&[
+        ("method", "POST".into()),
+        (
+            "url",
+            "https://ecs.cn-shanghai.aliyuncs.com/?ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai"
+                .into(),
+        ),
+    ]);
+    let options = obj(&[
+        ("action", "RunInstances".into()),
+        ("version", "2014-05-26".into()),
+        ("date", "2023-10-26T09:01:01Z".into()),
+        ("nonce", "d410180a5abf7fe235dd9b74aca91fc0".into()),
+    ]);
+    let signed = sign_request(request, creds(), options).expect("signs");
+    let auth = get(&get(&signed, "headers"), "authorization").as_string().expect("string");
+    assert!(auth.ends_with("Signature=e521358f7776c97df52e6b2891a8bc73026794a071b50c3323388c4e0df64804"), "{auth}");
+}
+
+#[wasm_bindgen_test]
+fn sign_request_defaults_date_and_nonce_from_the_host() {
+    let request = obj(&[("url", "http://127.0.0.1:9000/x".into())]);
+    let options = obj(&[("action", "A".into())]);
+    let a = sign_request(request.clone(), creds(), options.clone()).expect("signs");
+    let b = sign_request(request, creds(), options).expect("signs");
+    let nonce = |s: &JsValue| get(&get(s, "headers"), "x-acs-signature-nonce").as_string().expect("nonce");
+    assert_ne!(nonce(&a), nonce(&b), "a fresh nonce per request");
+    assert!(nonce(&a).len() >= 16);
+    let date = get(&get(&a, "headers"), "x-acs-date").as_string().expect("date");
+    let now = js_sys::Date::new_0().to_iso_string().as_string().expect("iso");
+    assert_eq!(date.get(..15), now.get(..15), "{date} vs {now}"); // same day, hour and ten minutes
+    assert_eq!(get(&get(&a, "headers"), "x-acs-version").as_string().as_deref(), Some("2023-03-30"));
+}
+
+#[wasm_bindgen_test]
+fn errors_carry_code_and_argument() {
+    let err = sign_request(obj(&[("url", "not a url".into())]), creds(), obj(&[("action", "A".into())]))
+        .expect_err("bad url");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidArgument"));
+    assert_eq!(get(&err, "argument").as_string().as_deref(), Some("url"));
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("FcError"));
+    assert!(err.is_instance_of::<js_sys::Error>());
+
+    let bad_creds = obj(&[("accessKeyId", "id".into()), ("accessKeySecret", JsValue::from(5))]);
+    let err = sign_request(obj(&[("url", "http://h/".into())]), bad_creds, obj(&[("action", "A".into())]))
+        .expect_err("creds");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("CredentialsError"));
+
+    let err = WasmClient::new(obj(&[("credentials", creds())])).err().expect("no endpoint");
+    assert_eq!(get(&err, "argument").as_string().as_deref(), Some("endpoint"));
+    let err = WasmClient::new(obj(&[("endpoint", "http://h".into()), ("credentials", creds()), ("fetch", 5.into())]))
+        .err()
+        .expect("fetch");
+    assert_eq!(get(&err, "argument").as_string().as_deref(), Some("fetch"));
+    let err = WasmClient::new(obj(&[("endpoint", "http://h".into()), ("credentals", creds())])).err().expect("typo");
+    assert!(get(&err, "message").as_string().expect("message").contains("credentals"));
+}
+
+#[wasm_bindgen_test]
+async fn invokes_through_the_given_fetch_and_reads_the_answer() {
+    reset_calls();
+    let fetch = fake_fetch(
+        200,
+        "pong",
+        "{ 'x-fc-request-id': 'req-7', 'x-fc-log-result': btoa('line 1'), 'x-fc-error-type': 'UnhandledInvocationError' }",
+    );
+    let client = WasmClient::new(obj(&[
+        ("endpoint", "http://127.0.0.1:9000".into()),
+        ("credentials", creds()),
+        ("fetch", fetch.into()),
+    ]))
+    .map_err(|e| get(&e, "message"))
+    .expect("client");
+    // 200 KB body: hashed in 64 KB pieces from JS memory; the digest must equal a one-shot hash.
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let body = Uint8Array::from(bytes.as_slice());
+    let options = obj(&[("body", body.into()), ("qualifier", "prod".into()), ("logType", "Tail".into())]);
+    let res = JsFuture::from(client.invoke_function("my-func".into(), options))
+        .await
+        .map_err(|e| get(&e, "message"))
+        .expect("ok");
+    assert_eq!(get(&res, "status").as_f64(), Some(200.0));
+    assert_eq!(get(&res, "requestId").as_string().as_deref(), Some("req-7"));
+    assert_eq!(get(&res, "log").as_string().as_deref(), Some("line 1"));
+    assert_eq!(get(&res, "functionError").as_string().as_deref(), Some("UnhandledInvocationError"));
+    assert_eq!(get(&res, "body").unchecked_into::<Uint8Array>().to_vec(), b"pong");
+
+    let calls = calls();
+    assert_eq!(calls.length(), 1);
+    let call = calls.get(0);
+    assert_eq!(
+        get(&call, "url").as_string().as_deref(),
+        Some("http://127.0.0.1:9000/2023-03-30/functions/my-func/invocations?qualifier=prod")
+    );
+    let init = get(&call, "init");
+    let headers = get(&init, "headers");
+    assert_eq!(
+        get(&headers, "x-acs-content-sha256").as_string().as_deref(),
+        Some(PayloadHash::of_bytes(&bytes).as_str())
+    );
+    assert_eq!(get(&headers, "host"), JsValue::UNDEFINED, "host is never set by us");
+    assert!(get(&init, "signal").is_instance_of::<web_sys::AbortSignal>());
+}
+
+#[wasm_bindgen_test]
+async fn service_errors_keep_code_status_and_request_id() {
+    let fetch =
+        fake_fetch(404, r#"{"Code":"FunctionNotFound","Message":"no such function","RequestId":"r-404"}"#, "{}");
+    let client = WasmClient::new(obj(&[
+        ("endpoint", "http://127.0.0.1:9000".into()),
+        ("credentials", creds()),
+        ("fetch", fetch.into()),
+    ]))
+    .map_err(|e| get(&e, "message"))
+    .expect("client");
+    let err = JsFuture::from(client.invoke_function("missing".into(), JsValue::UNDEFINED)).await.expect_err("404");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("FunctionNotFound"));
+    assert_eq!(get(&err, "status").as_f64(), Some(404.0));
+    assert_eq!(get(&err, "requestId").as_string().as_deref(), Some("r-404"));
+}
+
+#[wasm_bindgen_test]
+async fn an_aborted_signal_sends_nothing() {
+    reset_calls();
+    let fetch = fake_fetch(200, "", "{}");
+    let client = WasmClient::new(obj(&[
+        ("endpoint", "http://127.0.0.1:9000".into()),
+        ("credentials", creds()),
+        ("fetch", fetch.into()),
+    ]))
+    .map_err(|e| get(&e, "message"))
+    .expect("client");
+    let signal = web_sys::AbortSignal::abort();
+    let err = JsFuture::from(client.invoke_function("f".into(), obj(&[("signal", signal.into())])))
+        .await
+        .expect_err("aborted");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
+    assert_eq!(calls().length(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_provider_with_expiration_is_called_once() {
+    let counter = Function::new_no_args(
+        "globalThis.__provided = (globalThis.__provided ?? 0) + 1;
+         return Promise.resolve({ accessKeyId: 'STS.id', accessKeySecret: 's', securityToken: 't',
+                                  expiration: new Date(Date.now() + 3600e3).toISOString() });",
+    );
+    let fetch = fake_fetch(200, "ok", "{}");
+    let client = WasmClient::new(obj(&[
+        ("endpoint", "http://127.0.0.1:9000".into()),
+        ("credentials", counter.into()),
+        ("fetch", fetch.into()),
+    ]))
+    .map_err(|e| get(&e, "message"))
+    .expect("client");
+    for _ in 0..3 {
+        JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED))
+            .await
+            .map_err(|e| get(&e, "message"))
+            .expect("ok");
+    }
+    assert_eq!(get(&js_sys::global(), "__provided").as_f64(), Some(1.0));
+}
