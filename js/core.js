@@ -1,0 +1,172 @@
+// The JS face shared by every runtime entry (node.js, web.js, workerd.js). It adapts JS values
+// (bodies, headers, errors) to and from the wasm layer, which does the real work.
+
+import { WasmClient, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
+
+let loadWasm = () => {
+  throw new Error("fc-invoke: import the package entry (\"fc-invoke\"), not js/core.js");
+};
+let ready = null;
+
+/** Called once by each runtime entry with the way that runtime instantiates the module. */
+export function setWasmLoader(load) {
+  loadWasm = load;
+}
+
+// Instantiation is lazy: the first call loads the module, later calls reuse it. A failed load
+// is retried on the next call instead of poisoning the package.
+function loaded() {
+  ready ??= Promise.resolve()
+    .then(() => loadWasm())
+    .catch((e) => {
+      ready = null;
+      throw new FcError("InitError", `fc-invoke could not load its WebAssembly: ${e?.message ?? e}`, { cause: e });
+    });
+  return ready;
+}
+
+/** Every error this package throws or rejects with. */
+export class FcError extends Error {
+  constructor(code, message, { status, requestId, argument, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "FcError";
+    /** A client code (InvalidArgument, CredentialsError, NetworkError, Timeout, Aborted, InitError) or the service's Code. */
+    this.code = code;
+    this.status = status;
+    this.requestId = requestId;
+    this.argument = argument;
+  }
+
+  toJSON() {
+    const { name, code, message, status, requestId, argument } = this;
+    return { name, code, message, status, requestId, argument };
+  }
+}
+
+function toFcError(e) {
+  if (e instanceof FcError) return e;
+  if (e && e.name === "FcError" && typeof e.code === "string") return new FcError(e.code, e.message, e);
+  return new FcError("InternalError", `fc-invoke internal error: ${e?.message ?? e}`, { cause: e });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function isPlainJson(value) {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Body → { bytes, contentType } with the content type the body implies (JSON, a Blob's type). */
+async function bodyBytes(body) {
+  if (body === undefined || body === null) return { bytes: undefined };
+  if (typeof body === "string") return { bytes: encoder.encode(body) };
+  if (body instanceof Uint8Array) return { bytes: body };
+  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
+  if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+  if (typeof Blob !== "undefined" && body instanceof Blob) {
+    return { bytes: new Uint8Array(await body.arrayBuffer()), contentType: body.type || undefined };
+  }
+  if (typeof body === "object" && isPlainJson(body)) {
+    return { bytes: encoder.encode(JSON.stringify(body)), contentType: "application/json" };
+  }
+  throw new FcError("InvalidArgument", "invalid body: must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)", { argument: "body" });
+}
+
+/** Headers (a Headers object, an array of pairs or a plain object) → [name, value] pairs. */
+function headerPairs(headers) {
+  if (headers === undefined || headers === null) return [];
+  const entries =
+    typeof headers.entries === "function" && !Array.isArray(headers) ? [...headers.entries()]
+    : Array.isArray(headers) ? headers
+    : typeof headers === "object" ? Object.entries(headers)
+    : null;
+  if (!entries || !entries.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && ["string", "number"].includes(typeof p[1]))) {
+    throw new FcError("InvalidArgument", "invalid headers: must be a Headers object, [name, value] pairs or an object of string values", { argument: "headers" });
+  }
+  return entries.map(([k, v]) => [k, String(v)]);
+}
+
+async function prepare(body, headers) {
+  const { bytes, contentType } = await bodyBytes(body);
+  const pairs = headerPairs(headers);
+  if (contentType && !pairs.some(([k]) => k.toLowerCase() === "content-type")) pairs.push(["content-type", contentType]);
+  return { bytes, pairs };
+}
+
+/** The answer to an invocation. */
+export class InvokeResponse {
+  constructor(raw) {
+    this.status = raw.status;
+    this.requestId = raw.requestId;
+    this.headers = raw.headers;
+    this.body = raw.body;
+    this.log = raw.log;
+    this.functionError = raw.functionError;
+    this.asyncTaskId = raw.asyncTaskId;
+  }
+
+  /** The body decoded as UTF-8. */
+  async text() {
+    return decoder.decode(this.body);
+  }
+
+  /** The body parsed as JSON. */
+  async json() {
+    return JSON.parse(decoder.decode(this.body));
+  }
+}
+
+/** A Function Compute 3.0 client. Options are checked on the first call. */
+export class FcClient {
+  #options;
+  #wasm = null;
+
+  constructor(options = {}) {
+    // Kept whole: the wasm layer reports unknown keys (a typo such as `credentails`).
+    this.#options = { ...options };
+  }
+
+  async #client() {
+    await loaded();
+    this.#wasm ??= new WasmClient(this.#options);
+    return this.#wasm;
+  }
+
+  /** Invokes a function. */
+  async invokeFunction(functionName, options = {}) {
+    try {
+      const { body, headers, ...rest } = options ?? {};
+      const { bytes, pairs } = await prepare(body, headers);
+      const client = await this.#client();
+      return new InvokeResponse(await client.invokeFunction(functionName, { ...rest, body: bytes, headers: pairs }));
+    } catch (e) {
+      throw toFcError(e);
+    }
+  }
+
+  // Never show credentials: JSON.stringify(client) and console.log(client) print only the endpoint.
+  toJSON() {
+    const { endpoint, accountId, region } = this.#options;
+    return { endpoint, accountId, region };
+  }
+}
+
+/** One-shot invocation: `invokeFunction({ endpoint | accountId + region, credentials, fetch?, functionName, ...options })`. */
+export async function invokeFunction({ endpoint, accountId, region, credentials, fetch, functionName, ...options } = {}) {
+  const config = Object.fromEntries(Object.entries({ endpoint, accountId, region, credentials, fetch }).filter(([, v]) => v !== undefined));
+  return new FcClient(config).invokeFunction(functionName, options);
+}
+
+/** Signs any FC 3.0 request without sending it; returns `{ method, url, headers }`. */
+export async function signRequest(request, credentials, options) {
+  try {
+    const { body, headers, ...rest } = request ?? {};
+    const { bytes, pairs } = await prepare(body, headers);
+    await loaded();
+    return wasmSignRequest({ ...rest, body: bytes, headers: pairs }, credentials, options);
+  } catch (e) {
+    throw toFcError(e);
+  }
+}

@@ -1,0 +1,138 @@
+// Types of the fc-invoke package (every runtime entry exports the same API).
+
+/** AccessKey credentials; with `securityToken` they are temporary STS credentials. */
+export interface Credentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** What a credentials provider returns: credentials and, for STS, when they expire. */
+export interface ProvidedCredentials extends Credentials {
+  /** A Date, an ISO 8601 string or epoch milliseconds. Without it, the provider is called on every request. */
+  expiration?: Date | string | number;
+}
+
+/** Called when credentials are needed; its result is cached until shortly before `expiration`, and concurrent calls share one refresh. */
+export type CredentialsProvider = () => ProvidedCredentials | Promise<ProvidedCredentials>;
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface FcClientOptions {
+  /** Any endpoint URL, e.g. `http://127.0.0.1:9000` or a proxy; takes precedence over accountId + region. */
+  endpoint?: string;
+  /** With `region`: `https://{accountId}.{region}.fc.aliyuncs.com`. */
+  accountId?: string;
+  region?: string;
+  credentials: Credentials | CredentialsProvider;
+  /** Defaults to the runtime's global fetch. */
+  fetch?: FetchLike;
+}
+
+export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Record<string, unknown> | unknown[] | null | undefined;
+export type HeadersLike = Headers | Array<[string, string]> | Record<string, string | number>;
+
+export interface InvokeOptions {
+  /** A version number, `LATEST` or an alias. */
+  qualifier?: string;
+  /** Default `"Sync"`. */
+  invocationType?: "Sync" | "Async";
+  /** `"Tail"` returns the last 4 KB of the function's log in `response.log`. Default `"None"`. */
+  logType?: "None" | "Tail";
+  /** For Async: an id you choose (letters, digits, `_`, `-`; starts with a letter or `_`; at most 128). */
+  asyncTaskId?: string;
+  /** The event. A plain object or array is sent as JSON (with `content-type: application/json`). */
+  body?: InvokeBody;
+  /** Extra headers; a `content-type` replaces the default `application/octet-stream`. */
+  headers?: HeadersLike;
+  /** Aborting rejects at once with `FcError` code `"Aborted"`. */
+  signal?: AbortSignal;
+  /** Time limit of the request, in milliseconds; exceeding it rejects with code `"Timeout"`. */
+  timeoutMs?: number;
+}
+
+export declare class InvokeResponse {
+  /** 200 for Sync, 202 for Async. */
+  readonly status: number;
+  /** `x-fc-request-id`. */
+  readonly requestId: string | undefined;
+  /** Every response header, as the runtime's fetch gave them. */
+  readonly headers: Headers;
+  /** The function's answer. */
+  readonly body: Uint8Array;
+  /** The decoded log tail, when `logType` was `"Tail"`. */
+  readonly log: string | undefined;
+  /** Set when the function itself failed (`x-fc-error-type`, e.g. `"UnhandledInvocationError"`); `status` is still 200. */
+  readonly functionError: string | undefined;
+  /** The async task id, for Async invocations. */
+  readonly asyncTaskId: string | undefined;
+  text(): Promise<string>;
+  json<T = unknown>(): Promise<T>;
+}
+
+export declare class FcClient {
+  constructor(options: FcClientOptions);
+  invokeFunction(functionName: string, options?: InvokeOptions): Promise<InvokeResponse>;
+  toJSON(): { endpoint?: string; accountId?: string; region?: string };
+}
+
+export interface OneShotInvokeOptions extends FcClientOptions, InvokeOptions {
+  functionName: string;
+}
+
+/** One-shot invocation with a throwaway client. */
+export declare function invokeFunction(options: OneShotInvokeOptions): Promise<InvokeResponse>;
+
+export interface RequestToSign {
+  /** Default `"GET"`. */
+  method?: string;
+  /** The absolute URL; its path must be percent-encoded. */
+  url: string;
+  headers?: HeadersLike;
+  body?: InvokeBody;
+  /** The body's hex SHA-256, if you have it (then `body` is not needed). */
+  payloadHash?: string;
+}
+
+export interface SignOptions {
+  /** `x-acs-action`, e.g. `"InvokeFunction"`. */
+  action: string;
+  /** `x-acs-version`; default `"2023-03-30"`. */
+  version?: string;
+  /** Default: now. */
+  date?: Date | string | number;
+  /** Default: a fresh random nonce. */
+  nonce?: string;
+}
+
+export interface SignedRequest {
+  method: string;
+  /** The URL with path and query in canonical form; send exactly this. */
+  url: string;
+  /** Lower-case names, `authorization` included; `host` is signed but left to fetch. */
+  headers: Record<string, string>;
+}
+
+/** Signs any FC 3.0 request without sending it. */
+export declare function signRequest(request: RequestToSign, credentials: Credentials, options: SignOptions): Promise<SignedRequest>;
+
+export type FcErrorCode =
+  | "InvalidArgument"
+  | "CredentialsError"
+  | "NetworkError"
+  | "Timeout"
+  | "Aborted"
+  | "InitError"
+  | "InternalError"
+  | (string & {}); // or the service's own Code, e.g. "SignatureNotMatch"
+
+export declare class FcError extends Error {
+  readonly name: "FcError";
+  readonly code: FcErrorCode;
+  /** HTTP status, for errors the service answered. */
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  /** For InvalidArgument: which argument. */
+  readonly argument: string | undefined;
+  toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string };
+}

@@ -1,0 +1,8 @@
+// Browser and Deno entry: the module is fetched by URL on first use. Bundlers (Vite, webpack,
+// esbuild) see `new URL(..., import.meta.url)` and ship the .wasm as an asset.
+import init from "../dist/wasm/fc_invoke.js";
+import { setWasmLoader } from "./core.js";
+
+setWasmLoader(() => init({ module_or_path: new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url) }));
+
+export { FcClient, FcError, InvokeResponse, invokeFunction, signRequest } from "./core.js";

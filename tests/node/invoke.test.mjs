@@ -1,0 +1,271 @@
+// The built package, imported by its name (through package.json "exports"), invoking through
+// Node's real fetch against the local FC-compatible server, which verifies every signature.
+
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { FcClient, FcError, invokeFunction, signRequest } from "fc-invoke";
+import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS, mintStsCredentials } from "../server/fc-server.mjs";
+
+const require = createRequire(import.meta.url);
+let server;
+let client;
+
+before(async () => {
+  server = await startFcServer();
+  client = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS });
+});
+after(() => server.close());
+beforeEach(() => server.reset());
+
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+test("invokes a function synchronously and returns its answer", async () => {
+  const res = await client.invokeFunction("echo", { body: "hello, 函数" });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "hello, 函数");
+  assert.ok(res.body instanceof Uint8Array);
+  assert.match(res.requestId, /\S/);
+  assert.equal(res.requestId, res.headers.get("x-fc-request-id"));
+  assert.equal(res.functionError, undefined);
+  assert.equal(server.invocations.length, 1);
+  assert.equal(server.invocations[0].invocationType, "Sync");
+});
+
+test("bodies: empty, text, every byte value, JSON object, ArrayBuffer, Blob, 6 MB", async () => {
+  const every = Uint8Array.from({ length: 256 * 4 }, (_, i) => i % 256);
+  const big = new Uint8Array(6 * 1024 * 1024).map((_, i) => (i * 31) % 256);
+  const cases = [
+    [undefined, new Uint8Array(0)],
+    ["", new Uint8Array(0)],
+    ["text ✓", new TextEncoder().encode("text ✓")],
+    [every, every],
+    [every.buffer, every],
+    [new DataView(every.buffer, 10, 20), every.subarray(10, 30)],
+    [new Blob([every]), every],
+    [{ a: 1, b: ["x"] }, new TextEncoder().encode('{"a":1,"b":["x"]}')],
+    [big, big],
+  ];
+  for (const [body, expected] of cases) {
+    const res = await client.invokeFunction("json", { body });
+    const info = await res.json();
+    assert.equal(info.length, expected.length, `length of ${body?.constructor?.name}`);
+    assert.equal(info.sha256, sha256(expected), `bytes of ${body?.constructor?.name}`);
+  }
+  const echoed = await client.invokeFunction("echo", { body: every });
+  assert.deepEqual(echoed.body, every);
+});
+
+test("a JSON body gets content-type application/json unless one is given", async () => {
+  const res = await client.invokeFunction("echo", { body: { x: 1 } });
+  assert.equal(res.headers.get("x-echo-content-type"), "application/json");
+  const raw = await client.invokeFunction("echo", { body: "x" });
+  assert.equal(raw.headers.get("x-echo-content-type"), "application/octet-stream");
+  const own = await client.invokeFunction("echo", { body: { x: 1 }, headers: { "Content-Type": "text/plain" } });
+  assert.equal(own.headers.get("x-echo-content-type"), "text/plain");
+});
+
+test("options: qualifier, log tail, extra headers (Headers, pairs, object)", async () => {
+  const res = await client.invokeFunction("json", { qualifier: "prod", logType: "Tail", body: "abc" });
+  const info = await res.json();
+  assert.equal(info.qualifier, "prod");
+  assert.equal(res.headers.get("x-fc-invocation-code-version"), "2");
+  assert.match(res.log, /FC Invoke Start RequestId: /);
+  const logged = await client.invokeFunction("log", { logType: "Tail", body: "first line\nsecond ✓" });
+  assert.match(logged.log, /first line\nsecond ✓/);
+  const none = await client.invokeFunction("log", { body: "x" });
+  assert.equal(none.log, undefined);
+  for (const headers of [new Headers({ "x-custom": "1" }), [["x-custom", "1"]], { "x-custom": 1 }]) {
+    await client.invokeFunction("echo", { headers });
+    assert.equal(server.invocations.at(-1).headers["x-custom"], "1");
+  }
+});
+
+test("Async invocations, with and without a task id", async () => {
+  const withId = await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "video_01-a", body: "x" });
+  assert.equal(withId.status, 202);
+  assert.equal(withId.asyncTaskId, "video_01-a");
+  assert.equal(withId.body.length, 0);
+  const withoutId = await client.invokeFunction("echo", { invocationType: "Async", body: "y" });
+  assert.equal(withoutId.status, 202);
+  assert.match(withoutId.asyncTaskId, /\S/);
+  assert.deepEqual(server.invocations.map((i) => i.invocationType), ["Async", "Async"]);
+  assert.equal(server.invocations[0].asyncTaskId, "video_01-a");
+});
+
+test("a failing function is a function error, not a service error", async () => {
+  const res = await client.invokeFunction("fail");
+  assert.equal(res.status, 200);
+  assert.equal(res.functionError, "UnhandledInvocationError");
+  assert.equal((await res.json()).errorMessage, "boom");
+});
+
+test("STS credentials and the one-shot invokeFunction", async () => {
+  const res = await invokeFunction({ endpoint: server.url, credentials: DEMO_STS_CREDENTIALS, functionName: "echo", body: "sts" });
+  assert.equal(await res.text(), "sts");
+  assert.ok(server.invocations.at(-1).headers["x-acs-security-token"]);
+});
+
+test("a credentials provider is cached until shortly before expiration, and concurrent calls share one refresh", async () => {
+  let calls = 0;
+  let expiresIn = 3_600_000;
+  const provider = async () => {
+    calls++;
+    await new Promise((r) => setTimeout(r, 20));
+    const creds = mintStsCredentials(server, { ttlMs: expiresIn });
+    return creds;
+  };
+  const c = new FcClient({ endpoint: server.url, credentials: provider });
+  await Promise.all(Array.from({ length: 10 }, () => c.invokeFunction("echo", { body: "p" })));
+  assert.equal(calls, 1, "ten concurrent calls, one refresh");
+  await c.invokeFunction("echo");
+  assert.equal(calls, 1, "cached while fresh");
+
+  // Credentials within the refresh margin are replaced before use.
+  expiresIn = 30_000;
+  const soon = new FcClient({ endpoint: server.url, credentials: provider });
+  calls = 0;
+  await soon.invokeFunction("echo");
+  await soon.invokeFunction("echo");
+  assert.equal(calls, 2, "credentials expiring within the margin are fetched again");
+
+  // No expiration: asked every time.
+  let plain = 0;
+  const every = new FcClient({ endpoint: server.url, credentials: () => (plain++, DEMO_CREDENTIALS) });
+  await every.invokeFunction("echo");
+  await every.invokeFunction("echo");
+  assert.equal(plain, 2);
+});
+
+test("service errors become FcError with code, status and requestId", async () => {
+  await assert.rejects(client.invokeFunction("no-such-function"), (e) => {
+    assert.ok(e instanceof FcError);
+    assert.equal(e.code, "FunctionNotFound");
+    assert.equal(e.status, 404);
+    assert.match(e.requestId, /\S/);
+    return true;
+  });
+  const wrong = new FcClient({ endpoint: server.url, credentials: { ...DEMO_CREDENTIALS, accessKeySecret: "wrong-secret-value" } });
+  await assert.rejects(wrong.invokeFunction("echo"), (e) => {
+    assert.equal(e.code, "SignatureNotMatch");
+    assert.equal(e.status, 403);
+    assert.ok(!JSON.stringify(e).includes("wrong-secret-value") && !e.message.includes("wrong-secret-value"));
+    return true;
+  });
+  const unknown = new FcClient({ endpoint: server.url, credentials: { accessKeyId: "LTAInobody", accessKeySecret: "x" } });
+  await assert.rejects(unknown.invokeFunction("echo"), { code: "InvalidAccessKeyID", status: 403 });
+});
+
+test("bad input is rejected before any request is sent", async () => {
+  let fetched = 0;
+  const counting = (...args) => (fetched++, fetch(...args));
+  const c = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: counting });
+  const bad = [
+    ["bad/name", {}, "functionName"],
+    [42, {}, "functionName"],
+    ["f", { qualifier: "a b" }, "qualifier"],
+    ["f", { invocationType: "async" }, "invocationType"],
+    ["f", { logType: "tail" }, "logType"],
+    ["f", { invocationType: "Async", asyncTaskId: "1-starts-with-digit" }, "asyncTaskId"],
+    ["f", { asyncTaskId: "sync-call" }, "asyncTaskId"],
+    ["f", { headers: { "bad header": "x" } }, "headers"],
+    ["f", { headers: { "x-ok": "a\r\nb" } }, "headers"],
+    ["f", { headers: { "x-acs-date": "2020-01-01T00:00:00Z" } }, "headers"],
+    ["f", { body: 12n }, "body"],
+    ["f", { timeoutMs: -1 }, "timeoutMs"],
+    ["f", { signal: "nope" }, "signal"],
+    ["f", { unknownOption: 1 }, "options"],
+  ];
+  for (const [name, options, argument] of bad) {
+    await assert.rejects(c.invokeFunction(name, options), (e) => {
+      assert.ok(e instanceof FcError, `${argument}: ${e}`);
+      assert.equal(e.code, "InvalidArgument", `${argument}: ${e.message}`);
+      assert.equal(e.argument, argument, e.message);
+      return true;
+    });
+  }
+  for (const config of [{ credentials: DEMO_CREDENTIALS }, { endpoint: "ftp://x", credentials: DEMO_CREDENTIALS }, { endpoint: "http://h/prefix", credentials: DEMO_CREDENTIALS }, { accountId: "1", region: "CN", credentials: DEMO_CREDENTIALS }]) {
+    await assert.rejects(new FcClient({ ...config, fetch: counting }).invokeFunction("echo"), { code: "InvalidArgument" });
+  }
+  for (const credentials of [undefined, {}, { accessKeyId: "id" }, { accessKeyId: "", accessKeySecret: "s" }, { accessKeyId: "id", accessKeySecret: 5 }, async () => { throw new Error("backend down"); }, async () => null]) {
+    await assert.rejects(new FcClient({ endpoint: server.url, credentials, fetch: counting }).invokeFunction("echo"), { code: "CredentialsError" });
+  }
+  assert.equal(fetched, 0);
+  assert.equal(server.invocations.length + server.rejections.length, 0);
+});
+
+test("timeoutMs and AbortSignal", async () => {
+  await assert.rejects(client.invokeFunction("slow", { body: "2000", timeoutMs: 100 }), { code: "Timeout" });
+  const controller = new AbortController();
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 50);
+  await assert.rejects(client.invokeFunction("slow", { body: "2000", signal: controller.signal }), { code: "Aborted" });
+  assert.ok(Date.now() - started < 1000, "aborting rejects at once");
+  await assert.rejects(client.invokeFunction("echo", { signal: AbortSignal.abort() }), { code: "Aborted" });
+  const ok = await client.invokeFunction("slow", { body: "10", timeoutMs: 5000 });
+  assert.equal(await ok.text(), "done");
+});
+
+test("network failures are NetworkError", async () => {
+  const closed = await startFcServer();
+  const url = closed.url;
+  await closed.close();
+  await assert.rejects(new FcClient({ endpoint: url, credentials: DEMO_CREDENTIALS }).invokeFunction("echo"), { code: "NetworkError" });
+});
+
+test("signRequest output is accepted by the server and equals the official SDK's signature", async () => {
+  const url = `${server.url}/2023-03-30/functions/echo/invocations?qualifier=1`;
+  const body = new TextEncoder().encode("signed by hand");
+  const signed = await signRequest(
+    { method: "POST", url, headers: { "content-type": "application/octet-stream", "x-fc-invocation-type": "Sync" }, body },
+    DEMO_CREDENTIALS,
+    { action: "InvokeFunction", version: "2023-03-30" },
+  );
+  assert.equal(signed.method, "POST");
+  assert.equal(signed.headers.host, undefined);
+  assert.match(signed.headers.authorization, /^ACS3-HMAC-SHA256 Credential=/);
+  const res = await fetch(signed.url, { method: signed.method, headers: signed.headers, body });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(await res.text(), "signed by hand");
+
+  // The same inputs through @alicloud/openapi-core's own signer.
+  const Utils = require("@alicloud/openapi-core/dist/utils").default;
+  const fixed = { action: "InvokeFunction", version: "2023-03-30", date: new Date("2024-05-06T07:08:09Z"), nonce: "fixed-nonce" };
+  const mine = await signRequest({ method: "POST", url, headers: { "content-type": "application/octet-stream" }, body }, DEMO_STS_CREDENTIALS, fixed);
+  const theirs = Utils.getAuthorization(
+    {
+      method: "POST",
+      pathname: "/2023-03-30/functions/echo/invocations",
+      query: { qualifier: "1" },
+      headers: { ...mine.headers, host: new URL(server.url).host },
+    },
+    "ACS3-HMAC-SHA256",
+    sha256(body),
+    DEMO_STS_CREDENTIALS.accessKeyId,
+    DEMO_STS_CREDENTIALS.accessKeySecret,
+  );
+  assert.equal(mine.headers.authorization, theirs);
+  assert.equal(mine.headers["x-acs-date"], "2024-05-06T07:08:09Z");
+  assert.equal(mine.headers["x-acs-security-token"], DEMO_STS_CREDENTIALS.securityToken);
+});
+
+test("secrets never show in errors or in the client", async () => {
+  const secret = "very-secret-value-123";
+  const token = "very-secret-token-456";
+  const c = new FcClient({ endpoint: server.url, credentials: { accessKeyId: "LTAIleak", accessKeySecret: secret, securityToken: token } });
+  const shown = [JSON.stringify(c), String(c), (await import("node:util")).inspect(c, { showHidden: true, depth: 5 })];
+  const settled = await Promise.allSettled([
+    c.invokeFunction("echo"), // InvalidAccessKeyID from the server
+    c.invokeFunction("bad/name"),
+    new FcClient({ endpoint: server.url, credentials: { accessKeyId: "x y", accessKeySecret: secret, securityToken: token } }).invokeFunction("echo"),
+    new FcClient({ endpoint: server.url, credentials: { accessKeyId: "LTAIleak", accessKeySecret: secret, securityToken: `${token}\n` } }).invokeFunction("echo"),
+    signRequest({ url: "bad url" }, { accessKeyId: "LTAIleak", accessKeySecret: secret, securityToken: token }, { action: "A" }),
+  ]);
+  const errors = settled.map((r) => r.reason).filter(Boolean);
+  assert.equal(errors.length, 5);
+  for (const e of errors) shown.push(e.message, String(e), JSON.stringify(e), e.stack ?? "");
+  for (const text of shown) {
+    assert.ok(!text.includes(secret) && !text.includes(token), text);
+  }
+});

@@ -1,0 +1,84 @@
+// Builds the package's WebAssembly: cargo (release) → wasm-bindgen (--target web) → wasm-opt,
+// into dist/wasm/, then prints the sizes. Installs what it needs on a fresh machine: the
+// wasm32 target and the wasm-bindgen CLI whose version equals the crate's in Cargo.lock.
+//
+//   node tools/build.mjs            build
+//   node tools/build.mjs --check    only make sure the toolchain is installed
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist", "wasm");
+const log = (msg) => process.stderr.write(`[build] ${msg}\n`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`})`);
+}
+
+function capture(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    return "";
+  }
+}
+
+function lockedVersion(name) {
+  const lock = readFileSync(join(root, "Cargo.lock"), "utf8");
+  const m = lock.match(new RegExp(`name = "${name}"\\nversion = "([^"]+)"`));
+  if (!m) throw new Error(`${name} is not in Cargo.lock`);
+  return m[1];
+}
+
+function ensureToolchain() {
+  if (!capture("rustup", ["target", "list", "--installed"]).split("\n").includes("wasm32-unknown-unknown")) {
+    log("installing the wasm32-unknown-unknown target");
+    run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+  }
+  const want = lockedVersion("wasm-bindgen");
+  const have = capture("wasm-bindgen", ["--version"]).trim().split(" ")[1];
+  if (have !== want) {
+    // The CLI must equal the crate exactly; `--locked` fails here (see shared toolchain notes).
+    log(`installing wasm-bindgen-cli ${want} (found ${have ?? "none"}); this takes a few minutes once`);
+    run("cargo", ["install", "wasm-bindgen-cli", "--version", want, "--force"]);
+  }
+}
+
+function optimise(file) {
+  const require = createRequire(import.meta.url);
+  let wasmOpt;
+  try {
+    wasmOpt = join(dirname(require.resolve("binaryen/package.json")), "bin", "wasm-opt");
+  } catch {
+    log("binaryen is not installed (npm install); skipping wasm-opt");
+    return;
+  }
+  // Features rustc enables by default for wasm32-unknown-unknown.
+  const features = ["bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
+  run(process.execPath, [wasmOpt, file, "-Oz", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`), "-o", file]);
+}
+
+ensureToolchain();
+if (process.argv.includes("--check")) process.exit(0);
+
+log("cargo build --release --target wasm32-unknown-unknown");
+run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown"]);
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const built = join(root, "target", "wasm32-unknown-unknown", "release", "fc_invoke.wasm");
+run("wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", out, "--out-name", "fc_invoke", built]);
+const wasmFile = join(out, "fc_invoke_bg.wasm");
+const before = statSync(wasmFile).size;
+optimise(wasmFile);
+const bytes = readFileSync(wasmFile);
+const gz = gzipSync(bytes, { level: 9 }).length;
+const sizes = { wasm: bytes.length, wasmGzip: gz, beforeWasmOpt: before };
+writeFileSync(join(out, "sizes.json"), JSON.stringify(sizes, null, 2) + "\n");
+log(`dist/wasm/fc_invoke_bg.wasm: ${(bytes.length / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzipped (before wasm-opt ${(before / 1024).toFixed(1)} KB)`);
+if (!existsSync(join(out, "fc_invoke.js"))) throw new Error("wasm-bindgen produced no glue");
