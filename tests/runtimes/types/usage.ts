@@ -1,0 +1,50 @@
+// Compiled with `tsc --noEmit --strict` against the installed package: the README's API must type-check,
+// and misuse must not (the @ts-expect-error lines fail the build if they stop being errors).
+import { FcClient, FcError, invokeFunction, signRequest, type InvokeResponse, type SignedRequest } from "fc-invoke";
+
+const client = new FcClient({
+  endpoint: "http://127.0.0.1:9000",
+  credentials: async () => ({ accessKeyId: "STS.x", accessKeySecret: "s", securityToken: "t", expiration: new Date() }),
+});
+const byRegion = new FcClient({ accountId: "123", region: "cn-hangzhou", credentials: { accessKeyId: "a", accessKeySecret: "b" }, fetch: globalThis.fetch });
+
+async function main(): Promise<void> {
+  const res: InvokeResponse = await client.invokeFunction("f", {
+    qualifier: "prod",
+    invocationType: "Async",
+    logType: "Tail",
+    asyncTaskId: "t1",
+    body: { a: 1 },
+    headers: new Headers(),
+    signal: new AbortController().signal,
+    timeoutMs: 1000,
+  });
+  const status: number = res.status;
+  const text: string = await res.text();
+  const data = await res.json<{ a: number }>();
+  const n: number = data.a;
+  const bytes: Uint8Array = res.body;
+  const log: string | undefined = res.log;
+  const fe: string | undefined = res.functionError;
+  await byRegion.invokeFunction("f", { body: new Uint8Array(2), headers: [["x", "1"]] });
+  await invokeFunction({ endpoint: "http://h", credentials: { accessKeyId: "a", accessKeySecret: "b" }, functionName: "f", body: "x" });
+  const signed: SignedRequest = await signRequest({ method: "POST", url: "http://h/", body: "x" }, { accessKeyId: "a", accessKeySecret: "b" }, { action: "InvokeFunction", date: new Date(), nonce: "n" });
+  const auth: string | undefined = signed.headers["authorization"];
+  try {
+    await client.invokeFunction("f");
+  } catch (e) {
+    if (e instanceof FcError) {
+      const code: string = e.code;
+      const s: number | undefined = e.status;
+      console.log(code, s, e.requestId, e.argument);
+    }
+  }
+  // @ts-expect-error invocationType is "Sync" | "Async"
+  await client.invokeFunction("f", { invocationType: "sync" });
+  // @ts-expect-error credentials are required
+  new FcClient({ endpoint: "http://h" });
+  // @ts-expect-error signRequest needs an action
+  await signRequest({ url: "http://h/" }, { accessKeyId: "a", accessKeySecret: "b" }, {});
+  console.log(status, text, n, bytes, log, fe, auth);
+}
+void main;
