@@ -16,6 +16,9 @@ export interface ProvidedCredentials extends Credentials {
 /** Called when credentials are needed; its result is cached until shortly before `expiration`, and concurrent calls share one refresh. */
 export type CredentialsProvider = () => ProvidedCredentials | Promise<ProvidedCredentials>;
 
+/** Retries: `false` for one attempt, or limits (defaults: 3 attempts, 100 ms base, 5000 ms cap, full jitter). */
+export type RetryOptions = boolean | { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface FcClientOptions {
@@ -27,6 +30,8 @@ export interface FcClientOptions {
   credentials: Credentials | CredentialsProvider;
   /** Defaults to the runtime's global fetch. */
   fetch?: FetchLike;
+  /** The client's retry policy; each call may override it. */
+  retry?: RetryOptions;
 }
 
 export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Record<string, unknown> | unknown[] | null | undefined;
@@ -47,8 +52,17 @@ export interface InvokeOptions {
   headers?: HeadersLike;
   /** Aborting rejects at once with `FcError` code `"Aborted"`. */
   signal?: AbortSignal;
-  /** Time limit of the request, in milliseconds; exceeding it rejects with code `"Timeout"`. */
+  /** Time limit of each attempt, in milliseconds; exceeding it rejects with code `"Timeout"`. */
   timeoutMs?: number;
+  /** Time limit of the whole call, retries and waits included, in milliseconds. */
+  deadlineMs?: number;
+  /** This call's retry policy (overrides the client's). */
+  retry?: RetryOptions;
+  /**
+   * Declares the invocation safe to repeat: then a Sync call is also retried after failures
+   * where the function may already have run (5xx, timeouts, a connection lost after sending).
+   */
+  idempotent?: boolean;
 }
 
 export declare class InvokeResponse {

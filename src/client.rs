@@ -3,7 +3,9 @@
 
 use crate::acs3::{AcsDate, Credentials, PayloadHash, SignedRequest};
 use crate::error::Error;
-use crate::fc::{service_error, ApiRequest, Endpoint, InvokeFunction, InvokeMeta};
+use crate::fc::retry::{decide, Attempts, Decision, Repeatable, RetryPolicy};
+use crate::fc::{service_error, ApiRequest, Endpoint, InvocationType, InvokeFunction, InvokeMeta};
+use std::cell::Cell;
 
 /// Credentials are refreshed this long before the expiration their provider reported, so a
 /// token never expires between signing and the service checking it.
@@ -30,10 +32,15 @@ pub trait Host {
     fn now_ms(&self) -> f64;
     /// A fresh random nonce.
     fn nonce(&self) -> String;
+    /// A random number in `[0, 1)` (backoff jitter; need not be cryptographic).
+    fn random(&self) -> f64;
+    /// Waits `ms` milliseconds, or fails with [`Error::Aborted`] as soon as `cancel` fires.
+    async fn sleep(&self, ms: u64, cancel: Option<&Self::Cancel>) -> Result<(), Error>;
     /// The body's SHA-256 (a host may use its native digest).
     async fn payload_hash(&self, body: &Self::Body) -> Result<PayloadHash, Error>;
-    /// Credentials fit to sign with now (cached or refreshed by the host).
-    async fn credentials(&self) -> Result<Credentials, Error>;
+    /// Credentials fit to sign with at `now_ms` (corrected clock): cached ones while fresh
+    /// (see [`credentials_fresh`]), fetched anew when stale or when `force_refresh`.
+    async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error>;
     /// Sends a signed request and reads the whole answer.
     async fn send(
         &self,
@@ -67,13 +74,19 @@ pub struct Attempt<'a, C> {
 pub struct CallOptions<'a, C> {
     /// Timeout of each attempt, in milliseconds.
     pub timeout_ms: Option<u64>,
+    /// Time for the whole call, retries and waits included, in milliseconds.
+    pub deadline_ms: Option<u64>,
     /// The caller's cancellation.
     pub cancel: Option<&'a C>,
+    /// This call's retry policy (the client's when `None`).
+    pub retry: Option<RetryPolicy>,
+    /// The caller declares the call safe to repeat even where it may already have run.
+    pub idempotent: bool,
 }
 
 impl<C> Default for CallOptions<'_, C> {
     fn default() -> Self {
-        CallOptions { timeout_ms: None, cancel: None }
+        CallOptions { timeout_ms: None, deadline_ms: None, cancel: None, retry: None, idempotent: false }
     }
 }
 
@@ -93,12 +106,34 @@ pub struct Invocation<R> {
 pub struct Client<H> {
     host: H,
     endpoint: Endpoint,
+    retry: RetryPolicy,
+    /// Server time minus host time, learnt from a clock-skew rejection; added to every signature.
+    clock_offset_ms: Cell<f64>,
+}
+
+/// What one successful call gives back.
+#[derive(Debug)]
+struct Sent<R> {
+    response: R,
+    /// A retried Async invocation found its task already accepted by an earlier attempt.
+    accepted_earlier: bool,
 }
 
 impl<H: Host> Client<H> {
-    /// A client for `endpoint`.
+    /// A client for `endpoint` with the default retry policy.
     pub fn new(host: H, endpoint: Endpoint) -> Self {
-        Client { host, endpoint }
+        Client { host, endpoint, retry: RetryPolicy::default(), clock_offset_ms: Cell::new(0.0) }
+    }
+
+    /// Replaces the client's retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The host's clock corrected by what the service told us (milliseconds since the epoch).
+    pub fn now_ms(&self) -> f64 {
+        self.host.now_ms() + self.clock_offset_ms.get()
     }
 
     /// The host.
@@ -121,28 +156,109 @@ impl<H: Host> Client<H> {
         options.validate()?;
         let payload = self.host.payload_hash(body).await?;
         let api = options.to_request(&self.endpoint, payload)?;
-        let response = self.call(&api, body, call).await?;
-        let meta = InvokeMeta::from_headers(|name| response.header(name));
+        let with_task_id = options.invocation_type == InvocationType::Async && options.async_task_id.is_some();
+        let repeatable = if with_task_id || call.idempotent { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
+        let sent = self.send_with_retries(&api, body, call, repeatable, with_task_id).await?;
+        let response = sent.response;
+        let mut meta = InvokeMeta::from_headers(|name| response.header(name));
+        if sent.accepted_earlier {
+            // The task id is ours; FC has it queued once, from the earlier attempt.
+            meta.async_task_id = options.async_task_id.map(str::to_owned);
+            return Ok(Invocation { status: 202, meta, response });
+        }
         Ok(Invocation { status: response.status(), meta, response })
     }
 
-    /// Signs and sends any FC API request; a non-2xx answer becomes [`Error::Service`].
+    /// Signs and sends any FC API request, retrying per policy; a non-2xx answer becomes
+    /// [`Error::Service`]. `repeatable` says whether a request that may have run can be repeated.
     pub async fn call(
         &self,
         api: &ApiRequest,
         body: &H::Body,
         call: &CallOptions<'_, H::Cancel>,
+        repeatable: Repeatable,
     ) -> Result<H::Response, Error> {
-        let credentials = self.host.credentials().await?;
-        let date = AcsDate::from_unix_millis(self.host.now_ms())?;
-        let signed = api.sign(&credentials, date, &self.host.nonce())?;
-        let attempt = Attempt { timeout_ms: call.timeout_ms, cancel: call.cancel };
-        let response = self.host.send(&signed, body, &attempt).await?;
+        Ok(self.send_with_retries(api, body, call, repeatable, false).await?.response)
+    }
+
+    async fn send_with_retries(
+        &self,
+        api: &ApiRequest,
+        body: &H::Body,
+        call: &CallOptions<'_, H::Cancel>,
+        repeatable: Repeatable,
+        task_id_dedup: bool,
+    ) -> Result<Sent<H::Response>, Error> {
+        let policy = call.retry.unwrap_or(self.retry);
+        let deadline = call.deadline_ms.map(|ms| (self.host.now_ms() + ms as f64, ms));
+        let mut attempts = Attempts::default();
+        let mut force_refresh = false;
+        loop {
+            let mut timeout_ms = call.timeout_ms;
+            if let Some((at, total)) = deadline {
+                let remaining = at - self.host.now_ms();
+                if remaining <= 0.0 {
+                    return Err(Error::Timeout { after_ms: total });
+                }
+                timeout_ms = Some(timeout_ms.map_or(remaining as u64, |t| t.min(remaining as u64)).max(1));
+            }
+            attempts.made += 1;
+            let error = match self.attempt(api, body, call.cancel, timeout_ms, force_refresh).await {
+                Ok(response) => return Ok(Sent { response, accepted_earlier: false }),
+                Err((error, response)) => {
+                    // A retry of an Async invocation whose task id is already taken: an earlier
+                    // attempt reached FC, which de-duplicates by task id.
+                    if task_id_dedup && attempts.made > 1 && error.code() == "AsyncTaskAlreadyExists" {
+                        if let Some(response) = response {
+                            return Ok(Sent { response, accepted_earlier: true });
+                        }
+                    }
+                    error
+                }
+            };
+            force_refresh = false;
+            let now = self.host.now_ms();
+            match decide(&policy, repeatable, &attempts, &error, self.host.random(), now) {
+                Decision::GiveUp => return Err(error),
+                Decision::CorrectClock { offset_ms } => {
+                    self.clock_offset_ms.set(offset_ms);
+                    attempts.clock_corrected = true;
+                }
+                Decision::RefreshCredentials => {
+                    force_refresh = true;
+                    attempts.credentials_refreshed = true;
+                }
+                Decision::RetryAfter { delay_ms } => {
+                    if deadline.is_some_and(|(at, _)| now + delay_ms as f64 >= at) {
+                        return Err(error);
+                    }
+                    self.host.sleep(delay_ms, call.cancel).await?;
+                }
+            }
+        }
+    }
+
+    /// One signed attempt. A service error keeps its response (for the Async dedup case).
+    async fn attempt(
+        &self,
+        api: &ApiRequest,
+        body: &H::Body,
+        cancel: Option<&H::Cancel>,
+        timeout_ms: Option<u64>,
+        force_refresh: bool,
+    ) -> Result<H::Response, (Error, Option<H::Response>)> {
+        let now = self.now_ms();
+        let credentials = self.host.credentials(now, force_refresh).await.map_err(|e| (e, None))?;
+        let date = AcsDate::from_unix_millis(now).map_err(|e| (e, None))?;
+        let signed = api.sign(&credentials, date, &self.host.nonce()).map_err(|e| (e, None))?;
+        let attempt = Attempt { timeout_ms, cancel };
+        let response = self.host.send(&signed, body, &attempt).await.map_err(|e| (e, None))?;
         let status = response.status();
         if (200..300).contains(&status) {
             Ok(response)
         } else {
-            Err(Error::Service(Box::new(service_error(status, |n| response.header(n), |f| response.json_field(f)))))
+            let error = service_error(status, |n| response.header(n), |f| response.json_field(f));
+            Err((Error::Service(Box::new(error)), Some(response)))
         }
     }
 }
@@ -190,11 +306,14 @@ pub(crate) mod scripted {
 
     #[derive(Debug, Default)]
     pub struct ScriptedHost {
-        pub now_ms: f64,
+        pub now_ms: std::cell::Cell<f64>,
         pub credentials: Option<Credentials>,
         pub answers: RefCell<VecDeque<Result<Answer, Error>>>,
         pub sent: RefCell<Vec<SignedRequest>>,
         pub nonces: RefCell<u32>,
+        pub sleeps: RefCell<Vec<u64>>,
+        pub refreshes: RefCell<u32>,
+        pub timeouts: RefCell<Vec<Option<u64>>>,
     }
 
     impl Host for ScriptedHost {
@@ -203,26 +322,39 @@ pub(crate) mod scripted {
         type Cancel = ();
 
         fn now_ms(&self) -> f64 {
-            self.now_ms
+            self.now_ms.get()
         }
         fn nonce(&self) -> String {
             let mut n = self.nonces.borrow_mut();
             *n += 1;
             format!("nonce-{n}")
         }
+        fn random(&self) -> f64 {
+            0.5
+        }
+        async fn sleep(&self, ms: u64, _cancel: Option<&()>) -> Result<(), Error> {
+            self.sleeps.borrow_mut().push(ms);
+            self.now_ms.set(self.now_ms.get() + ms as f64);
+            Ok(())
+        }
         async fn payload_hash(&self, body: &Vec<u8>) -> Result<PayloadHash, Error> {
             Ok(PayloadHash::of_bytes(body))
         }
-        async fn credentials(&self) -> Result<Credentials, Error> {
+        async fn credentials(&self, _now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
+            if force_refresh {
+                *self.refreshes.borrow_mut() += 1;
+            }
             self.credentials.clone().ok_or_else(|| Error::credentials("none scripted"))
         }
         async fn send(
             &self,
             request: &SignedRequest,
             _body: &Vec<u8>,
-            _attempt: &Attempt<'_, ()>,
+            attempt: &Attempt<'_, ()>,
         ) -> Result<Answer, Error> {
             self.sent.borrow_mut().push(request.clone());
+            self.timeouts.borrow_mut().push(attempt.timeout_ms);
+            self.now_ms.set(self.now_ms.get() + 10.0);
             self.answers
                 .borrow_mut()
                 .pop_front()
@@ -239,7 +371,7 @@ mod tests {
 
     fn host(answers: Vec<Result<Answer, Error>>) -> ScriptedHost {
         ScriptedHost {
-            now_ms: 1_700_000_000_123.0,
+            now_ms: std::cell::Cell::new(1_700_000_000_123.0),
             credentials: Credentials::new("id", "secret", Some("token".into())).ok(),
             answers: std::cell::RefCell::new(answers.into()),
             ..Default::default()
@@ -294,6 +426,141 @@ mod tests {
         assert_eq!(err.code(), "SignatureNotMatch");
         assert_eq!(err.status(), Some(403));
         assert_eq!(err.request_id(), Some("r9"));
+    }
+
+    fn status(status: u16, code: &str, headers: &[(&str, &str)]) -> Result<Answer, Error> {
+        Ok(Answer { status, headers: pairs(headers), json: pairs(&[("Code", code)]) })
+    }
+
+    fn ok() -> Result<Answer, Error> {
+        Ok(Answer { status: 200, ..Answer::default() })
+    }
+
+    fn invoke(
+        client: &Client<ScriptedHost>,
+        opts: &InvokeFunction<'_>,
+        call: &CallOptions<'_, ()>,
+    ) -> Result<Invocation<Answer>, Error> {
+        block_on(client.invoke_function(opts, &b"x".to_vec(), call))
+    }
+
+    const SYNC: InvokeFunction<'static> = InvokeFunction {
+        function_name: "f",
+        qualifier: None,
+        invocation_type: InvocationType::Sync,
+        log_type: crate::fc::LogType::None,
+        async_task_id: None,
+        headers: &[],
+    };
+
+    #[test]
+    fn throttled_calls_are_retried_and_signed_afresh() {
+        let client = Client::new(
+            host(vec![
+                status(429, "ResourceExhausted", &[]),
+                status(503, "ResourceThrottled", &[("retry-after", "1")]),
+                ok(),
+            ]),
+            endpoint(),
+        );
+        let out = invoke(&client, &SYNC, &CallOptions::default()).expect("third attempt succeeds");
+        assert_eq!(out.status, 200);
+        let sent = client.host().sent.borrow();
+        assert_eq!(sent.len(), 3);
+        let nonces: Vec<_> = sent.iter().map(|s| s.header("x-acs-signature-nonce")).collect();
+        assert_eq!(nonces, [Some("nonce-1"), Some("nonce-2"), Some("nonce-3")]);
+        let sleeps = client.host().sleeps.borrow();
+        assert_eq!(sleeps.len(), 2);
+        assert_eq!(sleeps.get(1), Some(&1000), "Retry-After: 1 is honoured");
+        assert_ne!(sent.first().map(|s| s.header("authorization")), sent.get(2).map(|s| s.header("authorization")));
+    }
+
+    #[test]
+    fn a_sync_invocation_that_may_have_run_is_not_repeated() {
+        for failure in [
+            status(500, "InternalServerError", &[]),
+            Err(Error::Timeout { after_ms: 5 }),
+            Err(Error::Network { message: "reset".into(), maybe_sent: true }),
+        ] {
+            let client = Client::new(host(vec![failure, ok()]), endpoint());
+            assert!(invoke(&client, &SYNC, &CallOptions::default()).is_err());
+            assert_eq!(client.host().sent.borrow().len(), 1);
+            // ... unless the caller opts in.
+            let client = Client::new(host(vec![status(500, "InternalServerError", &[]), ok()]), endpoint());
+            let call = CallOptions { idempotent: true, ..CallOptions::default() };
+            assert!(invoke(&client, &SYNC, &call).is_ok());
+            assert_eq!(client.host().sent.borrow().len(), 2);
+        }
+    }
+
+    #[test]
+    fn an_async_invocation_with_a_task_id_is_repeated_and_deduplicated() {
+        let opts = InvokeFunction { invocation_type: InvocationType::Async, async_task_id: Some("t-1"), ..SYNC };
+        let client = Client::new(
+            host(vec![
+                Err(Error::Network { message: "reset".into(), maybe_sent: true }),
+                status(409, "AsyncTaskAlreadyExists", &[]),
+            ]),
+            endpoint(),
+        );
+        let out = invoke(&client, &opts, &CallOptions::default()).expect("accepted by the first attempt");
+        assert_eq!(out.status, 202);
+        assert_eq!(out.meta.async_task_id.as_deref(), Some("t-1"));
+        // On a first attempt the conflict is the caller's: reported as is.
+        let client = Client::new(host(vec![status(409, "AsyncTaskAlreadyExists", &[])]), endpoint());
+        assert_eq!(
+            invoke(&client, &opts, &CallOptions::default()).map(|o| o.status).map_err(|e| e.code().to_owned()),
+            Err("AsyncTaskAlreadyExists".to_owned())
+        );
+        // Without a task id, an Async invocation that may have arrived is not repeated.
+        let no_id = InvokeFunction { invocation_type: InvocationType::Async, ..SYNC };
+        let client = Client::new(host(vec![Err(Error::Timeout { after_ms: 1 }), ok()]), endpoint());
+        assert!(invoke(&client, &no_id, &CallOptions::default()).is_err());
+    }
+
+    #[test]
+    fn clock_skew_is_learnt_and_kept() {
+        // The host is an hour slow; the server says so once, and later calls sign with its time.
+        let h =
+            host(vec![status(403, "RequestTimeTooSkewed", &[("date", "Wed, 25 Nov 2026 11:00:00 GMT")]), ok(), ok()]);
+        h.now_ms.set(1_795_604_400_000.0 - 3_600_000.0);
+        let client = Client::new(h, endpoint()).with_retry(RetryPolicy::none());
+        invoke(&client, &SYNC, &CallOptions::default()).expect("corrected");
+        invoke(&client, &SYNC, &CallOptions::default()).expect("still corrected");
+        let sent = client.host().sent.borrow();
+        let dates: Vec<_> = sent.iter().map(|s| s.header("x-acs-date")).collect();
+        assert_eq!(dates, [Some("2026-11-25T10:00:00Z"), Some("2026-11-25T11:00:00Z"), Some("2026-11-25T11:00:00Z")]);
+    }
+
+    #[test]
+    fn an_expired_token_is_refreshed_once() {
+        let client = Client::new(host(vec![status(403, "InvalidSecurityToken.Expired", &[]), ok()]), endpoint());
+        invoke(&client, &SYNC, &CallOptions::default()).expect("refreshed");
+        assert_eq!(*client.host().refreshes.borrow(), 1);
+        let client = Client::new(
+            host(vec![
+                status(403, "InvalidSecurityToken.Expired", &[]),
+                status(403, "InvalidSecurityToken.Expired", &[]),
+            ]),
+            endpoint(),
+        );
+        assert!(invoke(&client, &SYNC, &CallOptions::default()).is_err());
+        assert_eq!(client.host().sent.borrow().len(), 2);
+    }
+
+    #[test]
+    fn the_deadline_bounds_attempts_and_waits() {
+        let throttled = || status(429, "ResourceExhausted", &[("retry-after", "10")]);
+        let client = Client::new(host(vec![throttled(), throttled(), ok()]), endpoint());
+        let call = CallOptions { deadline_ms: Some(5_000), timeout_ms: Some(60_000), ..CallOptions::default() };
+        let err = invoke(&client, &SYNC, &call).expect_err("a 10 s wait does not fit a 5 s deadline");
+        assert_eq!(err.code(), "ResourceExhausted");
+        assert!(client.host().sleeps.borrow().is_empty());
+        assert_eq!(
+            client.host().timeouts.borrow().first(),
+            Some(&Some(5_000)),
+            "an attempt never outlives the deadline"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod endpoint;
 pub mod invoke;
 pub mod names;
 pub mod response;
+pub mod retry;
 
 pub use endpoint::Endpoint;
 pub use invoke::{InvocationType, InvokeFunction, LogType};

@@ -2,6 +2,7 @@
 
 use crate::acs3::{AcsDate, Credentials};
 use crate::error::Error;
+use crate::fc::retry::RetryPolicy;
 use js_sys::{Object, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -141,10 +142,12 @@ pub struct ClientConfig {
     pub credentials: JsValue,
     #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub fetch: JsValue,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub retry: JsValue,
 }
 
 impl Fields for ClientConfig {
-    const NAMES: &'static [&'static str] = &["endpoint", "accountId", "region", "credentials", "fetch"];
+    const NAMES: &'static [&'static str] = &["endpoint", "accountId", "region", "credentials", "fetch", "retry"];
 }
 
 /// `invokeFunction` options (the JS face has already turned `body` into bytes and `headers`
@@ -163,11 +166,58 @@ pub struct InvokeOptions {
     #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub signal: JsValue,
     pub timeout_ms: Option<f64>,
+    pub deadline_ms: Option<f64>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub retry: JsValue,
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 impl Fields for InvokeOptions {
-    const NAMES: &'static [&'static str] =
-        &["qualifier", "invocationType", "logType", "asyncTaskId", "headers", "body", "signal", "timeoutMs"];
+    const NAMES: &'static [&'static str] = &[
+        "qualifier",
+        "invocationType",
+        "logType",
+        "asyncTaskId",
+        "headers",
+        "body",
+        "signal",
+        "timeoutMs",
+        "deadlineMs",
+        "retry",
+        "idempotent",
+    ];
+}
+
+/// `retry: { maxAttempts, baseDelayMs, maxDelayMs }` (each optional).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryOptions {
+    pub max_attempts: Option<u32>,
+    pub base_delay_ms: Option<u32>,
+    pub max_delay_ms: Option<u32>,
+}
+
+impl Fields for RetryOptions {
+    const NAMES: &'static [&'static str] = &["maxAttempts", "baseDelayMs", "maxDelayMs"];
+}
+
+/// `retry`: `false` (one attempt), `true`/absent (the default policy) or an object.
+pub fn retry_policy(value: &JsValue) -> Result<Option<RetryPolicy>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if let Some(on) = value.as_bool() {
+        return Ok(Some(if on { RetryPolicy::default() } else { RetryPolicy::none() }));
+    }
+    let options: RetryOptions = from_js(value.clone(), "retry")?;
+    let default = RetryPolicy::default();
+    RetryPolicy::new(
+        options.max_attempts.unwrap_or(default.max_attempts),
+        options.base_delay_ms.map_or(default.base_delay_ms, u64::from),
+        options.max_delay_ms.map_or(default.max_delay_ms, u64::from),
+    )
+    .map(Some)
 }
 
 /// `signRequest`'s request argument.
@@ -202,11 +252,11 @@ impl Fields for SignOptions {
     const NAMES: &'static [&'static str] = &["action", "version", "date", "nonce"];
 }
 
-/// A timeout option: a finite, non-negative number of milliseconds.
-pub fn timeout_ms(value: Option<f64>) -> Result<Option<u64>, Error> {
+/// A time option (`timeoutMs`, `deadlineMs`): a finite, non-negative number of milliseconds.
+pub fn millis(value: Option<f64>, argument: &'static str) -> Result<Option<u64>, Error> {
     match value {
         None => Ok(None),
         Some(ms) if (0.0..=2_147_483_647.0).contains(&ms) => Ok(Some(ms as u64)),
-        Some(_) => Err(Error::invalid("timeoutMs", "must be a number of milliseconds from 0 to 2147483647")),
+        Some(_) => Err(Error::invalid(argument, "must be a number of milliseconds from 0 to 2147483647")),
     }
 }

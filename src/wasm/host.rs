@@ -45,10 +45,12 @@ impl ProviderCache {
         ProviderCache { provider, cached: RefCell::new(None), pending: RefCell::new(None) }
     }
 
-    async fn get(&self, now_ms: f64) -> Result<Credentials, Error> {
-        if let Some((creds, expiration)) = self.cached.borrow().as_ref() {
-            if credentials_fresh(*expiration, now_ms) {
-                return Ok(creds.clone());
+    async fn get(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
+        if !force_refresh {
+            if let Some((creds, expiration)) = self.cached.borrow().as_ref() {
+                if credentials_fresh(*expiration, now_ms) {
+                    return Ok(creds.clone());
+                }
             }
         }
         let existing = self.pending.borrow().clone();
@@ -248,6 +250,26 @@ impl Host for JsHost {
         random_nonce()
     }
 
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
+    async fn sleep(&self, ms: u64, cancel: Option<&AbortSignal>) -> Result<(), Error> {
+        // The attempt guard doubles as an abortable timer: its signal fires on either.
+        let guard = AttemptGuard::new(Some(ms), cancel)?;
+        let signal = guard.controller.signal();
+        let fired = Promise::new(&mut |resolve, _| {
+            let options = web_sys::AddEventListenerOptions::new();
+            options.set_once(true);
+            let _ = signal.add_event_listener_with_callback_and_add_event_listener_options("abort", &resolve, &options);
+        });
+        let _ = JsFuture::from(fired).await;
+        match guard.stop.get() {
+            Stop::Aborted => Err(Error::Aborted),
+            _ => Ok(()),
+        }
+    }
+
     async fn payload_hash(&self, body: &Uint8Array) -> Result<PayloadHash, Error> {
         let len = body.length();
         if len == 0 {
@@ -266,10 +288,10 @@ impl Host for JsHost {
         Ok(hasher.finish())
     }
 
-    async fn credentials(&self) -> Result<Credentials, Error> {
+    async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
         match &self.credentials {
             CredentialSource::Static(creds) => Ok(creds.clone()),
-            CredentialSource::Provider(cache) => cache.get(self.now_ms()).await,
+            CredentialSource::Provider(cache) => cache.get(now_ms, force_refresh).await,
         }
     }
 

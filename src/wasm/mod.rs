@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::fc::{Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
 use convert::{
-    error_to_js, from_js, object_from_pairs, time_ms, timeout_ms, ClientConfig, InvokeOptions, RequestToSign,
+    error_to_js, from_js, millis, object_from_pairs, retry_policy, time_ms, ClientConfig, InvokeOptions, RequestToSign,
     SignOptions,
 };
 use host::{CredentialSource, JsHost, ProviderCache};
@@ -69,7 +69,11 @@ impl WasmClient {
             let config: ClientConfig = from_js(config, "options")?;
             let endpoint = endpoint_from(&config)?;
             let host = JsHost::new(&config.fetch, credential_source(&config.credentials)?)?;
-            Ok(WasmClient { inner: Rc::new(Client::new(host, endpoint)) })
+            let mut client = Client::new(host, endpoint);
+            if let Some(policy) = retry_policy(&config.retry)? {
+                client = client.with_retry(policy);
+            }
+            Ok(WasmClient { inner: Rc::new(client) })
         };
         build().map_err(|e| error_to_js(&e))
     }
@@ -95,7 +99,13 @@ async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) 
     let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
     let body = body_bytes(&options.body)?;
     let signal = signal_from(&options.signal)?;
-    let call = CallOptions { timeout_ms: timeout_ms(options.timeout_ms)?, cancel: signal.as_ref() };
+    let call = CallOptions {
+        timeout_ms: millis(options.timeout_ms, "timeoutMs")?,
+        deadline_ms: millis(options.deadline_ms, "deadlineMs")?,
+        cancel: signal.as_ref(),
+        retry: retry_policy(&options.retry)?,
+        idempotent: options.idempotent,
+    };
     let request = InvokeFunction {
         function_name,
         qualifier: options.qualifier.as_deref(),

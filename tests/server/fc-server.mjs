@@ -484,6 +484,26 @@ export function mintStsCredentials(server, { ttlMs = 3600_000 } = {}) {
  * Starts the server. See the module comment and the option defaults below.
  * @returns {Promise<object>} the server handle (url, invocations, rejections, asyncTasks, …)
  */
+/**
+ * Faults the server can inject, and whether the function runs first (what a client must assume):
+ *   { kind: "status", status, code, retryAfter?, run? }  answer an error; run: true = after running
+ *                                                       (e.g. 500), otherwise before (429, 503)
+ *   { kind: "expired-token" }                            403 InvalidSecurityToken.Expired, not run
+ *   { kind: "reset" }                                    connection destroyed before running
+ *   { kind: "reset-after-run" }                          ran, then the connection is destroyed
+ *   { kind: "reset-mid-body" }                           ran, headers and half the body, then reset
+ *   { kind: "truncate" }                                 ran, half the promised body, then a clean close
+ *   { kind: "slow-headers", ms }                         ran, headers only after ms
+ *   { kind: "slow-body", ms }                            ran, headers at once, the rest after ms
+ * A client with a wrong clock is emulated with server.setClockOffset(ms).
+ */
+export const FAULTS = Object.freeze(["status", "expired-token", "reset", "reset-after-run", "reset-mid-body", "truncate", "slow-headers", "slow-body"]);
+
+function faultRunsHandler(fault) {
+  if (fault.kind === "status") return fault.run === true;
+  return !["expired-token", "reset"].includes(fault.kind);
+}
+
 export async function startFcServer(options = {}) {
   const {
     host = "127.0.0.1",
@@ -494,6 +514,13 @@ export async function startFcServer(options = {}) {
     versions = ["1", "2"], // published versions every function has
     aliases = { prod: "2" }, // alias -> version
   } = options;
+  // Fault injection (tests/faults/): a chooser called once per invocation that passed
+  // verification; it returns null or a fault (see FAULTS below). The clock offset shifts the
+  // server's clock, which is how a client with a wrong clock is emulated in one process.
+  let chooseFault = null;
+  let clockOffsetMs = 0;
+  const serverNow = () => now() + clockOffsetMs;
+  const faultCounts = {};
 
   const credentials = new Map();
   const functions = new Map(Object.entries({ ...BUILTIN_FUNCTIONS, ...(options.functions ?? {}) }));
@@ -524,16 +551,17 @@ export async function startFcServer(options = {}) {
 
   // Date comes from the server's own clock (now()), not node's: clients correct skew from it.
   function baseHeaders(req, requestId) {
-    return { date: new Date(now()).toUTCString(), "x-fc-request-id": requestId, ...corsHeaders(req) };
+    return { date: new Date(serverNow()).toUTCString(), "x-fc-request-id": requestId, ...corsHeaders(req) };
   }
 
-  function sendError(req, res, requestId, status, code, message, debug) {
+  function sendError(req, res, requestId, status, code, message, debug, extraHeaders = {}) {
     const rejection = { requestId, status, code, message };
     if (debug) rejection.debug = debug;
     rejections.push(rejection);
     if (res.headersSent || res.destroyed) return;
     const body = Buffer.from(JSON.stringify({ Code: code, Message: message, RequestId: requestId }), "utf8");
     res.writeHead(status, {
+      ...extraHeaders,
       ...baseHeaders(req, requestId),
       "content-type": "application/json; charset=utf-8",
       "content-length": body.length,
@@ -629,6 +657,18 @@ export async function startFcServer(options = {}) {
         throw new HttpError(409, "AsyncTaskAlreadyExists", `An async task with id '${asyncTaskId}' already exists.`);
       }
 
+      const fault = chooseFault?.({ functionName, invocationType, asyncTaskId: givenTaskId ?? null, body: call.body }) ?? null;
+      if (fault) faultCounts[fault.kind] = (faultCounts[fault.kind] ?? 0) + 1;
+      if (fault && !faultRunsHandler(fault)) {
+        // Faults that mean the function never ran: FC throttled it, or the connection died first.
+        if (fault.kind === "reset") return void res.socket?.destroy();
+        const retryAfter = fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
+        if (fault.kind === "expired-token") {
+          throw new HttpError(403, "InvalidSecurityToken.Expired", "The security token you provided has expired");
+        }
+        return sendError(req, res, requestId, fault.status, fault.code, `injected ${fault.code}`, undefined, retryAfter);
+      }
+
       const event = call.body;
       const record = {
         requestId,
@@ -663,8 +703,6 @@ export async function startFcServer(options = {}) {
           "content-type": "application/octet-stream",
           "content-length": 0,
         };
-        res.writeHead(202, headers);
-        res.end();
         const run = runHandler(handler, event, ctxBase, lifetime.signal).then((outcome) => {
           task.status = outcome.ok ? "Succeeded" : "Failed";
           task.result = outcome.ok ? outcome.response.body : null;
@@ -676,7 +714,8 @@ export async function startFcServer(options = {}) {
         pending.add(run);
         taskDone.set(asyncTaskId, run);
         run.finally(() => pending.delete(run));
-        return;
+        // The task is accepted (and runs) whatever happens to this answer.
+        return respondWithFault(req, res, requestId, fault, 202, headers, Buffer.alloc(0));
       }
 
       // Sync: the handler's signal fires when the client goes away or the server closes.
@@ -704,11 +743,32 @@ export async function startFcServer(options = {}) {
       }
       if (logType === "Tail") headers["x-fc-log-result"] = logTail(outcome.logs);
       headers["x-fc-request-id"] = requestId;
-      headers["content-length"] = body.length;
-      res.writeHead(status, headers);
-      res.end(body);
+      return respondWithFault(req, res, requestId, fault, status, headers, body);
     },
   };
+
+  // Sends an answer the way `fault` says (after the handler ran): normally, as a 500, cut off,
+  // or slowly. Faults that do not run the handler were handled before it.
+  async function respondWithFault(req, res, requestId, fault, status, headers, body) {
+    headers["content-length"] = body.length;
+    const kind = fault?.kind;
+    if (kind === "status") return sendError(req, res, requestId, fault.status, fault.code, `injected ${fault.code} after the function ran`);
+    if (kind === "reset-after-run") return void res.socket?.destroy();
+    if (kind === "slow-headers") await sleep(fault.ms, lifetime.signal).catch(() => {});
+    if (res.destroyed) return;
+    if (kind === "slow-body" || kind === "reset-mid-body" || kind === "truncate") {
+      res.writeHead(status, headers);
+      const half = body.subarray(0, Math.floor(body.length / 2));
+      res.write(half.length ? half : Buffer.from(" "));
+      if (kind === "reset-mid-body") return void setImmediate(() => res.socket?.destroy());
+      if (kind === "truncate") return void setImmediate(() => res.socket?.end());
+      await sleep(fault.ms, lifetime.signal).catch(() => {});
+      if (!res.destroyed) res.end(body.subarray(half.length ? half.length : 1));
+      return;
+    }
+    res.writeHead(status, headers);
+    res.end(body);
+  }
 
   const routes = [invokeRoute];
 
@@ -776,7 +836,7 @@ export async function startFcServer(options = {}) {
       if (route.signed) {
         auth = verifyAcs3(req, null, {
           credentials,
-          now,
+          now: serverNow,
           maxSkewSeconds,
           nonces,
           expectedAction: route.signed.action,
@@ -839,11 +899,25 @@ export async function startFcServer(options = {}) {
       functions.set(name, handler);
     },
     deleteFunction: (name) => functions.delete(name),
+    /**
+     * Fault injection: `choose({ functionName, invocationType, asyncTaskId, body })` returns null
+     * or one of FAULTS; null turns injection off.
+     */
+    setFaults(choose) {
+      chooseFault = choose;
+    },
+    /** How many of each fault kind were injected. */
+    faultCounts,
+    /** Shifts the server's clock (its Date header and its freshness check) by `ms`. */
+    setClockOffset(ms) {
+      clockOffsetMs = ms;
+    },
     /** Adds a route (see the route comment above) in front of the built-in ones. */
     addRoute(route) {
       routes.unshift(route);
     },
     reset() {
+      for (const k of Object.keys(faultCounts)) delete faultCounts[k];
       invocations.length = 0;
       rejections.length = 0;
       nonces.clear();

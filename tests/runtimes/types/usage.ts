@@ -6,7 +6,7 @@ const client = new FcClient({
   endpoint: "http://127.0.0.1:9000",
   credentials: async () => ({ accessKeyId: "STS.x", accessKeySecret: "s", securityToken: "t", expiration: new Date() }),
 });
-const byRegion = new FcClient({ accountId: "123", region: "cn-hangzhou", credentials: { accessKeyId: "a", accessKeySecret: "b" }, fetch: globalThis.fetch });
+const byRegion = new FcClient({ accountId: "123", region: "cn-hangzhou", credentials: { accessKeyId: "a", accessKeySecret: "b" }, fetch: globalThis.fetch, retry: false });
 
 async function main(): Promise<void> {
   const res: InvokeResponse = await client.invokeFunction("f", {
@@ -18,6 +18,9 @@ async function main(): Promise<void> {
     headers: new Headers(),
     signal: new AbortController().signal,
     timeoutMs: 1000,
+    deadlineMs: 5000,
+    retry: { maxAttempts: 5 },
+    idempotent: true,
   });
   const status: number = res.status;
   const text: string = await res.text();

@@ -1,0 +1,188 @@
+// Retries, idempotency, timeouts, cancellation, clock skew and credential refresh, through the
+// built package against the local server's fault injection. Each test names the rule it checks.
+
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { FcClient, FcError } from "fc-invoke";
+import { startFcServer, DEMO_CREDENTIALS, mintStsCredentials } from "../server/fc-server.mjs";
+
+let server;
+before(async () => (server = await startFcServer()));
+after(() => server.close());
+beforeEach(() => {
+  server.reset();
+  server.setFaults(null);
+  server.setClockOffset(0);
+});
+
+const fast = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
+const client = (extra = {}) => new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, retry: fast, ...extra });
+
+/** Injects `faults` in order, one per invocation, then none. */
+function script(...faults) {
+  const queue = [...faults];
+  server.setFaults(() => queue.shift() ?? null);
+}
+
+const ran = () => server.invocations.length;
+const requests = () => server.invocations.length + server.rejections.length;
+
+test("Sync: 429 ResourceExhausted and 503 ResourceThrottled are retried (the function did not run)", async () => {
+  script({ kind: "status", status: 429, code: "ResourceExhausted" }, { kind: "status", status: 503, code: "ResourceThrottled" });
+  const res = await client().invokeFunction("echo", { body: "once" });
+  assert.equal(await res.text(), "once");
+  assert.equal(ran(), 1, "the handler ran exactly once");
+  assert.equal(server.rejections.length, 2);
+});
+
+test("any code containing Throttling is retried", async () => {
+  script({ kind: "status", status: 400, code: "Throttling.User" });
+  await client().invokeFunction("echo");
+  assert.equal(ran(), 1);
+});
+
+test("Retry-After is honoured", async () => {
+  script({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 1 });
+  const started = Date.now();
+  await client().invokeFunction("echo");
+  assert.ok(Date.now() - started >= 900, "waited for Retry-After: 1");
+});
+
+test("Sync is NOT retried after a 500 that may have run it", async () => {
+  script({ kind: "status", status: 500, code: "InternalServerError", run: true });
+  await assert.rejects(client().invokeFunction("echo"), { code: "InternalServerError", status: 500 });
+  assert.equal(ran(), 1);
+  assert.equal(server.rejections.length, 1, "one answer only: no second request");
+});
+
+test("Sync is NOT retried after a timeout or a connection lost once sent", async () => {
+  script({ kind: "slow-headers", ms: 300 });
+  await assert.rejects(client().invokeFunction("echo", { timeoutMs: 100 }), { code: "Timeout" });
+  script({ kind: "reset-after-run" });
+  await assert.rejects(client().invokeFunction("echo"), { code: "NetworkError" });
+  script({ kind: "reset" });
+  await assert.rejects(client().invokeFunction("echo"), { code: "NetworkError" });
+  script({ kind: "truncate" });
+  await assert.rejects(client().invokeFunction("echo", { body: "0123456789" }), { code: "NetworkError" });
+  script({ kind: "reset-mid-body" });
+  await assert.rejects(client().invokeFunction("echo", { body: "0123456789" }), { code: "NetworkError" });
+  assert.equal(server.invocations.length, 4, "each ran once; the 'reset' one never ran");
+});
+
+test("idempotent: true opts a Sync invocation into retries after 5xx and timeouts", async () => {
+  script({ kind: "status", status: 500, code: "InternalServerError", run: true }, { kind: "reset-after-run" });
+  const res = await client().invokeFunction("echo", { body: "again", idempotent: true });
+  assert.equal(await res.text(), "again");
+  assert.equal(ran(), 3, "the caller accepted repeats");
+});
+
+test("Async with a task id is retried and runs once (FC de-duplicates by task id)", async () => {
+  script({ kind: "reset-after-run" }, { kind: "status", status: 500, code: "InternalServerError", run: true });
+  const res = await client().invokeFunction("echo", { invocationType: "Async", asyncTaskId: "job-1", body: "x" });
+  assert.equal(res.status, 202);
+  assert.equal(res.asyncTaskId, "job-1");
+  assert.equal(server.invocations.filter((i) => i.asyncTaskId === "job-1").length, 1);
+});
+
+test("Async without a task id is retried only where it provably did not run", async () => {
+  script({ kind: "status", status: 429, code: "ResourceExhausted" });
+  assert.equal((await client().invokeFunction("echo", { invocationType: "Async" })).status, 202);
+  script({ kind: "reset-after-run" });
+  await assert.rejects(client().invokeFunction("echo", { invocationType: "Async" }), { code: "NetworkError" });
+  assert.equal(ran(), 2);
+});
+
+test("retry: false and maxAttempts bound the attempts", async () => {
+  script({ kind: "status", status: 429, code: "ResourceExhausted" });
+  await assert.rejects(client({ retry: false }).invokeFunction("echo"), { code: "ResourceExhausted" });
+  server.reset();
+  const always = () => ({ kind: "status", status: 429, code: "ResourceExhausted" });
+  server.setFaults(always);
+  await assert.rejects(client().invokeFunction("echo", { retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 2 } }), { code: "ResourceExhausted" });
+  assert.equal(server.rejections.length, 5);
+  await assert.rejects(client().invokeFunction("echo", { retry: { maxAttempts: 0 } }), { code: "InvalidArgument", argument: "retry" });
+});
+
+test("each retry is signed afresh: new date and nonce (the server refuses a replayed nonce)", async () => {
+  script({ kind: "status", status: 429, code: "ResourceExhausted" });
+  await client().invokeFunction("echo");
+  assert.ok(!server.rejections.some((r) => r.code === "SignatureNonceUsed"));
+  assert.equal(ran(), 1);
+});
+
+test("the overall deadline bounds retries and waits", async () => {
+  server.setFaults(() => ({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 5 }));
+  const started = Date.now();
+  await assert.rejects(client().invokeFunction("echo", { deadlineMs: 500 }), { code: "ResourceThrottled" });
+  assert.ok(Date.now() - started < 2000, "did not wait 5 s past a 500 ms deadline");
+  server.setFaults(() => ({ kind: "slow-headers", ms: 2000 }));
+  await assert.rejects(client().invokeFunction("echo", { deadlineMs: 200, timeoutMs: 10_000 }), { code: "Timeout" });
+});
+
+test("aborting during a backoff wait rejects at once with Aborted", async () => {
+  server.setFaults(() => ({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 30 }));
+  const controller = new AbortController();
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 100);
+  await assert.rejects(client().invokeFunction("echo", { signal: controller.signal }), { code: "Aborted" });
+  assert.ok(Date.now() - started < 5000);
+});
+
+test("clock skew: a wrong clock is corrected from the server's Date once, and kept", async () => {
+  server.setClockOffset(2 * 3600_000); // the device is two hours slow
+  const c = client({ retry: false });
+  const res = await c.invokeFunction("echo", { body: "skewed" });
+  assert.equal(await res.text(), "skewed");
+  await c.invokeFunction("echo");
+  await c.invokeFunction("echo");
+  const skews = server.rejections.filter((r) => r.code === "RequestTimeTooSkewed");
+  assert.equal(skews.length, 1, "only the first call was rejected; later ones sign with the learnt offset");
+  assert.equal(ran(), 3);
+  // A fresh client learns it too; without a Date header there is nothing to learn from.
+  await client().invokeFunction("echo");
+});
+
+test("credentials: an expired token is refreshed once and retried", async () => {
+  let provided = 0;
+  const provider = async () => (provided++, mintStsCredentials(server, { ttlMs: 3600_000 }));
+  script({ kind: "expired-token" });
+  const c = client({ credentials: provider, retry: false });
+  await c.invokeFunction("echo");
+  assert.equal(provided, 2, "cached credentials were replaced after the service said they expired");
+  script({ kind: "expired-token" }, { kind: "expired-token" });
+  await assert.rejects(c.invokeFunction("echo"), { code: "InvalidSecurityToken.Expired" });
+});
+
+test("credentials: a token the server already expired is refreshed before use (safety margin)", async () => {
+  let provided = 0;
+  const provider = async () => (provided++, mintStsCredentials(server, { ttlMs: 10_000 }));
+  const c = client({ credentials: provider });
+  await c.invokeFunction("echo");
+  await c.invokeFunction("echo");
+  assert.equal(provided, 2, "10 s left is inside the 60 s margin: refreshed, never sent expired");
+  assert.ok(!server.rejections.some((r) => r.code.startsWith("InvalidSecurityToken")));
+});
+
+test("credentials: a failing or malformed provider is a CredentialsError without secrets", async () => {
+  const secret = "provider-secret-xyz";
+  for (const provider of [
+    async () => {
+      throw new Error("backend is down");
+    },
+    () => {
+      throw new TypeError("sync throw");
+    },
+    async () => ({ accessKeyId: "STS.x" }),
+    async () => ({ accessKeyId: "STS.x", accessKeySecret: secret, securityToken: "tok\nen" }),
+    async () => ({ accessKeyId: "STS.x", accessKeySecret: secret, expiration: "not a date" }),
+    async () => "nope",
+  ]) {
+    await assert.rejects(client({ credentials: provider }).invokeFunction("echo"), (e) => {
+      assert.ok(e instanceof FcError);
+      assert.equal(e.code, "CredentialsError", e.message);
+      assert.ok(!JSON.stringify(e).includes(secret) && !e.message.includes(secret));
+      return true;
+    });
+  }
+  assert.equal(requests(), 0);
+});
