@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const TARBALL = join(root, ".tmp", "fc-invoke.tgz");
+// FC_INVOKE_TEST_TARBALL points the runtime tests at another tarball (to check by hand that a
+// broken package makes them fail).
+export const TARBALL = process.env.FC_INVOKE_TEST_TARBALL ?? join(root, ".tmp", "fc-invoke.tgz");
 /** Binaries of the repo's dev dependencies (vite, wrangler, deno), run from consumer projects. */
 export const bin = (name) => join(root, "node_modules", ".bin", name);
 

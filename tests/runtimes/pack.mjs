@@ -3,7 +3,9 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { root, TARBALL } from "./harness.mjs";
+import { root } from "./harness.mjs";
+
+const TARBALL = join(root, ".tmp", "fc-invoke.tgz");
 
 const dir = join(root, ".tmp");
 mkdirSync(dir, { recursive: true });

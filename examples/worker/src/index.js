@@ -1,0 +1,72 @@
+// A Cloudflare Worker that invokes an Alibaba Cloud Function Compute 3.0 function:
+//
+//   POST /<functionName>[?qualifier=prod]          body → the function's event
+//   POST /?function=<functionName>                 the same, with the name as a query parameter
+//
+// It answers with the function's own answer (status, body, content-type) plus `x-fc-request-id`.
+// An FcError (unknown function, bad signature, network failure, …) becomes a JSON answer
+// `{ "error": { code, message, status, requestId } }` with the service's status, or 400/502/500.
+//
+// Bindings (wrangler.toml [vars] and `wrangler secret put`):
+//   FC_ENDPOINT                         e.g. https://1234567890123456.cn-hangzhou.fc.aliyuncs.com
+//   or FC_ACCOUNT_ID + FC_REGION        → https://{accountId}.{region}.fc.aliyuncs.com
+//   FC_ACCESS_KEY_ID, FC_ACCESS_KEY_SECRET (secrets)
+//   FC_SECURITY_TOKEN                   optional (secret): temporary STS credentials
+
+import { FcClient, FcError } from "fc-invoke";
+
+// The package instantiates its WebAssembly once per isolate, on the first call; a client is cheap,
+// so one is made per distinct set of bindings (in practice: once per isolate).
+const clients = new WeakMap();
+
+function clientFor(env) {
+  let client = clients.get(env);
+  if (!client) {
+    const credentials = { accessKeyId: env.FC_ACCESS_KEY_ID, accessKeySecret: env.FC_ACCESS_KEY_SECRET };
+    if (env.FC_SECURITY_TOKEN) credentials.securityToken = env.FC_SECURITY_TOKEN;
+    client = new FcClient(
+      env.FC_ENDPOINT
+        ? { endpoint: env.FC_ENDPOINT, credentials }
+        : { accountId: env.FC_ACCOUNT_ID, region: env.FC_REGION, credentials },
+    );
+    clients.set(env, client);
+  }
+  return client;
+}
+
+function errorResponse(status, error) {
+  return Response.json({ error }, { status, headers: error.requestId ? { "x-fc-request-id": error.requestId } : {} });
+}
+
+// Client-side failures have no service status: bad input is the caller's (400), an unreachable
+// service is a bad gateway (502) or a gateway timeout (504), anything else ours (500).
+const CLIENT_STATUS = { InvalidArgument: 400, NetworkError: 502, Timeout: 504 };
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const functionName = url.searchParams.get("function") ?? decodeURIComponent(url.pathname.slice(1));
+    if (!functionName) {
+      return errorResponse(400, { code: "MissingFunctionName", message: "name the function: POST /<functionName> or ?function=<functionName>" });
+    }
+    const hasBody = request.method !== "GET" && request.method !== "HEAD";
+    const contentType = request.headers.get("content-type");
+    try {
+      const res = await clientFor(env).invokeFunction(functionName, {
+        qualifier: url.searchParams.get("qualifier") ?? undefined,
+        body: hasBody ? new Uint8Array(await request.arrayBuffer()) : undefined,
+        headers: contentType ? { "content-type": contentType } : undefined,
+      });
+      const headers = new Headers({ "x-fc-request-id": res.requestId ?? "" });
+      const answerType = res.headers.get("content-type");
+      if (answerType) headers.set("content-type", answerType);
+      // A function that threw still answers 200; FC marks it, and so do we.
+      if (res.functionError) headers.set("x-fc-error-type", res.functionError);
+      return new Response(res.body, { status: res.status, headers });
+    } catch (e) {
+      if (!(e instanceof FcError)) throw e;
+      const { code, message, status, requestId } = e;
+      return errorResponse(status ?? CLIENT_STATUS[code] ?? 500, { code, message, status, requestId });
+    }
+  },
+};

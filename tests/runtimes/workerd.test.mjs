@@ -1,0 +1,194 @@
+// Cloudflare Workers: examples/worker in a fresh consumer project with the packed tarball
+// installed, bundled by wrangler exactly as `wrangler deploy` does (--dry-run --outdir), then run
+// in real workerd through miniflare, invoking the local FC server (which verifies every signature)
+// on 127.0.0.1. Wrangler must pick the `workerd` export condition and ship the .wasm as a
+// pre-compiled module: Workers refuse to compile WebAssembly from bytes at run time.
+//
+// FC_INVOKE_TEST_TARBALL=/path/to/other.tgz (read by the harness) installs another tarball, to
+// check that a broken package makes this test fail.
+
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { makeConsumer, removeConsumer, run, bin, root } from "./harness.mjs";
+import { startFcServer, DEMO_CREDENTIALS, mintStsCredentials } from "../server/fc-server.mjs";
+
+const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([\d-]+)"/m.exec(readFileSync(join(root, "examples", "worker", "wrangler.toml"), "utf8"))[1];
+
+let server;
+let consumer;
+let home;
+let outdir;
+let mf;
+let sts;
+
+
+before(async () => {
+  server = await startFcServer({ host: "127.0.0.1" });
+  sts = mintStsCredentials(server);
+  consumer = makeConsumer("workerd", {
+    copy: {
+      src: join(root, "examples", "worker", "src"),
+      "wrangler.toml": join(root, "examples", "worker", "wrangler.toml"),
+    },
+  });
+
+  // Wrangler writes its config, logs and update-check cache under HOME / XDG dirs / TMPDIR: keep
+  // them all in a temp dir. No banner means no update check, so nothing leaves the machine.
+  home = mkdtempSync(join(tmpdir(), "fc-invoke-wrangler-home-"));
+  const env = {
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_CACHE_HOME: join(home, "cache"),
+    XDG_DATA_HOME: join(home, "data"),
+    TMPDIR: join(home, "tmp"),
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_HIDE_BANNER: "true",
+    CI: "1",
+    NO_COLOR: "1",
+  };
+  mkdirSync(env.TMPDIR);
+  outdir = join(consumer, "dist");
+  const built = await run(bin("wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: consumer, env, timeoutMs: 60_000 });
+  assert.equal(built.code, 0, `wrangler deploy --dry-run failed:\n${built.stdout}\n${built.stderr}`);
+
+  // The bundle as wrangler would upload it; .wasm imports become CompiledWasm modules, the rule
+  // wrangler applies by default.
+  const worker = (name, bindings) => ({
+    name,
+    modules: true,
+    scriptPath: join(outdir, "index.js"),
+    modulesRoot: outdir,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings,
+  });
+  const keys = (c) => ({ FC_ACCESS_KEY_ID: c.accessKeyId, FC_ACCESS_KEY_SECRET: c.accessKeySecret });
+  mf = new Miniflare({
+    host: "127.0.0.1",
+    workers: [
+      worker("static", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) }),
+      worker("sts", { FC_ENDPOINT: server.url, ...keys(sts), FC_SECURITY_TOKEN: sts.securityToken }),
+      worker("wrong-secret", { FC_ENDPOINT: server.url, ...keys({ ...DEMO_CREDENTIALS, accessKeySecret: "not-the-secret" }) }),
+    ],
+  });
+  await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  await server?.close();
+  removeConsumer(consumer);
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+beforeEach(() => server.reset());
+
+test("wrangler bundles the workerd entry and imports the .wasm as a module", () => {
+  const files = readdirSync(outdir);
+  const wasmFiles = files.filter((f) => f.endsWith(".wasm"));
+  assert.equal(wasmFiles.length, 1, `one .wasm module in ${files.join(", ")}`);
+  const shipped = readFileSync(join(outdir, wasmFiles[0]));
+  assert.deepEqual(shipped, readFileSync(join(consumer, "node_modules", "fc-invoke", "dist", "wasm", "fc_invoke_bg.wasm")));
+
+  const bundle = readFileSync(join(outdir, "index.js"), "utf8");
+  // esbuild names each inlined file: the workerd entry, not the browser/Deno or Node one.
+  assert.match(bundle, /^\/\/ node_modules\/fc-invoke\/js\/workerd\.js$/m);
+  assert.doesNotMatch(bundle, /node_modules\/fc-invoke\/js\/(web|node)\.js/);
+  // The .wasm is an ES module import of the shipped file, handed to initSync …
+  const wasmImport = new RegExp(`^import (\\w+) from "\\./${wasmFiles[0].replace(/\./g, "\\.")}";$`, "m").exec(bundle);
+  assert.ok(wasmImport, "index.js imports the .wasm module");
+  assert.match(bundle, new RegExp(`initSync\\(\\{ module: ${wasmImport[1]} \\}\\)`));
+  // … and nothing fetches, embeds or compiles it from bytes.
+  assert.doesNotMatch(bundle, /instantiateStreaming|WebAssembly\.compile|import\.meta\.url|fc_invoke_bg\.wasm"?\s*,\s*import/);
+  assert.doesNotMatch(bundle, /data:application\/wasm|base64,AGFzbQ/);
+});
+
+test("invokes a function named by the path and returns its answer", async () => {
+  const body = "hello from workerd, 函数 ✓";
+  const res = await mf.dispatchFetch("http://worker.local/echo", { method: "POST", body, headers: { "content-type": "text/plain" } });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  assert.equal(text, body);
+  const requestId = res.headers.get("x-fc-request-id");
+  assert.match(requestId, /\S/);
+
+  // The server verified the signature before it ran the function.
+  assert.equal(server.invocations.length, 1);
+  const [call] = server.invocations;
+  assert.equal(call.functionName, "echo");
+  assert.equal(call.requestId, requestId);
+  assert.equal(call.accessKeyId, DEMO_CREDENTIALS.accessKeyId);
+  assert.equal(call.invocationType, "Sync");
+  assert.equal(call.bodyLength, Buffer.byteLength(body));
+  assert.equal(call.headers["content-type"], "text/plain");
+  assert.equal(call.headers["x-acs-security-token"], undefined);
+  assert.equal(server.rejections.length, 0);
+});
+
+test("invokes a function named by a query parameter, with a qualifier and a binary body", async () => {
+  const bytes = Uint8Array.from({ length: 1024 }, (_, i) => i % 256);
+  const res = await mf.dispatchFetch("http://worker.local/?function=json&qualifier=prod", { method: "POST", body: bytes });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/json");
+  const info = await res.json();
+  assert.equal(info.functionName, "json");
+  assert.equal(info.qualifier, "prod");
+  assert.equal(info.length, bytes.length);
+  assert.equal(info.sha256, createHash("sha256").update(bytes).digest("hex"));
+  assert.equal(server.invocations.length, 1);
+  assert.equal(server.invocations[0].requestId, res.headers.get("x-fc-request-id"));
+});
+
+test("a function that throws comes back as 200 marked with x-fc-error-type", async () => {
+  const res = await mf.dispatchFetch("http://worker.local/fail", { method: "POST" });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-fc-error-type"), "UnhandledInvocationError");
+  assert.match(await res.text(), /boom/);
+});
+
+test("STS credentials from bindings: the token is sent and verified", async () => {
+  const worker = await mf.getWorker("sts");
+  const res = await worker.fetch("http://worker.local/echo", { method: "POST", body: "with a token" });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  assert.equal(text, "with a token");
+  assert.equal(server.invocations.length, 1);
+  const [call] = server.invocations;
+  assert.equal(call.accessKeyId, sts.accessKeyId);
+  assert.equal(call.headers["x-acs-security-token"], sts.securityToken);
+  assert.equal(call.requestId, res.headers.get("x-fc-request-id"));
+});
+
+test("a missing function is a JSON error with the service's code and status", async () => {
+  const res = await mf.dispatchFetch("http://worker.local/no-such-function", { method: "POST", body: "x" });
+  assert.equal(res.status, 404);
+  const { error } = await res.json();
+  assert.equal(error.code, "FunctionNotFound");
+  assert.equal(error.status, 404);
+  assert.match(error.requestId, /\S/);
+  assert.equal(res.headers.get("x-fc-request-id"), error.requestId);
+  assert.equal(server.invocations.length, 0);
+});
+
+test("a wrong secret is rejected by the server as SignatureNotMatch", async () => {
+  const worker = await mf.getWorker("wrong-secret");
+  const res = await worker.fetch("http://worker.local/echo", { method: "POST", body: "x" });
+  assert.equal(res.status, 403);
+  const { error } = await res.json();
+  assert.equal(error.code, "SignatureNotMatch");
+  assert.equal(error.status, 403);
+  assert.ok(!JSON.stringify(error).includes("not-the-secret"), "the secret is not in the error");
+  assert.equal(server.invocations.length, 0);
+});
+
+test("no function name is a 400 from the worker itself", async () => {
+  const res = await mf.dispatchFetch("http://worker.local/", { method: "POST" });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error.code, "MissingFunctionName");
+  assert.equal(server.invocations.length, 0);
+});
