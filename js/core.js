@@ -7,6 +7,7 @@ let loadWasm = () => {
   throw new Error("fc-invoke: import the package entry (\"fc-invoke\"), not js/core.js");
 };
 let ready = null;
+let wasmExports = null;
 
 /** Called once by each runtime entry with the way that runtime instantiates the module. */
 export function setWasmLoader(load) {
@@ -18,11 +19,19 @@ export function setWasmLoader(load) {
 function loaded() {
   ready ??= Promise.resolve()
     .then(() => loadWasm())
+    .then((exports) => {
+      wasmExports = exports;
+    })
     .catch((e) => {
       ready = null;
       throw new FcError("InitError", `fc-invoke could not load its WebAssembly: ${e?.message ?? e}`, { cause: e });
     });
   return ready;
+}
+
+/** For monitoring and leak tests: the WebAssembly memory size (0 before the first call). */
+export function diagnostics() {
+  return { wasmMemoryBytes: wasmExports?.memory?.buffer.byteLength ?? 0 };
 }
 
 /** Every error this package throws or rejects with. */

@@ -150,3 +150,6 @@ export declare class FcError extends Error {
   readonly argument: string | undefined;
   toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string };
 }
+
+/** For monitoring and leak tests: the WebAssembly memory size in bytes (0 before the first call). */
+export declare function diagnostics(): { wasmMemoryBytes: number };

@@ -18,6 +18,7 @@ import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { setMaxListeners } from "node:events";
 
 export const DEMO_CREDENTIALS = Object.freeze({
   accessKeyId: "LTAI5tDemoKeyId0000",
@@ -531,6 +532,7 @@ export async function startFcServer(options = {}) {
   const taskDone = new Map(); // taskId -> promise settled when the background run ends
   const pending = new Set(); // background runs, awaited (after an abort) by close()
   const lifetime = new AbortController(); // aborts every handler when the server closes
+  setMaxListeners(0, lifetime.signal); // every in-flight handler listens to it
 
   function addCredentials(cred) {
     if (!cred?.accessKeyId || !cred?.accessKeySecret) throw new TypeError("credentials need accessKeyId and accessKeySecret");
@@ -891,7 +893,7 @@ export async function startFcServer(options = {}) {
     rejections,
     asyncTasks,
     httpServer,
-    now,
+    now: serverNow, // the server's clock, offset included: STS expirations are minted in it
     addCredentials,
     removeCredentials: (accessKeyId) => credentials.delete(accessKeyId),
     setFunction(name, handler) {
