@@ -1,10 +1,11 @@
 //! The only async orchestration: credentials → sign → send → read the answer, over a small
 //! [`Host`] trait, so the whole invoke path runs under plain `cargo test` with a scripted host.
 
-use crate::acs3::{AcsDate, Credentials, PayloadHash, SignedRequest};
+use crate::acs3::{AcsDate, Credentials, PayloadHash, SignableRequest, SignedRequest, SigningParams};
 use crate::error::Error;
+use crate::fc::async_task::{self, ListAsyncTasks};
 use crate::fc::retry::{decide, Attempts, Decision, Repeatable, RetryPolicy};
-use crate::fc::{service_error, ApiRequest, Endpoint, InvocationType, InvokeFunction, InvokeMeta};
+use crate::fc::{service_error, ApiRequest, CustomCall, Endpoint, InvocationType, InvokeFunction, InvokeMeta};
 use std::cell::Cell;
 
 /// Credentials are refreshed this long before the expiration their provider reported, so a
@@ -41,11 +42,11 @@ pub trait Host {
     /// Credentials fit to sign with at `now_ms` (corrected clock): cached ones while fresh
     /// (see [`credentials_fresh`]), fetched anew when stale or when `force_refresh`.
     async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error>;
-    /// Sends a signed request and reads the whole answer.
+    /// Sends a signed request (with `body`, if any) and reads the whole answer.
     async fn send(
         &self,
         request: &SignedRequest,
-        body: &Self::Body,
+        body: Option<&Self::Body>,
         attempt: &Attempt<'_, Self::Cancel>,
     ) -> Result<Self::Response, Error>;
 }
@@ -158,7 +159,7 @@ impl<H: Host> Client<H> {
         let api = options.to_request(&self.endpoint, payload)?;
         let with_task_id = options.invocation_type == InvocationType::Async && options.async_task_id.is_some();
         let repeatable = if with_task_id || call.idempotent { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
-        let sent = self.send_with_retries(&api, body, call, repeatable, with_task_id).await?;
+        let sent = self.send_with_retries(&api, Some(body), call, repeatable, with_task_id).await?;
         let response = sent.response;
         let mut meta = InvokeMeta::from_headers(|name| response.header(name));
         if sent.accepted_earlier {
@@ -174,17 +175,123 @@ impl<H: Host> Client<H> {
     pub async fn call(
         &self,
         api: &ApiRequest,
-        body: &H::Body,
+        body: Option<&H::Body>,
         call: &CallOptions<'_, H::Cancel>,
         repeatable: Repeatable,
     ) -> Result<H::Response, Error> {
         Ok(self.send_with_retries(api, body, call, repeatable, false).await?.response)
     }
 
+    /// Any FC 3.0 API call (see [`CustomCall`]). GET and HEAD are repeatable; others only when
+    /// `call.idempotent`.
+    pub async fn request(
+        &self,
+        custom: &CustomCall<'_>,
+        body: Option<&H::Body>,
+        call: &CallOptions<'_, H::Cancel>,
+    ) -> Result<H::Response, Error> {
+        let payload = match body {
+            Some(b) => self.host.payload_hash(b).await?,
+            None => PayloadHash::empty(),
+        };
+        let api = custom.to_request(&self.endpoint, payload, body.is_some())?;
+        let read = matches!(api.request.method(), "GET" | "HEAD");
+        let repeatable = if read || call.idempotent { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
+        self.call(&api, body, call, repeatable).await
+    }
+
+    /// GetAsyncTask: the task's state and result (JSON).
+    pub async fn get_async_task(
+        &self,
+        function_name: &str,
+        task_id: &str,
+        qualifier: Option<&str>,
+        call: &CallOptions<'_, H::Cancel>,
+    ) -> Result<H::Response, Error> {
+        let api = async_task::get_async_task(&self.endpoint, function_name, task_id, qualifier)?;
+        self.call(&api, None, call, Repeatable::Safe).await
+    }
+
+    /// StopAsyncTask. Not repeated after a failure that may have reached FC: a second stop of a
+    /// stopped task answers `AsyncTaskAlreadyFinished`, which would hide that the first worked.
+    pub async fn stop_async_task(
+        &self,
+        function_name: &str,
+        task_id: &str,
+        qualifier: Option<&str>,
+        call: &CallOptions<'_, H::Cancel>,
+    ) -> Result<H::Response, Error> {
+        let api = async_task::stop_async_task(&self.endpoint, function_name, task_id, qualifier)?;
+        self.call(&api, None, call, Repeatable::OnlyIfNotRun).await
+    }
+
+    /// ListAsyncTasks: one page (JSON `{ tasks, nextToken }`).
+    pub async fn list_async_tasks(
+        &self,
+        function_name: &str,
+        options: &ListAsyncTasks<'_>,
+        call: &CallOptions<'_, H::Cancel>,
+    ) -> Result<H::Response, Error> {
+        let api = async_task::list_async_tasks(&self.endpoint, function_name, options)?;
+        self.call(&api, None, call, Repeatable::Safe).await
+    }
+
+    /// Polls GetAsyncTask until the task reaches a terminal state, waiting `interval_ms` at first
+    /// and doubling up to `max_interval_ms`. `call.deadline_ms` bounds the whole wait
+    /// ([`Error::Timeout`]); `call.cancel` stops it ([`Error::Aborted`]).
+    pub async fn wait_for_async_task(
+        &self,
+        function_name: &str,
+        task_id: &str,
+        qualifier: Option<&str>,
+        interval_ms: u64,
+        max_interval_ms: u64,
+        call: &CallOptions<'_, H::Cancel>,
+    ) -> Result<H::Response, Error> {
+        let api = async_task::get_async_task(&self.endpoint, function_name, task_id, qualifier)?;
+        let deadline = call.deadline_ms.map(|ms| (self.host.now_ms() + ms as f64, ms));
+        let mut interval = interval_ms.max(1);
+        loop {
+            let remaining = deadline.map(|(at, _)| (at - self.host.now_ms()).max(1.0) as u64);
+            let each = CallOptions {
+                timeout_ms: call.timeout_ms,
+                deadline_ms: remaining,
+                cancel: call.cancel,
+                retry: call.retry,
+                idempotent: false,
+            };
+            let response = self.call(&api, None, &each, Repeatable::Safe).await?;
+            if response.json_field("status").is_some_and(|s| async_task::is_terminal_status(&s)) {
+                return Ok(response);
+            }
+            if let Some((at, total)) = deadline {
+                if self.host.now_ms() + interval as f64 >= at {
+                    return Err(Error::Timeout { after_ms: total });
+                }
+            }
+            self.host.sleep(interval, call.cancel).await?;
+            interval = interval.saturating_mul(2).min(max_interval_ms.max(interval_ms));
+        }
+    }
+
+    /// Signs a request that is not an API call (an HTTP trigger with signature authentication)
+    /// with the client's credentials and clock, without sending it.
+    pub async fn sign(&self, request: &SignableRequest) -> Result<SignedRequest, Error> {
+        let now = self.now_ms();
+        let credentials = self.host.credentials(now, false).await?;
+        let params = SigningParams {
+            action: None,
+            version: None,
+            date: AcsDate::from_unix_millis(now)?,
+            nonce: &self.host.nonce(),
+        };
+        crate::acs3::sign(request, &credentials, &params)
+    }
+
     async fn send_with_retries(
         &self,
         api: &ApiRequest,
-        body: &H::Body,
+        body: Option<&H::Body>,
         call: &CallOptions<'_, H::Cancel>,
         repeatable: Repeatable,
         task_id_dedup: bool,
@@ -242,7 +349,7 @@ impl<H: Host> Client<H> {
     async fn attempt(
         &self,
         api: &ApiRequest,
-        body: &H::Body,
+        body: Option<&H::Body>,
         cancel: Option<&H::Cancel>,
         timeout_ms: Option<u64>,
         force_refresh: bool,
@@ -349,7 +456,7 @@ pub(crate) mod scripted {
         async fn send(
             &self,
             request: &SignedRequest,
-            _body: &Vec<u8>,
+            _body: Option<&Vec<u8>>,
             attempt: &Attempt<'_, ()>,
         ) -> Result<Answer, Error> {
             self.sent.borrow_mut().push(request.clone());
@@ -561,6 +668,43 @@ mod tests {
             Some(&Some(5_000)),
             "an attempt never outlives the deadline"
         );
+    }
+
+    fn task(status: &str) -> Result<Answer, Error> {
+        Ok(Answer { status: 200, json: pairs(&[("status", status)]), ..Answer::default() })
+    }
+
+    #[test]
+    fn waiting_for_a_task_polls_with_backoff_until_it_ends() {
+        let client =
+            Client::new(host(vec![task("Enqueued"), task("Running"), task("Running"), task("Succeeded")]), endpoint());
+        let done =
+            block_on(client.wait_for_async_task("f", "t1", None, 100, 300, &CallOptions::default())).expect("ends");
+        assert_eq!(done.json_field("status").as_deref(), Some("Succeeded"));
+        assert_eq!(*client.host().sleeps.borrow(), [100, 200, 300]);
+        let sent = client.host().sent.borrow();
+        assert!(sent.iter().all(|s| s.url.ends_with("/2023-03-30/functions/f/async-tasks/t1") && s.method == "GET"));
+    }
+
+    #[test]
+    fn waiting_for_a_task_gives_up_at_the_deadline() {
+        let running = (0..50).map(|_| task("Running")).collect();
+        let client = Client::new(host(running), endpoint());
+        let call = CallOptions { deadline_ms: Some(1_000), ..CallOptions::default() };
+        let err = block_on(client.wait_for_async_task("f", "t1", None, 100, 100, &call)).expect_err("never ends");
+        assert_eq!(err, Error::Timeout { after_ms: 1_000 });
+        assert!(client.host().sent.borrow().len() < 12);
+    }
+
+    #[test]
+    fn a_trigger_request_is_signed_without_action_or_version() {
+        let client = Client::new(host(vec![]), endpoint());
+        let url = crate::http::Url::parse("https://f-abc.cn-hangzhou.fcapp.run/a?b=1", "url").expect("valid");
+        let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
+        let signed = block_on(client.sign(&request)).expect("signs");
+        assert_eq!(signed.header("x-acs-action"), None);
+        assert_eq!(signed.header("x-acs-security-token"), Some("token"));
+        assert!(signed.header("authorization").is_some_and(|a| a.starts_with("ACS3-HMAC-SHA256 Credential=id,")));
     }
 
     #[test]

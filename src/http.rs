@@ -223,6 +223,12 @@ impl Url {
         &self.path
     }
 
+    /// The URL with `pairs` appended to its query.
+    pub fn with_query(mut self, pairs: &[(String, String)]) -> Self {
+        self.query.extend_from_slice(pairs);
+        self
+    }
+
     /// The decoded query pairs, in their original order.
     pub fn query(&self) -> &[(String, String)] {
         &self.query

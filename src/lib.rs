@@ -19,8 +19,8 @@
 //! let request = SignableRequest::new("POST", url, &[], PayloadHash::empty())?;
 //! let credentials = Credentials::new("YourAccessKeyId", "YourAccessKeySecret", None)?;
 //! let params = SigningParams {
-//!     action: "RunInstances",
-//!     version: "2014-05-26",
+//!     action: Some("RunInstances"),
+//!     version: Some("2014-05-26"),
 //!     date: AcsDate::parse("2023-10-26T09:01:01Z")?,
 //!     nonce: "d410180a5abf7fe235dd9b74aca91fc0",
 //! };

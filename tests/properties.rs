@@ -50,7 +50,7 @@ proptest! {
             let url = Url::parse(&url, "url")?;
             let request = SignableRequest::new(&method, url, &headers, PayloadHash::of_bytes(&body))?;
             let creds = Credentials::new(id, secret, token)?;
-            let params = SigningParams { action: &action, version: "2023-03-30", date: AcsDate::from_unix_seconds(seconds)?, nonce: &nonce };
+            let params = SigningParams { action: Some(&action), version: Some("2023-03-30"), date: AcsDate::from_unix_seconds(seconds)?, nonce: &nonce };
             let signed = sign(&request, &creds, &params)?;
             // Idempotence: what we send, parsed and signed again, is the same canonical request.
             let again = Url::parse(&signed.url, "url")?;

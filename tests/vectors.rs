@@ -55,8 +55,8 @@ fn sign_input(input: &Value) -> SignedRequest {
     let creds = Credentials::new(s(input, "accessKeyId"), s(input, "accessKeySecret"), opt(input, "securityToken"))
         .expect("creds");
     let params = SigningParams {
-        action: s(input, "action"),
-        version: s(input, "version"),
+        action: Some(s(input, "action")),
+        version: Some(s(input, "version")),
         date: AcsDate::parse(s(input, "date")).expect("date"),
         nonce: s(input, "nonce"),
     };

@@ -218,3 +218,49 @@ async fn a_provider_with_expiration_is_called_once() {
     }
     assert_eq!(get(&js_sys::global(), "__provided").as_f64(), Some(1.0));
 }
+
+/// The Rust API against the local FC-compatible server (started by tools/wasm-test.mjs, which
+/// passes its URL at compile time).
+#[wasm_bindgen_test]
+#[allow(clippy::option_env_unwrap)] // a clear failure at run time beats a build that needs the env
+async fn the_rust_client_invokes_through_the_local_server() {
+    use fc_invoke::acs3::Credentials;
+    use fc_invoke::fc::{Endpoint, InvocationType, InvokeFunction, LogType};
+    use fc_invoke::wasm::FcClient;
+
+    let endpoint =
+        option_env!("FC_TEST_ENDPOINT").expect("run through `node tools/wasm-test.mjs`, which starts the server");
+    let client = FcClient::new(
+        Endpoint::parse(endpoint).expect("endpoint"),
+        Credentials::new("LTAI5tDemoKeyId0000", "demo-secret-do-not-use", None).expect("credentials"),
+    )
+    .expect("client");
+    let sync = InvokeFunction { function_name: "echo", log_type: LogType::Tail, ..Default::default() };
+    let res = client.invoke_function(&sync, b"from rust").await.expect("invoked");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, b"from rust");
+    assert!(res.request_id.is_some());
+    assert!(res.log.as_deref().is_some_and(|l| l.contains("echo 9 bytes")));
+    assert!(res.headers.iter().any(|(n, _)| n == "x-fc-request-id"));
+
+    let queued = InvokeFunction {
+        function_name: "echo",
+        invocation_type: InvocationType::Async,
+        async_task_id: Some("rust-task-1"),
+        ..Default::default()
+    };
+    let res = client.invoke_function(&queued, b"later").await.expect("queued");
+    assert_eq!((res.status, res.async_task_id.as_deref()), (202, Some("rust-task-1")));
+
+    let missing = InvokeFunction { function_name: "no-such-function", ..Default::default() };
+    let err = client.invoke_function(&missing, b"").await.expect_err("404");
+    assert_eq!((err.code(), err.status()), ("FunctionNotFound", Some(404)));
+
+    let wrong = FcClient::new(
+        Endpoint::parse(endpoint).expect("endpoint"),
+        Credentials::new("LTAI5tDemoKeyId0000", "not-the-secret", None).expect("credentials"),
+    )
+    .expect("client");
+    let err = wrong.invoke_function(&sync, b"x").await.expect_err("403");
+    assert_eq!(err.code(), "SignatureNotMatch");
+}

@@ -104,10 +104,11 @@ pub fn merge_headers(headers: &[(String, String)]) -> Result<Vec<(String, String
 /// and a fresh random nonce.
 #[derive(Debug, Clone, Copy)]
 pub struct SigningParams<'a> {
-    /// `x-acs-action`, e.g. `InvokeFunction`.
-    pub action: &'a str,
-    /// `x-acs-version`, e.g. `2023-03-30`.
-    pub version: &'a str,
+    /// `x-acs-action`, e.g. `InvokeFunction`; `None` for requests that are not API calls
+    /// (an HTTP trigger with signature authentication).
+    pub action: Option<&'a str>,
+    /// `x-acs-version`, e.g. `2023-03-30`; `None` like `action`.
+    pub version: Option<&'a str>,
     /// `x-acs-date`.
     pub date: AcsDate,
     /// `x-acs-signature-nonce`: unique per request (replay protection).
@@ -162,13 +163,15 @@ pub fn sign(
     credentials: &Credentials,
     params: &SigningParams<'_>,
 ) -> Result<SignedRequest, Error> {
-    let action = signer_value("action", params.action)?;
-    let version = signer_value("version", params.version)?;
     let nonce = signer_value("nonce", params.nonce)?;
     let mut headers = request.headers.clone();
+    if let Some(action) = params.action {
+        headers.push(("x-acs-action".to_owned(), signer_value("action", action)?.to_owned()));
+    }
+    if let Some(version) = params.version {
+        headers.push(("x-acs-version".to_owned(), signer_value("version", version)?.to_owned()));
+    }
     headers.extend([
-        ("x-acs-action".to_owned(), action.to_owned()),
-        ("x-acs-version".to_owned(), version.to_owned()),
         ("x-acs-date".to_owned(), params.date.to_string()),
         ("x-acs-signature-nonce".to_owned(), nonce.to_owned()),
         ("x-acs-content-sha256".to_owned(), request.payload_hash.as_str().to_owned()),
@@ -226,8 +229,8 @@ mod tests {
         let request = SignableRequest::new("POST", url, &[], PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("YourAccessKeyId", "YourAccessKeySecret", None).expect("valid");
         let params = SigningParams {
-            action: "RunInstances",
-            version: "2014-05-26",
+            action: Some("RunInstances"),
+            version: Some("2014-05-26"),
             date: date(),
             nonce: "d410180a5abf7fe235dd9b74aca91fc0",
         };
@@ -248,7 +251,7 @@ mod tests {
         let url = Url::parse("http://127.0.0.1:9000/x", "url").expect("valid");
         let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("STS.id", "secret", Some("the-token".into())).expect("valid");
-        let params = SigningParams { action: "A", version: "V", date: date(), nonce: "n" };
+        let params = SigningParams { action: Some("A"), version: Some("V"), date: date(), nonce: "n" };
         let signed = sign(&request, &creds, &params).expect("signs");
         assert_eq!(signed.header("x-acs-security-token"), Some("the-token"));
         assert_eq!(signed.header("x-acs-accesskey-id"), Some("STS.id"));
@@ -262,7 +265,7 @@ mod tests {
         let url = Url::parse("https://h/", "url").expect("valid");
         let headers = h(&[("x-acs-test", " http "), ("X-ACS-TEST", "https"), ("X-Fc-A", "2"), ("x-fc-a", "1")]);
         let request = SignableRequest::new("get", url, &headers, PayloadHash::empty()).expect("valid");
-        let params = SigningParams { action: "A", version: "V", date: date(), nonce: "n" };
+        let params = SigningParams { action: Some("A"), version: Some("V"), date: date(), nonce: "n" };
         let creds = Credentials::new("id", "secret", None).expect("valid");
         let signed = sign(&request, &creds, &params).expect("signs");
         assert_eq!(signed.method, "GET");
@@ -283,9 +286,17 @@ mod tests {
         for (action, version, nonce) in
             [("", "V", "n"), ("A", "", "n"), ("A", "V", ""), ("A", "V", "a b"), ("A\n", "V", "n")]
         {
-            let params = SigningParams { action, version, date: date(), nonce };
+            let params = SigningParams { action: Some(action), version: Some(version), date: date(), nonce };
             assert!(sign(&request, &creds, &params).is_err());
         }
+        // Without action and version (an HTTP trigger), neither header is sent or signed.
+        let params = SigningParams { action: None, version: None, date: date(), nonce: "n" };
+        let signed = sign(&request, &creds, &params).expect("signs");
+        assert_eq!(signed.header("x-acs-action"), None);
+        assert_eq!(
+            signed.canonical_request.signed_headers(),
+            "host;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce"
+        );
     }
 
     #[test]
@@ -293,7 +304,7 @@ mod tests {
         let url = Url::parse("https://h/a+b*/c%7E?z=1&a=x+y&m", "url").expect("valid");
         let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
         let creds = Credentials::new("id", "secret", None).expect("valid");
-        let params = SigningParams { action: "A", version: "V", date: date(), nonce: "n" };
+        let params = SigningParams { action: Some("A"), version: Some("V"), date: date(), nonce: "n" };
         let signed = sign(&request, &creds, &params).expect("signs");
         assert_eq!(signed.url, "https://h/a%20b%2A/c~?a=x%20y&m=&z=1");
         assert!(signed.canonical_request.as_str().starts_with("GET\n/a%20b%2A/c~\na=x%20y&m=&z=1\n"));

@@ -1,6 +1,7 @@
 //! Function Compute 3.0 knowledge: which requests its API takes and how to build them.
 //! Pure: builds [`ApiRequest`]s that [`crate::acs3`] signs.
 
+pub mod async_task;
 pub mod endpoint;
 pub mod invoke;
 pub mod names;
@@ -11,8 +12,9 @@ pub use endpoint::Endpoint;
 pub use invoke::{InvocationType, InvokeFunction, LogType};
 pub use response::{service_error, InvokeMeta};
 
-use crate::acs3::{self, AcsDate, Credentials, SignableRequest, SignedRequest, SigningParams};
+use crate::acs3::{self, AcsDate, Credentials, PayloadHash, SignableRequest, SignedRequest, SigningParams};
 use crate::error::Error;
+use crate::http::Url;
 
 /// The FC 3.0 API version, sent as `x-acs-version` and first in every path.
 pub const API_VERSION: &str = "2023-03-30";
@@ -26,10 +28,50 @@ pub struct ApiRequest {
     pub request: SignableRequest,
 }
 
+/// Any FC 3.0 API call, for what has no wrapper yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CustomCall<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// Percent-encoded, from the root, may carry a query: `/2023-03-30/functions`.
+    pub path: &'a str,
+    /// Query pairs added to the path's.
+    pub query: &'a [(String, String)],
+    /// Extra headers.
+    pub headers: &'a [(String, String)],
+    /// `x-acs-action`, e.g. `ListFunctions`.
+    pub action: &'a str,
+}
+
+impl CustomCall<'_> {
+    /// Builds the request; a body without a content type is sent as `application/json`, the type
+    /// FC's API takes.
+    pub fn to_request(
+        &self,
+        endpoint: &Endpoint,
+        payload_hash: PayloadHash,
+        has_body: bool,
+    ) -> Result<ApiRequest, Error> {
+        if !self.path.starts_with('/') {
+            return Err(Error::invalid("path", "must start with '/', e.g. /2023-03-30/functions"));
+        }
+        if self.action.is_empty() {
+            return Err(Error::invalid("action", "is required, e.g. \"ListFunctions\""));
+        }
+        let url = Url::parse(&format!("{}{}", endpoint.origin(), self.path), "path")?.with_query(self.query);
+        let mut headers = self.headers.to_vec();
+        if has_body && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        }
+        let request = SignableRequest::new(self.method, url, &headers, payload_hash)?;
+        Ok(ApiRequest { action: self.action.to_owned(), request })
+    }
+}
+
 impl ApiRequest {
     /// Signs the call with the given time and nonce.
     pub fn sign(&self, credentials: &Credentials, date: AcsDate, nonce: &str) -> Result<SignedRequest, Error> {
-        let params = SigningParams { action: &self.action, version: API_VERSION, date, nonce };
+        let params = SigningParams { action: Some(&self.action), version: Some(API_VERSION), date, nonce };
         acs3::sign(&self.request, credentials, &params)
     }
 }

@@ -260,3 +260,120 @@ pub fn millis(value: Option<f64>, argument: &'static str) -> Result<Option<u64>,
         Some(_) => Err(Error::invalid(argument, "must be a number of milliseconds from 0 to 2147483647")),
     }
 }
+
+/// The options every call shares: per-attempt timeout, cancellation, retry policy.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOptions {
+    pub qualifier: Option<String>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub signal: JsValue,
+    pub timeout_ms: Option<f64>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub retry: JsValue,
+}
+
+impl Fields for TaskOptions {
+    const NAMES: &'static [&'static str] = &["qualifier", "signal", "timeoutMs", "retry"];
+}
+
+/// `listAsyncTasks` options.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ListOptions {
+    pub qualifier: Option<String>,
+    pub status: Option<String>,
+    pub prefix: Option<String>,
+    pub started_time_begin: Option<f64>,
+    pub started_time_end: Option<f64>,
+    pub limit: Option<u32>,
+    pub next_token: Option<String>,
+    pub sort_order_by_time: Option<String>,
+    pub include_payload: Option<bool>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub signal: JsValue,
+    pub timeout_ms: Option<f64>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub retry: JsValue,
+}
+
+impl Fields for ListOptions {
+    const NAMES: &'static [&'static str] = &[
+        "qualifier",
+        "status",
+        "prefix",
+        "startedTimeBegin",
+        "startedTimeEnd",
+        "limit",
+        "nextToken",
+        "sortOrderByTime",
+        "includePayload",
+        "signal",
+        "timeoutMs",
+        "retry",
+    ];
+}
+
+/// `waitForAsyncTask` options.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitOptions {
+    pub qualifier: Option<String>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub signal: JsValue,
+    pub poll_interval_ms: Option<f64>,
+    pub max_poll_interval_ms: Option<f64>,
+    pub timeout_ms: Option<f64>,
+}
+
+impl Fields for WaitOptions {
+    const NAMES: &'static [&'static str] = &["qualifier", "signal", "pollIntervalMs", "maxPollIntervalMs", "timeoutMs"];
+}
+
+/// `request` options (body already bytes, headers and query already pairs).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestOptions {
+    pub method: Option<String>,
+    pub path: Option<String>,
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub body: JsValue,
+    pub action: Option<String>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub signal: JsValue,
+    pub timeout_ms: Option<f64>,
+    pub deadline_ms: Option<f64>,
+    #[serde(with = "serde_wasm_bindgen::preserve", default)]
+    pub retry: JsValue,
+    #[serde(default)]
+    pub idempotent: bool,
+}
+
+impl Fields for RequestOptions {
+    const NAMES: &'static [&'static str] = &[
+        "method",
+        "path",
+        "query",
+        "headers",
+        "body",
+        "action",
+        "signal",
+        "timeoutMs",
+        "deadlineMs",
+        "retry",
+        "idempotent",
+    ];
+}
+
+/// Epoch milliseconds given as a number (a filter of ListAsyncTasks).
+pub fn epoch_ms(value: Option<f64>, argument: &'static str) -> Result<Option<u64>, Error> {
+    match value {
+        None => Ok(None),
+        Some(ms) if ms.is_finite() && (0.0..=9.0e15).contains(&ms) => Ok(Some(ms as u64)),
+        Some(_) => Err(Error::invalid(argument, "must be milliseconds since the epoch")),
+    }
+}

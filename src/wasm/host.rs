@@ -214,6 +214,26 @@ pub struct JsResponse {
     json: OnceCell<Option<JsValue>>,
 }
 
+impl JsResponse {
+    /// The body parsed as JSON (`undefined` when it is not JSON), parsed once.
+    pub fn json_value(&self) -> JsValue {
+        self.parsed().cloned().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    fn parsed(&self) -> Option<&JsValue> {
+        self.json
+            .get_or_init(|| {
+                // Error bodies and task documents are small; a large body is not one of them.
+                if self.body.length() > 1 << 20 {
+                    return None;
+                }
+                let text = String::from_utf8_lossy(&self.body.to_vec()).into_owned();
+                js_sys::JSON::parse(&text).ok().filter(JsValue::is_object)
+            })
+            .as_ref()
+    }
+}
+
 impl HostResponse for JsResponse {
     fn status(&self) -> u16 {
         self.status
@@ -224,15 +244,7 @@ impl HostResponse for JsResponse {
     }
 
     fn json_field(&self, name: &str) -> Option<String> {
-        let parsed = self.json.get_or_init(|| {
-            // Error bodies are small; a large body is not an error document.
-            if self.body.length() > 1 << 20 {
-                return None;
-            }
-            let text = String::from_utf8_lossy(&self.body.to_vec()).into_owned();
-            js_sys::JSON::parse(&text).ok().filter(JsValue::is_object)
-        });
-        let value = Reflect::get(parsed.as_ref()?, &JsValue::from_str(name)).ok()?;
+        let value = Reflect::get(self.parsed()?, &JsValue::from_str(name)).ok()?;
         value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
     }
 }
@@ -298,7 +310,7 @@ impl Host for JsHost {
     async fn send(
         &self,
         request: &SignedRequest,
-        body: &Uint8Array,
+        body: Option<&Uint8Array>,
         attempt: &Attempt<'_, AbortSignal>,
     ) -> Result<JsResponse, Error> {
         let guard = AttemptGuard::new(attempt.timeout_ms, attempt.cancel)?;
@@ -309,7 +321,7 @@ impl Host for JsHost {
         let init = Object::new();
         let _ = Reflect::set(&init, &"method".into(), &JsValue::from_str(&request.method));
         let _ = Reflect::set(&init, &"headers".into(), &headers);
-        if !matches!(request.method.as_str(), "GET" | "HEAD") && body.length() > 0 {
+        if let Some(body) = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")) {
             let _ = Reflect::set(&init, &"body".into(), body);
         }
         let _ = Reflect::set(&init, &"signal".into(), &guard.controller.signal());

@@ -4,17 +4,21 @@
 
 mod convert;
 mod host;
+mod rust_api;
+
+pub use rust_api::{FcClient, InvokeResponse};
 
 use crate::acs3::{self, AcsDate, PayloadHash, SignableRequest, SigningParams};
-use crate::client::{CallOptions, Client};
+use crate::client::{CallOptions, Client, Host, HostResponse};
 use crate::error::Error;
-use crate::fc::{Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
+use crate::fc::async_task::{ListAsyncTasks, SortOrder};
+use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
 use convert::{
-    error_to_js, from_js, millis, object_from_pairs, retry_policy, time_ms, ClientConfig, InvokeOptions, RequestToSign,
-    SignOptions,
+    epoch_ms, error_to_js, from_js, millis, object_from_pairs, retry_policy, time_ms, ClientConfig, InvokeOptions,
+    ListOptions, RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
-use host::{CredentialSource, JsHost, ProviderCache};
+use host::{CredentialSource, JsHost, JsResponse, ProviderCache};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -93,19 +97,178 @@ impl WasmClient {
     }
 }
 
+/// Runs `work` as a promise that resolves with its value or rejects with an `FcError`-shaped error.
+fn promise<F>(client: &Rc<Client<JsHost>>, work: impl FnOnce(Rc<Client<JsHost>>) -> F + 'static) -> Promise
+where
+    F: std::future::Future<Output = Result<JsValue, Error>> + 'static,
+{
+    let client = Rc::clone(client);
+    wasm_bindgen_futures::future_to_promise(async move { work(client).await.map_err(|e| error_to_js(&e)) })
+}
+
+fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
+    value.as_string().ok_or_else(|| Error::invalid(argument, "must be a string"))
+}
+
+/// `{ status, requestId, headers, body }` of any answer.
+fn response_object(response: &JsResponse) -> Object {
+    let result = Object::new();
+    let _ = Reflect::set(&result, &"status".into(), &JsValue::from(response.status));
+    let request_id = response.header("x-fc-request-id").map_or(JsValue::UNDEFINED, |id| JsValue::from_str(&id));
+    let _ = Reflect::set(&result, &"requestId".into(), &request_id);
+    let _ = Reflect::set(&result, &"headers".into(), &response.headers);
+    let _ = Reflect::set(&result, &"body".into(), &response.body);
+    result
+}
+
+#[wasm_bindgen]
+impl WasmClient {
+    /// GetAsyncTask; resolves to the task (parsed JSON).
+    #[wasm_bindgen(js_name = getAsyncTask)]
+    pub fn get_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
+            let options: TaskOptions = from_js(options, "options")?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
+            let response = client.get_async_task(&name, &task, options.qualifier.as_deref(), &call).await?;
+            Ok(response.json_value())
+        })
+    }
+
+    /// StopAsyncTask; resolves to `undefined`.
+    #[wasm_bindgen(js_name = stopAsyncTask)]
+    pub fn stop_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
+            let options: TaskOptions = from_js(options, "options")?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
+            client.stop_async_task(&name, &task, options.qualifier.as_deref(), &call).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// ListAsyncTasks; resolves to `{ tasks, nextToken }` (parsed JSON).
+    #[wasm_bindgen(js_name = listAsyncTasks)]
+    pub fn list_async_tasks(&self, function_name: JsValue, options: JsValue) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let name = text_arg(&function_name, "functionName")?;
+            let options: ListOptions = from_js(options, "options")?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
+            let list = ListAsyncTasks {
+                qualifier: options.qualifier.as_deref(),
+                status: options.status.as_deref(),
+                prefix: options.prefix.as_deref(),
+                started_time_begin: epoch_ms(options.started_time_begin, "startedTimeBegin")?,
+                started_time_end: epoch_ms(options.started_time_end, "startedTimeEnd")?,
+                limit: options.limit,
+                next_token: options.next_token.as_deref(),
+                sort_order_by_time: options.sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
+                include_payload: options.include_payload,
+            };
+            Ok(client.list_async_tasks(&name, &list, &call).await?.json_value())
+        })
+    }
+
+    /// Polls until the task ends; resolves to the final task (parsed JSON).
+    #[wasm_bindgen(js_name = waitForAsyncTask)]
+    pub fn wait_for_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
+            let options: WaitOptions = from_js(options, "options")?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(None, options.timeout_ms, signal.as_ref(), &JsValue::UNDEFINED, false)?;
+            let interval = millis(options.poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
+            let max_interval = millis(options.max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
+            let qualifier = options.qualifier.as_deref();
+            let done = client.wait_for_async_task(&name, &task, qualifier, interval, max_interval, &call).await?;
+            Ok(done.json_value())
+        })
+    }
+
+    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`.
+    pub fn request(&self, options: JsValue) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let options: RequestOptions = from_js(options, "options")?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(
+                options.timeout_ms,
+                options.deadline_ms,
+                signal.as_ref(),
+                &options.retry,
+                options.idempotent,
+            )?;
+            let body = if options.body.is_undefined() || options.body.is_null() {
+                None
+            } else {
+                Some(body_bytes(&options.body)?)
+            };
+            let custom = CustomCall {
+                method: options.method.as_deref().unwrap_or("GET"),
+                path: options
+                    .path
+                    .as_deref()
+                    .ok_or_else(|| Error::invalid("path", "is required, e.g. /2023-03-30/functions"))?,
+                query: &options.query,
+                headers: &options.headers,
+                action: options.action.as_deref().unwrap_or_default(),
+            };
+            let response = client.request(&custom, body.as_ref(), &call).await?;
+            Ok(response_object(&response).into())
+        })
+    }
+
+    /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
+    /// and clock; resolves to `{ method, url, headers }`.
+    #[wasm_bindgen(js_name = signTrigger)]
+    pub fn sign_trigger(&self, method: JsValue, url: JsValue, headers: JsValue, body: JsValue) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let method = text_arg(&method, "method")?;
+            let url = Url::parse(&text_arg(&url, "url")?, "url")?;
+            let headers: Vec<(String, String)> =
+                serde_wasm_bindgen::from_value(headers).map_err(|e| Error::invalid("headers", e.to_string()))?;
+            let body = body_bytes(&body)?;
+            let payload = client.host().payload_hash(&body).await?;
+            let signed = client.sign(&SignableRequest::new(&method, url, &headers, payload)?).await?;
+            Ok(signed_object(&signed).into())
+        })
+    }
+}
+
+fn call_options<'a>(
+    timeout_ms: Option<f64>,
+    deadline_ms: Option<f64>,
+    signal: Option<&'a AbortSignal>,
+    retry: &JsValue,
+    idempotent: bool,
+) -> Result<CallOptions<'a, AbortSignal>, Error> {
+    Ok(CallOptions {
+        timeout_ms: millis(timeout_ms, "timeoutMs")?,
+        deadline_ms: millis(deadline_ms, "deadlineMs")?,
+        cancel: signal,
+        retry: retry_policy(retry)?,
+        idempotent,
+    })
+}
+
+fn signed_object(signed: &acs3::SignedRequest) -> Object {
+    let result = Object::new();
+    let _ = Reflect::set(&result, &"method".into(), &JsValue::from_str(&signed.method));
+    let _ = Reflect::set(&result, &"url".into(), &JsValue::from_str(&signed.url));
+    let _ = Reflect::set(&result, &"headers".into(), &object_from_pairs(&signed.headers));
+    result
+}
+
 async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) -> Result<JsValue, Error> {
     let options: InvokeOptions = from_js(options, "options")?;
     let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
     let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
     let body = body_bytes(&options.body)?;
     let signal = signal_from(&options.signal)?;
-    let call = CallOptions {
-        timeout_ms: millis(options.timeout_ms, "timeoutMs")?,
-        deadline_ms: millis(options.deadline_ms, "deadlineMs")?,
-        cancel: signal.as_ref(),
-        retry: retry_policy(&options.retry)?,
-        idempotent: options.idempotent,
-    };
+    let call =
+        call_options(options.timeout_ms, options.deadline_ms, signal.as_ref(), &options.retry, options.idempotent)?;
     let request = InvokeFunction {
         function_name,
         qualifier: options.qualifier.as_deref(),
@@ -152,15 +315,11 @@ fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsVa
     let action =
         options.action.as_deref().ok_or_else(|| Error::invalid("action", "is required, e.g. \"InvokeFunction\""))?;
     let params = SigningParams {
-        action,
-        version: options.version.as_deref().unwrap_or(API_VERSION),
+        action: Some(action),
+        version: Some(options.version.as_deref().unwrap_or(API_VERSION)),
         date: AcsDate::from_unix_millis(date_ms)?,
         nonce: &nonce,
     };
     let signed = acs3::sign(&signable, &credentials, &params)?;
-    let result = Object::new();
-    let _ = Reflect::set(&result, &"method".into(), &JsValue::from_str(&signed.method));
-    let _ = Reflect::set(&result, &"url".into(), &JsValue::from_str(&signed.url));
-    let _ = Reflect::set(&result, &"headers".into(), &object_from_pairs(&signed.headers));
-    Ok(result.into())
+    Ok(signed_object(&signed).into())
 }
