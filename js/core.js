@@ -104,16 +104,13 @@ async function prepare(body, headers) {
   return { bytes, pairs };
 }
 
-/** The answer to an invocation. */
-export class InvokeResponse {
+/** A successful answer of the FC API: status, request id, headers and the whole body. */
+export class FcResponse {
   constructor(raw) {
     this.status = raw.status;
     this.requestId = raw.requestId;
     this.headers = raw.headers;
     this.body = raw.body;
-    this.log = raw.log;
-    this.functionError = raw.functionError;
-    this.asyncTaskId = raw.asyncTaskId;
   }
 
   /** The body decoded as UTF-8. */
@@ -125,6 +122,26 @@ export class InvokeResponse {
   async json() {
     return JSON.parse(decoder.decode(this.body));
   }
+}
+
+/** The answer to an invocation. */
+export class InvokeResponse extends FcResponse {
+  constructor(raw) {
+    super(raw);
+    this.log = raw.log;
+    this.functionError = raw.functionError;
+    this.asyncTaskId = raw.asyncTaskId;
+  }
+}
+
+/** Query parameters (URLSearchParams, [name, value] pairs or an object) → pairs. */
+function queryPairs(query) {
+  if (query === undefined || query === null) return [];
+  const entries = query instanceof URLSearchParams ? [...query] : Array.isArray(query) ? query : typeof query === "object" ? Object.entries(query) : null;
+  if (!entries || !entries.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && ["string", "number", "boolean"].includes(typeof p[1]))) {
+    throw new FcError("InvalidArgument", "invalid query: must be URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans", { argument: "query" });
+  }
+  return entries.map(([k, v]) => [k, String(v)]);
 }
 
 /** A Function Compute 3.0 client. Options are checked on the first call. */
@@ -143,6 +160,69 @@ export class FcClient {
     return this.#wasm;
   }
 
+  async #run(call) {
+    try {
+      return await call(await this.#client());
+    } catch (e) {
+      throw toFcError(e);
+    }
+  }
+
+  /** GetAsyncTask: the task's state, result and events. */
+  getAsyncTask(functionName, taskId, options) {
+    return this.#run((c) => c.getAsyncTask(functionName, taskId, options));
+  }
+
+  /** StopAsyncTask: stops a running task. */
+  stopAsyncTask(functionName, taskId, options) {
+    return this.#run((c) => c.stopAsyncTask(functionName, taskId, options));
+  }
+
+  /** ListAsyncTasks: one page, `{ tasks, nextToken }`. */
+  listAsyncTasks(functionName, options) {
+    return this.#run((c) => c.listAsyncTasks(functionName, options));
+  }
+
+  /** Polls GetAsyncTask with backoff until the task has ended; resolves to the final task. */
+  waitForAsyncTask(functionName, taskId, options) {
+    return this.#run((c) => c.waitForAsyncTask(functionName, taskId, options));
+  }
+
+  /** Any FC 3.0 API call: `{ method, path, query, headers, body, action, … }`. */
+  request(options = {}) {
+    return this.#run(async (c) => {
+      const { body, headers, query, ...rest } = options ?? {};
+      const { bytes, pairs } = await prepare(body, headers);
+      return new FcResponse(await c.request({ ...rest, query: queryPairs(query), body: bytes, headers: pairs }));
+    });
+  }
+
+  /**
+   * A drop-in `fetch` that signs the request (for HTTP triggers and custom domains with signature
+   * authentication) and returns the runtime's own Response, streams untouched. The request body
+   * is read once to hash it.
+   */
+  fetch = async (input, init) => {
+    let signed, body, request;
+    try {
+      const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
+      request = new Request(input, streaming ? { duplex: "half", ...init } : init);
+      body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
+      const client = await this.#client();
+      signed = await client.signTrigger(request.method, request.url, [...request.headers], body);
+    } catch (e) {
+      throw toFcError(e);
+    }
+    const send = this.#options.fetch ?? globalThis.fetch;
+    return send(signed.url, {
+      method: signed.method,
+      headers: signed.headers,
+      body: body?.length ? body : undefined,
+      signal: request.signal,
+      redirect: request.redirect,
+    });
+  };
+
   /** Invokes a function. */
   async invokeFunction(functionName, options = {}) {
     try {
@@ -159,6 +239,11 @@ export class FcClient {
   toJSON() {
     const { endpoint, accountId, region } = this.#options;
     return { endpoint, accountId, region };
+  }
+
+  // Node's console.log and util.inspect show this instead of the fields (fetch is one).
+  [Symbol.for("nodejs.util.inspect.custom")]() {
+    return `FcClient ${JSON.stringify(this.toJSON())}`;
   }
 }
 

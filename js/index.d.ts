@@ -65,28 +65,130 @@ export interface InvokeOptions {
   idempotent?: boolean;
 }
 
-export declare class InvokeResponse {
-  /** 200 for Sync, 202 for Async. */
+/** A successful answer of the FC API (non-2xx answers reject with FcError). */
+export declare class FcResponse {
   readonly status: number;
   /** `x-fc-request-id`. */
   readonly requestId: string | undefined;
   /** Every response header, as the runtime's fetch gave them. */
   readonly headers: Headers;
-  /** The function's answer. */
+  /** The whole body. */
   readonly body: Uint8Array;
+  text(): Promise<string>;
+  json<T = unknown>(): Promise<T>;
+}
+
+export declare class InvokeResponse extends FcResponse {
+  /** 200 for Sync, 202 for Async. */
+  readonly status: number;
   /** The decoded log tail, when `logType` was `"Tail"`. */
   readonly log: string | undefined;
   /** Set when the function itself failed (`x-fc-error-type`, e.g. `"UnhandledInvocationError"`); `status` is still 200. */
   readonly functionError: string | undefined;
   /** The async task id, for Async invocations. */
   readonly asyncTaskId: string | undefined;
-  text(): Promise<string>;
-  json<T = unknown>(): Promise<T>;
+}
+
+export type AsyncTaskStatus =
+  | "Enqueued" | "Dequeued" | "Running" | "Succeeded" | "Failed" | "Stopped" | "Stopping" | "Invalid" | "Expired" | "Retrying";
+
+export interface AsyncTaskEvent {
+  eventId?: number;
+  status?: string;
+  timestamp?: number;
+  eventDetail?: string;
+}
+
+/** An async task as FC 3.0 describes it (GetAsyncTask, ListAsyncTasks). */
+export interface AsyncTask {
+  taskId?: string;
+  status?: AsyncTaskStatus;
+  /** Epoch milliseconds. */
+  startedTime?: number;
+  endTime?: number;
+  durationMs?: number;
+  qualifier?: string;
+  requestId?: string;
+  /** The function's result (Succeeded). */
+  returnPayload?: string;
+  /** The event (ListAsyncTasks only with includePayload). */
+  taskPayload?: string;
+  /** Why it failed (Failed). */
+  taskErrorMessage?: string;
+  functionArn?: string;
+  instanceId?: string;
+  alreadyRetriedTimes?: number;
+  destinationStatus?: string;
+  events?: AsyncTaskEvent[];
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Per attempt, in milliseconds. */
+  timeoutMs?: number;
+  retry?: RetryOptions;
+}
+
+export interface TaskOptions extends CallOptions {
+  qualifier?: string;
+}
+
+export interface ListAsyncTasksOptions extends TaskOptions {
+  status?: AsyncTaskStatus;
+  /** Task ids starting with this. */
+  prefix?: string;
+  /** Epoch milliseconds, inclusive. */
+  startedTimeBegin?: number;
+  startedTimeEnd?: number;
+  /** 1 to 100. */
+  limit?: number;
+  /** From the previous page. */
+  nextToken?: string;
+  sortOrderByTime?: "asc" | "desc";
+  includePayload?: boolean;
+}
+
+export interface WaitForAsyncTaskOptions {
+  qualifier?: string;
+  signal?: AbortSignal;
+  /** First wait between polls (default 500 ms); it doubles up to maxPollIntervalMs (default 5000 ms). */
+  pollIntervalMs?: number;
+  maxPollIntervalMs?: number;
+  /** Give up after this long with code "Timeout". */
+  timeoutMs?: number;
+}
+
+export interface RequestOptions extends CallOptions {
+  /** Default "GET". */
+  method?: string;
+  /** Percent-encoded, from the root: "/2023-03-30/functions". */
+  path: string;
+  query?: URLSearchParams | Array<[string, string]> | Record<string, string | number | boolean>;
+  headers?: HeadersLike;
+  /** A body without content-type is sent as application/json. */
+  body?: InvokeBody;
+  /** `x-acs-action`, e.g. "ListFunctions". */
+  action: string;
+  deadlineMs?: number;
+  /** Safe to repeat after a failure that may have reached FC (GET and HEAD always are). */
+  idempotent?: boolean;
 }
 
 export declare class FcClient {
   constructor(options: FcClientOptions);
   invokeFunction(functionName: string, options?: InvokeOptions): Promise<InvokeResponse>;
+  getAsyncTask(functionName: string, taskId: string, options?: TaskOptions): Promise<AsyncTask>;
+  stopAsyncTask(functionName: string, taskId: string, options?: TaskOptions): Promise<void>;
+  listAsyncTasks(functionName: string, options?: ListAsyncTasksOptions): Promise<{ tasks: AsyncTask[]; nextToken?: string }>;
+  /** Polls with backoff until the task has ended (Succeeded, Failed, Stopped, Invalid, Expired). */
+  waitForAsyncTask(functionName: string, taskId: string, options?: WaitForAsyncTaskOptions): Promise<AsyncTask>;
+  /** Any FC 3.0 API call, signed and sent. */
+  request(options: RequestOptions): Promise<FcResponse>;
+  /**
+   * A drop-in fetch for HTTP triggers and custom domains with signature authentication: signs the
+   * request and returns the runtime's own Response (non-2xx included, streams untouched).
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };
 }
 

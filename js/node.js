@@ -5,4 +5,4 @@ import { setWasmLoader } from "./core.js";
 
 setWasmLoader(() => initSync({ module: readFileSync(new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url)) }));
 
-export { FcClient, FcError, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";
+export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";

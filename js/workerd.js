@@ -6,4 +6,4 @@ import { setWasmLoader } from "./core.js";
 
 setWasmLoader(() => initSync({ module: wasmModule }));
 
-export { FcClient, FcError, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";
+export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";

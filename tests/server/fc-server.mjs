@@ -8,6 +8,18 @@
 //   // … server.url, server.invocations, server.rejections …
 //   await server.close();
 //
+// Routes (all ACS3-HMAC-SHA256 signed; CORS preflight answered on any path):
+//   POST /2023-03-30/functions/{name}/invocations            InvokeFunction (Sync 200 / Async 202)
+//   GET  /2023-03-30/functions/{name}/async-tasks/{id}       GetAsyncTask   -> AsyncTask JSON
+//   PUT  /2023-03-30/functions/{name}/async-tasks/{id}/stop  StopAsyncTask  -> 200, empty body
+//   GET  /2023-03-30/functions/{name}/async-tasks            ListAsyncTasks -> { tasks, nextToken? }
+//   any  /http/{name}{/rest}                                 HTTP trigger with signature
+//        authentication (no x-acs-action / x-acs-version; see TRIGGER_REQUIRED_SIGNED_HEADERS)
+// Async tasks go Enqueued -> Running -> Succeeded | Failed | Stopped (server.asyncTasks,
+// server.waitForAsyncTask, server.asyncTaskView, server.stopAsyncTask, server.setAsyncStartDelay);
+// trigger calls are recorded in server.triggerCalls; trigger functions are set with
+// server.setHttpFunction (built-ins: web-echo, web-stream, web-status).
+//
 // Run directly: `node tests/server/fc-server.mjs [--port 9000] [--host 127.0.0.1]` prints one JSON
 // line {"url", "accessKeyId"} and serves until SIGINT/SIGTERM.
 //
@@ -54,6 +66,15 @@ export const REQUIRED_SIGNED_HEADERS = Object.freeze([
   "x-acs-signature-nonce",
   "x-acs-version",
 ]);
+
+// What a signed HTTP trigger request must carry and sign. FC's page "Configure signature
+// authentication for HTTP triggers" names x-acs-date and authorization (plus x-acs-security-token
+// with STS) and checks against the client's SignedHeaders list; no x-acs-action / x-acs-version
+// (a trigger is not an API action). x-acs-content-sha256 is required here although the page does
+// not list it: our client always sends it, and without it this server would have to hash the body
+// into the canonical request unannounced, which would hide a client that forgot it.
+// x-acs-signature-nonce is optional; when present it is signed and checked for replay.
+export const TRIGGER_REQUIRED_SIGNED_HEADERS = Object.freeze(["host", "x-acs-content-sha256", "x-acs-date"]);
 
 // What FC itself exposes, plus the task id (Async answers) and echo's diagnostic header, so a
 // browser page can read them cross-origin.
@@ -170,6 +191,10 @@ function credentialLookup(credentials) {
  *   expectedAction / expectedVersion: required values of x-acs-action / x-acs-version (optional)
  *   bodySha256: hex SHA-256 of the body when it was hashed while streaming
  *   requireSignedContentType: a received content-type must be signed (default true)
+ *   requiredHeaders: headers that must be present and signed (default REQUIRED_SIGNED_HEADERS;
+ *     TRIGGER_REQUIRED_SIGNED_HEADERS for HTTP triggers). x-acs-date and x-acs-content-sha256
+ *     are always needed for the check itself; a nonce, when sent, must be non-empty and is
+ *     replay-checked whether required or not.
  * @returns {{ok: boolean, status: number, code?: string, message?: string, accessKeyId?: string,
  *   signedHeaders?: string[], nonce?: string, dateMs?: number, canonicalRequest?: string, stringToSign?: string}}
  *   canonicalRequest (security token redacted) and stringToSign come with SignatureNotMatch, for debugging.
@@ -182,6 +207,7 @@ export function verifyAcs3(request, body, options = {}) {
     expectedAction = null,
     expectedVersion = null,
     requireSignedContentType = true,
+    requiredHeaders = REQUIRED_SIGNED_HEADERS,
   } = options;
   const lookup = credentialLookup(options.credentials ?? []);
   const fail = (status, code, message, extra = {}) => ({ ok: false, status, code, message, ...extra });
@@ -215,7 +241,10 @@ export function verifyAcs3(request, body, options = {}) {
   const signedSet = new Set(signed);
 
   // 2. Required headers, then their values.
-  for (const name of REQUIRED_SIGNED_HEADERS) {
+  for (const name of requiredHeaders) {
+    if (!headers.has(name)) return fail(400, "MissingRequiredHeader", `The required header '${name}' is missing.`);
+  }
+  for (const name of ["x-acs-date", "x-acs-content-sha256"]) {
     if (!headers.has(name)) return fail(400, "MissingRequiredHeader", `The required header '${name}' is missing.`);
   }
   const action = value("x-acs-action");
@@ -232,11 +261,13 @@ export function verifyAcs3(request, body, options = {}) {
     return fail(400, "InvalidArgument", `x-acs-date '${dateText}' is invalid: expected UTC 'YYYY-MM-DDTHH:MM:SSZ'.`);
   }
   const nonce = value("x-acs-signature-nonce");
-  if (!nonce) return fail(400, "MissingRequiredHeader", "The required header 'x-acs-signature-nonce' is empty.");
+  if (headers.has("x-acs-signature-nonce") && !nonce) {
+    return fail(400, "MissingRequiredHeader", "The required header 'x-acs-signature-nonce' is empty.");
+  }
   const contentSha256 = value("x-acs-content-sha256");
 
   // 3. Coverage: what must be signed is signed, and what is signed was received.
-  for (const name of REQUIRED_SIGNED_HEADERS) {
+  for (const name of requiredHeaders) {
     if (!signedSet.has(name)) return fail(403, "SignatureNotMatch", `The header '${name}' must be signed (listed in SignedHeaders).`);
   }
   for (const name of headers.keys()) {
@@ -323,7 +354,7 @@ export function verifyAcs3(request, body, options = {}) {
 
   // 8. Replay: a nonce is remembered only once its request verified, for as long as the request's
   // date stays fresh (after that the date check rejects the replay anyway).
-  if (nonces) {
+  if (nonces && nonce !== undefined) {
     const expiry = nonces.get(nonce);
     if (expiry !== undefined && expiry >= nowMs) {
       return fail(403, "SignatureNonceUsed", `The signature nonce '${nonce}' has already been used.`, { accessKeyId: auth.accessKeyId });
@@ -377,6 +408,14 @@ export const BUILTIN_FUNCTIONS = Object.freeze({
     await sleep(decimalArg(event, 1000), ctx.signal);
     return "done";
   },
+  // Sleeps for the decimal ms in the event (default 1000), honouring ctx.signal, so a test can
+  // stop it (StopAsyncTask) or abandon it while it runs.
+  async sleepy(event, ctx) {
+    const ms = decimalArg(event, 1000);
+    ctx.log(`sleeping ${ms} ms`);
+    await sleep(ms, ctx.signal);
+    return `slept ${ms} ms`;
+  },
   async big(event) {
     const n = decimalArg(event, 0);
     if (n > 256 * 1024 * 1024) throw new RangeError(`big: at most 268435456 bytes, got ${n}`);
@@ -403,6 +442,73 @@ export const BUILTIN_FUNCTIONS = Object.freeze({
     if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
     for (const line of lines) ctx.log(line);
     return "ok";
+  },
+});
+
+// Built-in HTTP-trigger functions (routes /http/{name}/...): `async (request, ctx) => response`.
+//   request = { method, path (raw, after the function name; "/" when none), query
+//     (URLSearchParams), headers (lower-case names), body (Buffer) }
+//   ctx = { functionName, requestId, signal (client gone or server closing), log(line) }
+//   response = { status?, headers?, body? } where body is bytes, a string, a JSON-able value, or a
+//     Node Readable / async iterable of chunks (streamed with chunked transfer encoding); a bare
+//     Readable / async iterable is a 200 stream; a fetch Response works too.
+function intQuery(query, name, fallback, min, max) {
+  const text = query.get(name);
+  if (text === null) return fallback;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new RangeError(`query '${name}' must be an integer in [${min}, ${max}], got '${text.slice(0, 40)}'`);
+  }
+  return Number(text);
+}
+const badRequest = (err) => ({ status: 400, headers: { "content-type": "text/plain; charset=utf-8" }, body: `${err.message}\n` });
+
+export const BUILTIN_HTTP_FUNCTIONS = Object.freeze({
+  // 200 JSON { method, path, query: {name: value | [values…]}, bodyLength, bodySha256, contentType }.
+  async "web-echo"(request) {
+    const query = Object.create(null);
+    for (const [k, v] of request.query) query[k] = Object.hasOwn(query, k) ? [].concat(query[k], v) : v;
+    return {
+      status: 200,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({
+        method: request.method,
+        path: request.path,
+        query,
+        bodyLength: request.body.length,
+        bodySha256: sha256Hex(request.body),
+        contentType: request.headers["content-type"] ?? null,
+      }),
+    };
+  },
+  // text/plain in `chunks` chunks (query, default 5) `intervalMs` apart (query, default 20);
+  // chunk i is "chunk i\n". Ends early (the connection is cut) when ctx.signal fires.
+  async "web-stream"(request, ctx) {
+    let chunks, intervalMs;
+    try {
+      chunks = intQuery(request.query, "chunks", 5, 0, 100_000);
+      intervalMs = intQuery(request.query, "intervalMs", 20, 0, 60_000);
+    } catch (err) {
+      return badRequest(err);
+    }
+    async function* body() {
+      for (let i = 0; i < chunks; i++) {
+        if (i > 0) await sleep(intervalMs, ctx.signal);
+        yield `chunk ${i}\n`;
+      }
+    }
+    return { status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: body() };
+  },
+  // Answers the status in query `status` (200..599, default 200) with body "status N\n"
+  // (none for 204 and 304).
+  async "web-status"(request) {
+    let status;
+    try {
+      status = intQuery(request.query, "status", 200, 200, 599);
+    } catch (err) {
+      return badRequest(err);
+    }
+    if (status === 204 || status === 304) return { status, body: "" };
+    return { status, headers: { "content-type": "text/plain; charset=utf-8" }, body: `status ${status}\n` };
   },
 });
 
@@ -441,6 +547,39 @@ function normalizeResult(result) {
   const lower = {};
   for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = String(v);
   return { status, headers: { ...extra, ...lower }, body: bytes };
+}
+
+const isAsyncIterable = (x) =>
+  x !== null && typeof x === "object" && !ArrayBuffer.isView(x) && typeof x[Symbol.asyncIterator] === "function";
+
+// Response headers as a plain object of lower-case names; accepts a plain object, a fetch Headers
+// or a Map; array values (set-cookie) stay arrays.
+function lowerHeaders(headers) {
+  const out = {};
+  if (!headers) return out;
+  const entries = typeof headers.entries === "function" && !Array.isArray(headers) ? headers.entries() : Object.entries(headers);
+  for (const [k, v] of entries) out[String(k).toLowerCase()] = Array.isArray(v) ? v.map(String) : String(v);
+  return out;
+}
+
+// HTTP-trigger results: like normalizeResult, plus streams ({ status, headers, stream }).
+function normalizeHttpResult(result) {
+  if (isAsyncIterable(result) && !("status" in result && "body" in result)) return { status: 200, headers: {}, stream: result };
+  let normalized;
+  if (result !== null && typeof result === "object" && "body" in result && isAsyncIterable(result.body)) {
+    normalized = { status: result.status ?? 200, headers: lowerHeaders(result.headers), stream: result.body };
+  } else if (result !== null && typeof result === "object" && !ArrayBuffer.isView(result) && !(result instanceof ArrayBuffer) &&
+    ("body" in result || "headers" in result || "status" in result)) {
+    // Read through getters (a fetch Response keeps status/body/headers on its prototype).
+    const n = normalizeResult({ body: result.body ?? null, status: result.status ?? 200, headers: {} });
+    normalized = { status: n.status, headers: { ...n.headers, ...lowerHeaders(result.headers) }, body: n.body };
+  } else {
+    normalized = normalizeResult(result);
+  }
+  if (!Number.isInteger(normalized.status) || normalized.status < 200 || normalized.status > 599) {
+    throw new RangeError(`the function answered an invalid HTTP status '${normalized.status}'`);
+  }
+  return normalized;
 }
 
 // The last `limit` bytes of the log, not cut inside a UTF-8 character.
@@ -514,7 +653,11 @@ export async function startFcServer(options = {}) {
     cors = true,
     versions = ["1", "2"], // published versions every function has
     aliases = { prod: "2" }, // alias -> version
+    region = "cn-local", // for functionArn in async-task answers
+    accountId = "123",
   } = options;
+  // Async tasks stay Enqueued this long before their handler starts (0: the next timer tick).
+  let asyncStartDelayMs = options.asyncStartDelayMs ?? 0;
   // Fault injection (tests/faults/): a chooser called once per invocation that passed
   // verification; it returns null or a fault (see FAULTS below). The clock offset shifts the
   // server's clock, which is how a client with a wrong clock is emulated in one process.
@@ -525,11 +668,14 @@ export async function startFcServer(options = {}) {
 
   const credentials = new Map();
   const functions = new Map(Object.entries({ ...BUILTIN_FUNCTIONS, ...(options.functions ?? {}) }));
+  const httpFunctions = new Map(Object.entries({ ...BUILTIN_HTTP_FUNCTIONS, ...(options.httpFunctions ?? {}) }));
   const nonces = new Map();
   const invocations = [];
   const rejections = [];
-  const asyncTasks = new Map();
-  const taskDone = new Map(); // taskId -> promise settled when the background run ends
+  const asyncTasks = new Map(); // taskId -> task record (see createAsyncTask)
+  const taskControl = new WeakMap(); // task -> { abort: AbortController, done: Promise<task>, resolveDone }
+  let taskSeq = 0; // acceptance order: ties of startedTime sort by it
+  const triggerCalls = [];
   const pending = new Set(); // background runs, awaited (after an abort) by close()
   const lifetime = new AbortController(); // aborts every handler when the server closes
   setMaxListeners(0, lifetime.signal); // every in-flight handler listens to it
@@ -601,12 +747,38 @@ export async function startFcServer(options = {}) {
 
   // --- routes ----------------------------------------------------------------------------------
   //
-  // A route: { name, method, pattern (RegExp on the raw path; groups become params),
-  //   signed: { action, version } | null (null: no ACS3 check, the route does its own),
+  // A route: { name, method ("*": any), pattern (RegExp on the raw path; groups become params),
+  //   signed: { action?, version?, requiredHeaders? } | null (null: no ACS3 check, the route does
+  //   its own; requiredHeaders defaults to REQUIRED_SIGNED_HEADERS),
   //   maxBody: bytes kept in memory (more is still hashed, then EntityTooLarge unless
   //   checksBodySize), checksBodySize, handle(call) }.
-  // call = { req, res, requestId, params, query (URLSearchParams), body (Buffer | null when over
-  //   maxBody), bodyLength, bodySha256, auth (verifyAcs3 result), fail(status, code, message) }.
+  // call = { req, res, requestId, params, query (URLSearchParams), rawQuery, body (Buffer | null
+  //   when over maxBody), bodyLength, bodySha256, auth (verifyAcs3 result), fail(status, code, message) }.
+
+  function decodeParam(text, what) {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new HttpError(400, "InvalidArgument", `The ${what} in the path is not valid percent-encoding.`);
+    }
+  }
+
+  // Qualifier (null, LATEST, a version or an alias) -> version, or 404.
+  function resolveVersion(functionName, qualifier) {
+    if (qualifier === null || qualifier === "LATEST") return "LATEST";
+    if (/^\d+$/.test(qualifier)) {
+      if (!versions.includes(qualifier)) throw new HttpError(404, "VersionNotFound", `Version '${qualifier}' of function '${functionName}' does not exist.`);
+      return qualifier;
+    }
+    if (Object.hasOwn(aliases, qualifier)) return String(aliases[qualifier]);
+    throw new HttpError(404, "AliasNotFound", `Alias '${qualifier}' of function '${functionName}' does not exist.`);
+  }
+
+  function sendJson(req, res, requestId, status, value) {
+    const body = Buffer.from(JSON.stringify(value), "utf8");
+    res.writeHead(status, { ...baseHeaders(req, requestId), "content-type": "application/json; charset=utf-8", "content-length": body.length });
+    res.end(body);
+  }
 
   const invokeRoute = {
     name: "InvokeFunction",
@@ -617,23 +789,12 @@ export async function startFcServer(options = {}) {
     checksBodySize: true, // after function/qualifier lookup, with the limit of the invocation type
     async handle(call) {
       const { req, res, requestId, query, bodyLength } = call;
-      let functionName;
-      try {
-        functionName = decodeURIComponent(call.params[0]);
-      } catch {
-        throw new HttpError(400, "InvalidArgument", "The function name in the path is not valid percent-encoding.");
-      }
+      const functionName = decodeParam(call.params[0], "function name");
       const handler = functions.get(functionName);
       if (!handler) throw new HttpError(404, "FunctionNotFound", `Function '${functionName}' does not exist.`);
 
       const qualifier = query.get("qualifier") || null;
-      let version;
-      if (qualifier === null || qualifier === "LATEST") version = "LATEST";
-      else if (/^\d+$/.test(qualifier)) {
-        if (!versions.includes(qualifier)) throw new HttpError(404, "VersionNotFound", `Version '${qualifier}' of function '${functionName}' does not exist.`);
-        version = qualifier;
-      } else if (Object.hasOwn(aliases, qualifier)) version = String(aliases[qualifier]);
-      else throw new HttpError(404, "AliasNotFound", `Alias '${qualifier}' of function '${functionName}' does not exist.`);
+      const version = resolveVersion(functionName, qualifier);
 
       const invocationType = req.headers["x-fc-invocation-type"] ?? "Sync";
       if (invocationType !== "Sync" && invocationType !== "Async") {
@@ -696,8 +857,8 @@ export async function startFcServer(options = {}) {
       };
 
       if (invocationType === "Async") {
-        const task = { taskId: asyncTaskId, status: "Running", result: null, error: null, startedAt: now(), endedAt: null, functionName, qualifier, version, requestId };
-        asyncTasks.set(asyncTaskId, task);
+        const task = createAsyncTask({ taskId: asyncTaskId, functionName, qualifier, version, requestId, payload: event });
+        runAsyncTask(task, handler, event, ctxBase, finish);
         const headers = {
           ...baseHeaders(req, requestId),
           ...invocationHeaders(functionName, version),
@@ -705,17 +866,6 @@ export async function startFcServer(options = {}) {
           "content-type": "application/octet-stream",
           "content-length": 0,
         };
-        const run = runHandler(handler, event, ctxBase, lifetime.signal).then((outcome) => {
-          task.status = outcome.ok ? "Succeeded" : "Failed";
-          task.result = outcome.ok ? outcome.response.body : null;
-          task.error = outcome.ok ? null : outcome.error;
-          task.endedAt = now();
-          finish(outcome, lifetime.signal.aborted);
-          return task;
-        });
-        pending.add(run);
-        taskDone.set(asyncTaskId, run);
-        run.finally(() => pending.delete(run));
         // The task is accepted (and runs) whatever happens to this answer.
         return respondWithFault(req, res, requestId, fault, 202, headers, Buffer.alloc(0));
       }
@@ -772,7 +922,358 @@ export async function startFcServer(options = {}) {
     res.end(body);
   }
 
-  const routes = [invokeRoute];
+  // --- async tasks -------------------------------------------------------------------------------
+  //
+  // A task is Enqueued when accepted, Running once its handler starts (after asyncStartDelayMs),
+  // then Succeeded, Failed or Stopped. Each status change appends an event. A stop is final at
+  // once: the handler's signal fires and whatever it does afterwards is ignored. Closing the
+  // server aborts running handlers too; those tasks end Failed (the handler's own rejection).
+
+  const FINAL_STATUSES = new Set(["Succeeded", "Failed", "Stopped"]);
+  // Every status FC documents (the list filter accepts them all; this server reaches the first five).
+  const TASK_STATUSES = new Set(["Enqueued", "Running", "Succeeded", "Failed", "Stopped", "Stopping", "Invalid", "Expired", "Retrying"]);
+  const instanceIdFor = (functionName) => "c-local-" + sha256Hex("instance:" + functionName).slice(0, 16);
+  const functionArn = (functionName) => `acs:fc:${region}:${accountId}:functions/${functionName}`;
+
+  function addTaskEvent(task, status, detail) {
+    task.events.push({ eventId: task.events.length + 1, status, timestamp: serverNow(), eventDetail: JSON.stringify(detail) });
+  }
+
+  function createAsyncTask({ taskId, functionName, qualifier, version, requestId, payload }) {
+    let resolveDone;
+    const done = new Promise((resolve) => (resolveDone = resolve));
+    const task = {
+      taskId,
+      status: "Enqueued",
+      result: null, // Buffer: the handler's answer body, once Succeeded
+      error: null, // { errorMessage, errorType }, once Failed
+      startedAt: serverNow(), // accepted (startedTime in the API)
+      runningAt: null, // the handler started
+      endedAt: null,
+      durationMs: null, // endedAt - runningAt (0 when it never ran), once ended
+      functionName,
+      qualifier, // as invoked (null: none, reported as LATEST)
+      version,
+      requestId,
+      payload, // Buffer: the event
+      instanceId: null,
+      events: [], // { eventId, status, timestamp, eventDetail (JSON text) }
+      stopReason: null,
+      seq: ++taskSeq,
+    };
+    taskControl.set(task, { abort: new AbortController(), done, resolveDone });
+    asyncTasks.set(taskId, task);
+    addTaskEvent(task, "Enqueued", { requestId, qualifier: qualifier ?? "LATEST", version });
+    return task;
+  }
+
+  function finalizeTask(task, status, detail) {
+    if (FINAL_STATUSES.has(task.status)) return false;
+    task.status = status;
+    task.endedAt = serverNow();
+    task.durationMs = task.runningAt === null ? 0 : Math.max(0, task.endedAt - task.runningAt);
+    addTaskEvent(task, status, { durationMs: task.durationMs, ...detail });
+    taskControl.get(task).resolveDone(task);
+    return true;
+  }
+
+  function stopAsyncTask(task, reason = "StopAsyncTask") {
+    task.stopReason = reason;
+    if (!finalizeTask(task, "Stopped", { reason })) return false;
+    taskControl.get(task).abort.abort(new DOMException(`The async task '${task.taskId}' was stopped`, "AbortError"));
+    return true;
+  }
+
+  function runAsyncTask(task, handler, event, ctxBase, finish) {
+    const control = taskControl.get(task);
+    const signal = AbortSignal.any([control.abort.signal, lifetime.signal]);
+    const run = (async () => {
+      try {
+        await sleep(asyncStartDelayMs, signal);
+      } catch {
+        // Stopped (already final) or the server is closing before the handler ran.
+        const reason = signal.reason;
+        task.error = { errorMessage: String(reason?.message ?? reason), errorType: reason?.name || "Error" };
+        finalizeTask(task, "Failed", task.error);
+        finish({ ok: false }, true);
+        return;
+      }
+      task.runningAt = serverNow();
+      task.instanceId = instanceIdFor(task.functionName);
+      task.status = "Running";
+      addTaskEvent(task, "Running", { instanceId: task.instanceId });
+      const outcome = await runHandler(handler, event, ctxBase, signal);
+      finish(outcome, signal.aborted);
+      if (FINAL_STATUSES.has(task.status)) return; // stopped meanwhile: the outcome is ignored
+      task.result = outcome.ok ? outcome.response.body : null;
+      task.error = outcome.ok ? null : outcome.error;
+      finalizeTask(task, outcome.ok ? "Succeeded" : "Failed", outcome.ok
+        ? { returnBytes: outcome.response.body.length }
+        : outcome.error);
+    })();
+    pending.add(run);
+    run.finally(() => pending.delete(run));
+  }
+
+  // The AsyncTask shape of @alicloud/fc20230330 (dist/models/AsyncTask.d.ts).
+  function taskView(task, { includePayload = true } = {}) {
+    const ended = FINAL_STATUSES.has(task.status);
+    const view = {
+      taskId: task.taskId,
+      status: task.status,
+      startedTime: task.startedAt,
+    };
+    if (ended) {
+      view.endTime = task.endedAt;
+      view.durationMs = task.durationMs;
+    }
+    view.qualifier = task.qualifier ?? "LATEST";
+    view.requestId = task.requestId;
+    if (task.status === "Succeeded") view.returnPayload = task.result.toString("utf8");
+    if (includePayload) view.taskPayload = task.payload.toString("utf8");
+    // The error payload a Sync invocation's body would carry, as JSON text.
+    if (task.status === "Failed") view.taskErrorMessage = JSON.stringify(task.error);
+    view.functionArn = functionArn(task.functionName);
+    view.alreadyRetriedTimes = 0;
+    if (task.instanceId) view.instanceId = task.instanceId;
+    view.destinationStatus = ""; // no async destinations are configured here
+    view.events = task.events.map((e) => ({ ...e }));
+    return view;
+  }
+
+  // function name + optional qualifier + task id from the path and query -> task, or 404.
+  function lookupTask(call) {
+    const functionName = decodeParam(call.params[0], "function name");
+    if (!functions.has(functionName)) throw new HttpError(404, "FunctionNotFound", `Function '${functionName}' does not exist.`);
+    const qualifier = call.query.get("qualifier") || null;
+    if (qualifier !== null) resolveVersion(functionName, qualifier);
+    const taskId = decodeParam(call.params[1], "task id");
+    const task = asyncTasks.get(taskId);
+    if (!task || task.functionName !== functionName || (qualifier !== null && (task.qualifier ?? "LATEST") !== qualifier)) {
+      throw new HttpError(404, "AsyncTaskNotFound", `The async task '${taskId}' of function '${functionName}'${qualifier ? ` (qualifier '${qualifier}')` : ""} does not exist.`);
+    }
+    return task;
+  }
+
+  const MANAGEMENT_MAX_BODY = 64 * 1024; // these requests carry no body; a stray one is only hashed
+
+  const getAsyncTaskRoute = {
+    name: "GetAsyncTask",
+    method: "GET",
+    pattern: /^\/2023-03-30\/functions\/([^/]+)\/async-tasks\/([^/]+)$/,
+    signed: { action: "GetAsyncTask", version: API_VERSION },
+    maxBody: MANAGEMENT_MAX_BODY,
+    async handle(call) {
+      sendJson(call.req, call.res, call.requestId, 200, taskView(lookupTask(call)));
+    },
+  };
+
+  // 200, empty body; 400 AsyncTaskAlreadyFinished when the task already ended (Succeeded, Failed
+  // or Stopped); 404 AsyncTaskNotFound / FunctionNotFound.
+  const stopAsyncTaskRoute = {
+    name: "StopAsyncTask",
+    method: "PUT",
+    pattern: /^\/2023-03-30\/functions\/([^/]+)\/async-tasks\/([^/]+)\/stop$/,
+    signed: { action: "StopAsyncTask", version: API_VERSION },
+    maxBody: MANAGEMENT_MAX_BODY,
+    async handle(call) {
+      const task = lookupTask(call);
+      // Any finished task, a Stopped one included: a second stop is an error, not a no-op.
+      if (!stopAsyncTask(task)) {
+        throw new HttpError(400, "AsyncTaskAlreadyFinished", `The async task '${task.taskId}' has already finished with status '${task.status}'.`);
+      }
+      call.res.writeHead(200, { ...baseHeaders(call.req, call.requestId), "content-length": 0 });
+      call.res.end();
+    },
+  };
+
+  // nextToken: opaque to clients; base64url of the last returned task's sort key, the sort order
+  // and the function, so a page continues strictly after it (tasks added meanwhile never shift it).
+  const encodeToken = (fn, order, task) => Buffer.from(JSON.stringify({ f: fn, o: order, t: task.startedAt, s: task.seq })).toString("base64url");
+  function decodeToken(text, fn, order) {
+    let token;
+    try {
+      token = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+    } catch {
+      token = null;
+    }
+    if (!token || typeof token !== "object" || !Number.isFinite(token.t) || !Number.isInteger(token.s) || typeof token.f !== "string") {
+      throw new HttpError(400, "InvalidArgument", "nextToken is not a token this API returned.");
+    }
+    if (token.f !== fn || token.o !== order) {
+      throw new HttpError(400, "InvalidArgument", "nextToken belongs to another listing (function or sortOrderByTime differ).");
+    }
+    return token;
+  }
+
+  const listAsyncTasksRoute = {
+    name: "ListAsyncTasks",
+    method: "GET",
+    pattern: /^\/2023-03-30\/functions\/([^/]+)\/async-tasks$/,
+    signed: { action: "ListAsyncTasks", version: API_VERSION },
+    maxBody: MANAGEMENT_MAX_BODY,
+    async handle(call) {
+      const { query } = call;
+      const functionName = decodeParam(call.params[0], "function name");
+      if (!functions.has(functionName)) throw new HttpError(404, "FunctionNotFound", `Function '${functionName}' does not exist.`);
+      const invalid = (message) => new HttpError(400, "InvalidArgument", message);
+      const qualifier = query.get("qualifier") || null;
+      if (qualifier !== null) resolveVersion(functionName, qualifier);
+      const status = query.get("status") || null;
+      if (status !== null && !TASK_STATUSES.has(status)) throw invalid(`status must be one of ${[...TASK_STATUSES].join(", ")}; got '${status}'.`);
+      const prefix = query.get("prefix") ?? "";
+      const millis = (name) => {
+        const text = query.get(name);
+        if (text === null || text === "") return null;
+        if (!/^\d{1,16}$/.test(text)) throw invalid(`${name} must be a time in milliseconds since the epoch; got '${text}'.`);
+        return Number(text);
+      };
+      const begin = millis("startedTimeBegin");
+      const end = millis("startedTimeEnd");
+      const limitText = query.get("limit");
+      const limit = limitText === null || limitText === "" ? 20 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
+      if (!(limit >= 1 && limit <= 100)) throw invalid(`limit must be an integer in [1, 100]; got '${limitText}'.`);
+      const order = query.get("sortOrderByTime") || "desc";
+      if (order !== "asc" && order !== "desc") throw invalid(`sortOrderByTime must be 'asc' or 'desc'; got '${order}'.`);
+      const includeText = query.get("includePayload") || "false";
+      if (includeText !== "true" && includeText !== "false") throw invalid(`includePayload must be 'true' or 'false'; got '${includeText}'.`);
+      const nextToken = query.get("nextToken") || null;
+      const after = nextToken === null ? null : decodeToken(nextToken, functionName, order);
+
+      const sign = order === "asc" ? 1 : -1;
+      const compare = (a, b) => sign * (a.startedAt - b.startedAt || a.seq - b.seq);
+      const key = after && { startedAt: after.t, seq: after.s };
+      const matches = [...asyncTasks.values()].filter((t) =>
+        t.functionName === functionName &&
+        (qualifier === null || (t.qualifier ?? "LATEST") === qualifier) &&
+        (status === null || t.status === status) &&
+        t.taskId.startsWith(prefix) &&
+        (begin === null || t.startedAt >= begin) &&
+        (end === null || t.startedAt <= end) &&
+        (key === null || compare(t, key) > 0));
+      matches.sort(compare);
+      const page = matches.slice(0, limit);
+      const body = { tasks: page.map((t) => taskView(t, { includePayload: includeText === "true" })) };
+      if (matches.length > limit) body.nextToken = encodeToken(functionName, order, page[page.length - 1]);
+      sendJson(call.req, call.res, call.requestId, 200, body);
+    },
+  };
+
+  // --- HTTP triggers (signature authentication) ---------------------------------------------------
+  //
+  // Any method on /http/{functionName}{/rest…}: the ACS3 signature is verified as for the API but
+  // with TRIGGER_REQUIRED_SIGNED_HEADERS (no x-acs-action / x-acs-version), then the function in
+  // httpFunctions answers HTTP-style (see BUILTIN_HTTP_FUNCTIONS). A function that throws answers
+  // 502 with x-fc-error-type: UnhandledInvocationError and the JSON error payload; one that fails
+  // mid-stream has its connection cut (the client sees a truncated chunked body).
+
+  // Readable cross-origin without being exposed (Fetch standard, CORS-safelisted response headers).
+  const SAFELISTED_RESPONSE_HEADERS = new Set(["cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma"]);
+  function triggerExposeHeaders(headers) {
+    const names = new Set(EXPOSE_HEADERS.split(",").map((n) => n.toLowerCase()));
+    const extra = Object.keys(headers).filter((n) => !names.has(n) && !SAFELISTED_RESPONSE_HEADERS.has(n) && !n.startsWith("access-control-"));
+    return extra.length ? `${EXPOSE_HEADERS},${extra.join(",")}` : EXPOSE_HEADERS;
+  }
+
+  const triggerRoute = {
+    name: "HttpTrigger",
+    method: "*",
+    pattern: /^\/http\/([^/]+)(\/.*)?$/,
+    signed: { requiredHeaders: TRIGGER_REQUIRED_SIGNED_HEADERS },
+    maxBody: SYNC_BODY_LIMIT,
+    async handle(call) {
+      const { req, res, requestId } = call;
+      const functionName = decodeParam(call.params[0], "function name");
+      const handler = httpFunctions.get(functionName);
+      if (!handler) throw new HttpError(404, "FunctionNotFound", `Function '${functionName}' has no HTTP trigger.`);
+      const path = call.params[1] ?? "/";
+      const record = {
+        requestId,
+        method: req.method,
+        path,
+        query: call.rawQuery,
+        functionName,
+        accessKeyId: call.auth.accessKeyId,
+        bodySha256: call.bodySha256,
+        bodyLength: call.bodyLength,
+        startedAt: now(),
+        endedAt: null,
+        status: null, // the status answered
+        outcome: null, // "ok" | "error" | "aborted"
+      };
+      triggerCalls.push(record);
+      const disconnect = new AbortController();
+      res.on("close", () => {
+        if (!res.writableFinished) disconnect.abort(new Error("client disconnected"));
+      });
+      const signal = AbortSignal.any([disconnect.signal, lifetime.signal]);
+      const request = { method: req.method, path, query: call.query, headers: { ...req.headers }, body: call.body };
+      const logs = [];
+      const ctx = { functionName, requestId, signal, log: (line) => void logs.push(String(line)) };
+      const end = (outcome, status) => {
+        record.endedAt = now();
+        record.outcome = signal.aborted ? "aborted" : outcome;
+        record.status = status;
+      };
+
+      let result;
+      try {
+        result = normalizeHttpResult(await handler(request, ctx));
+      } catch (err) {
+        end("error", 502);
+        if (res.headersSent || res.destroyed) return;
+        const body = Buffer.from(JSON.stringify({ errorMessage: String(err?.message ?? err), errorType: err?.name || "Error" }), "utf8");
+        res.writeHead(502, {
+          ...baseHeaders(req, requestId),
+          "x-fc-error-type": "UnhandledInvocationError",
+          "content-type": "application/json; charset=utf-8",
+          "content-length": body.length,
+        });
+        return void res.end(body);
+      }
+      if (res.destroyed) return void end("aborted", null);
+      const headers = { ...baseHeaders(req, requestId), ...result.headers, "x-fc-request-id": requestId };
+      if (cors && !("access-control-expose-headers" in result.headers)) headers["access-control-expose-headers"] = triggerExposeHeaders(result.headers);
+      delete headers["content-length"];
+      delete headers["transfer-encoding"];
+      if (!result.stream) {
+        headers["content-length"] = result.body.length;
+        res.writeHead(result.status, headers);
+        res.end(result.body);
+        return void end("ok", result.status);
+      }
+      // Streamed: no content-length, so node uses chunked transfer encoding; each chunk is
+      // written (and flushed: node's server sockets have no Nagle delay) as it comes.
+      res.writeHead(result.status, headers);
+      res.flushHeaders();
+      try {
+        for await (const chunk of result.stream) {
+          if (res.destroyed) break;
+          const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk.buffer ?? chunk, chunk.byteOffset ?? 0, chunk.byteLength);
+          if (bytes.length === 0) continue;
+          if (!res.write(bytes)) {
+            await new Promise((resolve) => {
+              const done = () => {
+                res.off("drain", done);
+                res.off("close", done);
+                resolve();
+              };
+              res.on("drain", done);
+              res.on("close", done);
+            });
+          }
+        }
+      } catch {
+        end("error", result.status);
+        return void res.destroy();
+      }
+      if (res.destroyed) return void end("aborted", result.status);
+      res.end();
+      end("ok", result.status);
+    },
+  };
+
+  const routes = [invokeRoute, getAsyncTaskRoute, stopAsyncTaskRoute, listAsyncTasksRoute, triggerRoute];
 
   // --- request plumbing --------------------------------------------------------------------------
 
@@ -806,6 +1307,11 @@ export async function startFcServer(options = {}) {
       "content-length": 0,
     };
     delete headers["access-control-expose-headers"];
+    // HTTP triggers take any method: allow the one asked for when it is not in the list.
+    const method = req.headers["access-control-request-method"];
+    if (method && /^[A-Za-z]+$/.test(method) && !headers["access-control-allow-methods"].split(", ").includes(method)) {
+      headers["access-control-allow-methods"] += `, ${method}`;
+    }
     const requested = req.headers["access-control-request-headers"];
     if (requested) headers["access-control-allow-headers"] = requested;
     // Chromium's Private Network Access asks before a page reaches a loopback server.
@@ -824,7 +1330,7 @@ export async function startFcServer(options = {}) {
       }
       let route, match;
       for (const r of routes) {
-        if (r.method === req.method && (match = r.pattern.exec(rawPath))) {
+        if ((r.method === req.method || r.method === "*") && (match = r.pattern.exec(rawPath))) {
           route = r;
           break;
         }
@@ -841,8 +1347,9 @@ export async function startFcServer(options = {}) {
           now: serverNow,
           maxSkewSeconds,
           nonces,
-          expectedAction: route.signed.action,
-          expectedVersion: route.signed.version,
+          expectedAction: route.signed.action ?? null,
+          expectedVersion: route.signed.version ?? null,
+          requiredHeaders: route.signed.requiredHeaders ?? REQUIRED_SIGNED_HEADERS,
           bodySha256: sha256,
         });
         if (!auth.ok) {
@@ -859,6 +1366,7 @@ export async function startFcServer(options = {}) {
         requestId,
         params: match.slice(1),
         query: new URLSearchParams(rawQuery),
+        rawQuery,
         body,
         bodyLength: length,
         bodySha256: sha256,
@@ -892,6 +1400,9 @@ export async function startFcServer(options = {}) {
     invocations,
     rejections,
     asyncTasks,
+    /** HTTP-trigger calls that passed verification: { requestId, method, path, query (raw),
+     *  functionName, accessKeyId, bodySha256, bodyLength, startedAt, endedAt, status, outcome }. */
+    triggerCalls,
     httpServer,
     now: serverNow, // the server's clock, offset included: STS expirations are minted in it
     addCredentials,
@@ -901,6 +1412,26 @@ export async function startFcServer(options = {}) {
       functions.set(name, handler);
     },
     deleteFunction: (name) => functions.delete(name),
+    /** Sets an HTTP-trigger function (see BUILTIN_HTTP_FUNCTIONS), served on /http/{name}/…. */
+    setHttpFunction(name, handler) {
+      if (typeof handler !== "function") throw new TypeError("handler must be a function");
+      httpFunctions.set(name, handler);
+    },
+    deleteHttpFunction: (name) => httpFunctions.delete(name),
+    /** How long a new async task stays Enqueued before its handler starts. */
+    setAsyncStartDelay(ms) {
+      asyncStartDelayMs = ms;
+    },
+    /** Stops a task as StopAsyncTask does; false when it is unknown or already finished. */
+    stopAsyncTask(taskId, reason = "server.stopAsyncTask") {
+      const task = asyncTasks.get(taskId);
+      return task ? stopAsyncTask(task, reason) : false;
+    },
+    /** A task as GetAsyncTask answers it (taskPayload included), or undefined. */
+    asyncTaskView(taskId) {
+      const task = asyncTasks.get(taskId);
+      return task && taskView(task);
+    },
     /**
      * Fault injection: `choose({ functionName, invocationType, asyncTaskId, body })` returns null
      * or one of FAULTS; null turns injection off.
@@ -924,15 +1455,16 @@ export async function startFcServer(options = {}) {
       rejections.length = 0;
       nonces.clear();
       asyncTasks.clear();
-      taskDone.clear();
+      triggerCalls.length = 0;
     },
-    /** Resolves with the task once its background run has ended. */
+    /** Resolves with the task once it has a final status (Succeeded, Failed or Stopped). */
     async waitForAsyncTask(taskId, { timeoutMs = 5000 } = {}) {
-      const run = taskDone.get(taskId);
-      if (!run) throw new Error(`no async task '${taskId}'`);
+      const task = asyncTasks.get(taskId);
+      if (!task) throw new Error(`no async task '${taskId}'`);
+      const run = taskControl.get(task).done;
       let timer;
       const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`async task '${taskId}' still running after ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`async task '${taskId}' still ${task.status} after ${timeoutMs} ms`)), timeoutMs);
       });
       try {
         return await Promise.race([run, timeout]);

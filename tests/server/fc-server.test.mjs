@@ -692,3 +692,545 @@ test("command line: prints one JSON line, serves, stops on SIGTERM", async () =>
   child.kill("SIGTERM");
   assert.deepEqual(await exited, { code: 0, signal: null });
 });
+
+// --- async tasks: GetAsyncTask, StopAsyncTask, ListAsyncTasks through the official client ----------
+
+const runtime = () => new RuntimeOptions({});
+const getTask = (client, name, taskId, qualifier) =>
+  client.getAsyncTaskWithOptions(name, taskId, new FC.GetAsyncTaskRequest({ qualifier }), {}, runtime());
+const stopTask = (client, name, taskId, qualifier) =>
+  client.stopAsyncTaskWithOptions(name, taskId, new FC.StopAsyncTaskRequest({ qualifier }), {}, runtime());
+const listTasks = (client, name, request = {}) =>
+  client.listAsyncTasksWithOptions(name, new FC.ListAsyncTasksRequest(request), {}, runtime());
+
+async function until(predicate, { timeoutMs = 3000, what = "condition" } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const isClientError = (code, status) => (err) => {
+  assert.equal(err.code, code, err.message);
+  assert.equal(err.statusCode, status);
+  return true;
+};
+
+describe("async tasks through the official client", () => {
+  let server;
+  let client;
+  before(async () => {
+    server = await startFcServer({ port: 0 });
+    client = sdkClient(server, DEMO_CREDENTIALS);
+  });
+  after(() => server.close());
+
+  test("GetAsyncTask: a Succeeded task with returnPayload, taskPayload and its events", async () => {
+    const body = Buffer.from("payload ünïcode");
+    const inv = await sdkInvoke(client, "json", { body, type: "Async", taskId: "get_me-1", qualifier: "prod" });
+    assert.equal(inv.status, 202);
+    await server.waitForAsyncTask("get_me-1");
+    const res = await getTask(client, "json", "get_me-1");
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers["content-type"], /^application\/json/);
+    const t = res.body;
+    assert.ok(t instanceof FC.AsyncTask, "parsed into the official model");
+    assert.equal(t.taskId, "get_me-1");
+    assert.equal(t.status, "Succeeded");
+    assert.equal(t.qualifier, "prod");
+    assert.equal(t.requestId, inv.headers["x-fc-request-id"]);
+    assert.equal(t.functionArn, "acs:fc:cn-local:123:functions/json");
+    assert.equal(t.alreadyRetriedTimes, 0);
+    assert.equal(t.taskPayload, body.toString("utf8"));
+    const answer = JSON.parse(t.returnPayload);
+    assert.equal(answer.asyncTaskId, "get_me-1");
+    assert.equal(answer.version, "2");
+    assert.equal(answer.sha256, sha256(body));
+    assert.equal(typeof t.startedTime, "number");
+    assert.ok(t.endTime >= t.startedTime);
+    assert.ok(t.durationMs >= 0 && t.durationMs <= t.endTime - t.startedTime);
+    assert.match(t.instanceId, /\S/);
+    assert.equal(t.taskErrorMessage, undefined);
+    assert.deepEqual(t.events.map((e) => [e.eventId, e.status]), [[1, "Enqueued"], [2, "Running"], [3, "Succeeded"]]);
+    for (const e of t.events) {
+      assert.ok(e instanceof FC.AsyncTaskEvent);
+      assert.equal(typeof e.timestamp, "number");
+      assert.doesNotThrow(() => JSON.parse(e.eventDetail));
+    }
+    assert.equal(t.events[0].timestamp, t.startedTime);
+    assert.equal(t.events[2].timestamp, t.endTime);
+    // The raw JSON keys are the model's names (nothing the model would drop).
+    const raw = server.asyncTaskView("get_me-1");
+    const names = Object.values(FC.AsyncTask.names());
+    for (const key of Object.keys(raw)) assert.ok(names.includes(key), key);
+    // Qualifier matching: the one invoked with, or none.
+    assert.equal((await getTask(client, "json", "get_me-1", "prod")).body.taskId, "get_me-1");
+    await assert.rejects(getTask(client, "json", "get_me-1", "LATEST"), isClientError("AsyncTaskNotFound", 404));
+    await assert.rejects(getTask(client, "json", "get_me-1", "blue"), isClientError("AliasNotFound", 404));
+  });
+
+  test("GetAsyncTask: a Failed task carries taskErrorMessage; unknown task / function: 404", async () => {
+    await sdkInvoke(client, "fail", { type: "Async", taskId: "will_fail" });
+    await server.waitForAsyncTask("will_fail");
+    const t = (await getTask(client, "fail", "will_fail")).body;
+    assert.equal(t.status, "Failed");
+    assert.deepEqual(JSON.parse(t.taskErrorMessage), { errorMessage: "boom", errorType: "Error" });
+    assert.equal(t.returnPayload, undefined);
+    assert.deepEqual(t.events.map((e) => e.status), ["Enqueued", "Running", "Failed"]);
+    await assert.rejects(getTask(client, "fail", "no_such_task"), isClientError("AsyncTaskNotFound", 404));
+    // A task belongs to its function.
+    await assert.rejects(getTask(client, "echo", "will_fail"), isClientError("AsyncTaskNotFound", 404));
+    await assert.rejects(getTask(client, "nope", "will_fail"), isClientError("FunctionNotFound", 404));
+  });
+
+  test("StopAsyncTask: a running sleepy task is aborted and shows Stopped; a finished one (Stopped too) cannot be stopped", async () => {
+    const inv = await sdkInvoke(client, "sleepy", { body: Buffer.from("10000"), type: "Async", taskId: "long_sleep" });
+    assert.equal(inv.status, 202);
+    await until(async () => (await getTask(client, "sleepy", "long_sleep")).body.status === "Running", { what: "Running" });
+    const t0 = Date.now();
+    const stop = await stopTask(client, "sleepy", "long_sleep");
+    assert.equal(stop.statusCode, 200);
+    assert.equal(stop.headers["content-length"], "0");
+    const task = await server.waitForAsyncTask("long_sleep", { timeoutMs: 1000 });
+    assert.equal(task.status, "Stopped");
+    assert.ok(Date.now() - t0 < 1000);
+    // The handler's ctx.signal fired: its invocation ended as aborted, long before 10 s.
+    const rec = server.invocations.find((r) => r.asyncTaskId === "long_sleep");
+    await until(() => rec.outcome !== null, { what: "handler end" });
+    assert.equal(rec.outcome, "aborted");
+    const t = (await getTask(client, "sleepy", "long_sleep")).body;
+    assert.equal(t.status, "Stopped");
+    assert.equal(t.returnPayload, undefined);
+    assert.ok(t.endTime >= t.startedTime);
+    assert.deepEqual(t.events.map((e) => e.status), ["Enqueued", "Running", "Stopped"]);
+    await assert.rejects(stopTask(client, "sleepy", "long_sleep"), isClientError("AsyncTaskAlreadyFinished", 400));
+    assert.deepEqual((await getTask(client, "sleepy", "long_sleep")).body.events.map((e) => e.status), ["Enqueued", "Running", "Stopped"]);
+    await assert.rejects(stopTask(client, "sleepy", "no_such_task"), isClientError("AsyncTaskNotFound", 404));
+    // A finished task cannot be stopped either.
+    await sdkInvoke(client, "sleepy", { body: Buffer.from("1"), type: "Async", taskId: "short_sleep" });
+    assert.equal((await server.waitForAsyncTask("short_sleep")).status, "Succeeded");
+    assert.equal((await getTask(client, "sleepy", "short_sleep")).body.returnPayload, "slept 1 ms");
+    await assert.rejects(stopTask(client, "sleepy", "short_sleep"), isClientError("AsyncTaskAlreadyFinished", 400));
+    await sdkInvoke(client, "fail", { type: "Async", taskId: "failed_then_stopped" });
+    await server.waitForAsyncTask("failed_then_stopped");
+    await assert.rejects(stopTask(client, "fail", "failed_then_stopped"), isClientError("AsyncTaskAlreadyFinished", 400));
+  });
+
+  test("StopAsyncTask: what the handler does after the stop is ignored", async () => {
+    let release;
+    const gate = new Promise((r) => (release = r));
+    let sawAbort = false;
+    server.setFunction("stubborn", async (event, ctx) => {
+      ctx.signal.addEventListener("abort", () => (sawAbort = true));
+      await gate; // ignores the signal on purpose
+      return "late answer";
+    });
+    await sdkInvoke(client, "stubborn", { type: "Async", taskId: "stubborn_1" });
+    await until(() => server.asyncTasks.get("stubborn_1").status === "Running", { what: "Running" });
+    await stopTask(client, "stubborn", "stubborn_1");
+    assert.equal(sawAbort, true);
+    release();
+    const rec = server.invocations.find((r) => r.asyncTaskId === "stubborn_1");
+    await until(() => rec.outcome !== null, { what: "handler end" });
+    const t = (await getTask(client, "stubborn", "stubborn_1")).body;
+    assert.equal(t.status, "Stopped");
+    assert.equal(t.returnPayload, undefined);
+    assert.equal(t.events.length, 3);
+  });
+
+  test("a task is Enqueued until its handler starts; stopping it then means it never runs", async () => {
+    let runs = 0;
+    server.setFunction("counted", async () => (runs++, "ran"));
+    server.setAsyncStartDelay(60_000);
+    try {
+      await sdkInvoke(client, "counted", { body: Buffer.from("queued"), type: "Async", taskId: "queued_1" });
+      const t = (await getTask(client, "counted", "queued_1")).body;
+      assert.equal(t.status, "Enqueued");
+      assert.equal(t.endTime, undefined);
+      assert.equal(t.durationMs, undefined);
+      assert.equal(t.instanceId, undefined);
+      assert.deepEqual(t.events.map((e) => e.status), ["Enqueued"]);
+      assert.equal((await listTasks(client, "counted", { status: "Enqueued" })).body.tasks.length, 1);
+      await stopTask(client, "counted", "queued_1");
+      const stopped = (await getTask(client, "counted", "queued_1")).body;
+      assert.equal(stopped.status, "Stopped");
+      assert.equal(stopped.durationMs, 0);
+      assert.deepEqual(stopped.events.map((e) => e.status), ["Enqueued", "Stopped"]);
+    } finally {
+      server.setAsyncStartDelay(0);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(runs, 0);
+  });
+
+  describe("ListAsyncTasks", () => {
+    // Seven tasks of one function, in this order; "-x" ones fail, two under the prod alias.
+    const ids = ["batch-a-0", "batch-a-1-x", "batch-b-0", "batch-a-2", "batch-b-1-x", "batch-a-3", "batch-b-2"];
+    const prod = new Set(["batch-a-2", "batch-b-2"]);
+    let tasks; // as Get reports them, in creation order
+    before(async () => {
+      server.setFunction("lister", async (event) => {
+        if (event.toString().endsWith("-x")) throw new Error("asked to fail");
+        return `done ${event}`;
+      });
+      for (const id of ids) {
+        const res = await sdkInvoke(client, "lister", { body: Buffer.from(id), type: "Async", taskId: id, qualifier: prod.has(id) ? "prod" : undefined });
+        assert.equal(res.status, 202);
+        await new Promise((r) => setTimeout(r, 2)); // distinct start times (ties are ordered by acceptance anyway)
+      }
+      tasks = [];
+      for (const id of ids) {
+        await server.waitForAsyncTask(id);
+        tasks.push((await getTask(client, "lister", id)).body);
+      }
+    });
+    const idsOf = (res) => res.body.tasks.map((t) => t.taskId);
+
+    test("defaults: newest first, at most 20, no payload, no nextToken on the last page", async () => {
+      const res = await listTasks(client, "lister");
+      assert.equal(res.statusCode, 200);
+      assert.ok(res.body instanceof FC.ListAsyncTaskOutput);
+      assert.deepEqual(idsOf(res), [...ids].reverse());
+      assert.equal(res.body.nextToken, undefined);
+      for (const t of res.body.tasks) {
+        assert.ok(t instanceof FC.AsyncTask);
+        assert.equal(t.taskPayload, undefined);
+        const { taskPayload, ...full } = tasks.find((x) => x.taskId === t.taskId);
+        assert.equal(typeof taskPayload, "string");
+        assert.deepEqual({ ...t, events: t.events.map((e) => ({ ...e })) }, { ...full, events: full.events.map((e) => ({ ...e })) });
+      }
+    });
+
+    test("sortOrderByTime asc / desc, includePayload", async () => {
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { sortOrderByTime: "asc" })), ids);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { sortOrderByTime: "desc" })), [...ids].reverse());
+      const withPayload = await listTasks(client, "lister", { includePayload: true, sortOrderByTime: "asc" });
+      assert.deepEqual(withPayload.body.tasks.map((t) => t.taskPayload), ids);
+      const without = await listTasks(client, "lister", { includePayload: false });
+      assert.ok(without.body.tasks.every((t) => t.taskPayload === undefined));
+    });
+
+    test("filters: status, prefix, qualifier, started-time range, combined", async () => {
+      const asc = { sortOrderByTime: "asc" };
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, status: "Failed" })), ["batch-a-1-x", "batch-b-1-x"]);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, status: "Succeeded" })), ids.filter((id) => !id.endsWith("-x")));
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { status: "Running" })), []);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, prefix: "batch-b-" })), ["batch-b-0", "batch-b-1-x", "batch-b-2"]);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { prefix: "nothing" })), []);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, qualifier: "prod" })), ["batch-a-2", "batch-b-2"]);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, qualifier: "LATEST" })), ids.filter((id) => !prod.has(id)));
+      const begin = tasks[2].startedTime;
+      const end = tasks[4].startedTime;
+      const inRange = (b, e) => tasks.filter((t) => (b === undefined || t.startedTime >= b) && (e === undefined || t.startedTime <= e)).map((t) => t.taskId);
+      assert.ok(inRange(begin, end).length >= 3);
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, startedTimeBegin: begin, startedTimeEnd: end })), inRange(begin, end));
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, startedTimeBegin: end })), inRange(end, undefined));
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, startedTimeEnd: begin })), inRange(undefined, begin));
+      assert.deepEqual(idsOf(await listTasks(client, "lister", { ...asc, prefix: "batch-a-", status: "Succeeded", startedTimeBegin: begin })),
+        inRange(begin, undefined).filter((id) => id.startsWith("batch-a-") && !id.endsWith("-x")));
+    });
+
+    test("pagination with limit 2 through nextToken: every task exactly once, in order", async () => {
+      for (const [order, expected] of [["asc", ids], ["desc", [...ids].reverse()]]) {
+        const seen = [];
+        const sizes = [];
+        let nextToken;
+        do {
+          const res = await listTasks(client, "lister", { limit: 2, sortOrderByTime: order, nextToken });
+          sizes.push(res.body.tasks.length);
+          seen.push(...idsOf(res));
+          nextToken = res.body.nextToken;
+          if (nextToken !== undefined) assert.match(nextToken, /^[A-Za-z0-9_-]+$/);
+        } while (nextToken !== undefined && sizes.length < 10);
+        assert.deepEqual(seen, expected, order);
+        assert.deepEqual(sizes, [2, 2, 2, 1]);
+      }
+      // A last page that is exactly full carries no nextToken either.
+      const first = await listTasks(client, "lister", { limit: 2, prefix: "batch-b-", sortOrderByTime: "asc" });
+      assert.deepEqual(idsOf(first), ["batch-b-0", "batch-b-1-x"]);
+      const second = await listTasks(client, "lister", { limit: 2, prefix: "batch-b-", sortOrderByTime: "asc", nextToken: first.body.nextToken });
+      assert.deepEqual(idsOf(second), ["batch-b-2"]);
+      assert.equal(second.body.nextToken, undefined);
+      const four = await listTasks(client, "lister", { limit: 4, prefix: "batch-a-", sortOrderByTime: "asc" });
+      assert.equal(four.body.tasks.length, 4);
+      assert.equal(four.body.nextToken, undefined);
+    });
+
+    test("a task started between pages does not shift the pages (asc: it comes last)", async () => {
+      const first = await listTasks(client, "lister", { limit: 3, sortOrderByTime: "asc", prefix: "batch-" });
+      await sdkInvoke(client, "lister", { body: Buffer.from("batch-c-0"), type: "Async", taskId: "batch-c-0" });
+      await server.waitForAsyncTask("batch-c-0");
+      const seen = idsOf(first);
+      let nextToken = first.body.nextToken;
+      while (nextToken) {
+        const res = await listTasks(client, "lister", { limit: 3, sortOrderByTime: "asc", prefix: "batch-", nextToken });
+        seen.push(...idsOf(res));
+        nextToken = res.body.nextToken;
+      }
+      assert.deepEqual(seen, [...ids, "batch-c-0"]);
+    });
+
+    test("invalid arguments: 400 InvalidArgument; unknown function: 404", async () => {
+      for (const request of [{ limit: 0 }, { limit: 101 }, { sortOrderByTime: "up" }, { status: "Done" }, { nextToken: "garbage!" }]) {
+        await assert.rejects(listTasks(client, "lister", request), isClientError("InvalidArgument", 400), JSON.stringify(request));
+      }
+      const page = await listTasks(client, "lister", { limit: 1, sortOrderByTime: "asc" });
+      // A token is tied to its sort order and function.
+      await assert.rejects(listTasks(client, "lister", { limit: 1, sortOrderByTime: "desc", nextToken: page.body.nextToken }), isClientError("InvalidArgument", 400));
+      await assert.rejects(listTasks(client, "echo", { limit: 1, sortOrderByTime: "asc", nextToken: page.body.nextToken }), isClientError("InvalidArgument", 400));
+      assert.equal((await listTasks(client, "lister", { limit: 100 })).statusCode, 200);
+      await assert.rejects(listTasks(client, "nope"), isClientError("FunctionNotFound", 404));
+      await assert.rejects(listTasks(client, "lister", { qualifier: "9" }), isClientError("VersionNotFound", 404));
+    });
+  });
+
+  test("the task endpoints verify signatures like InvokeFunction (hand-signed GET, no content-type)", async () => {
+    await sdkInvoke(client, "echo", { body: Buffer.from("x"), type: "Async", taskId: "hand_signed" });
+    await server.waitForAsyncTask("hand_signed");
+    const path = "/2023-03-30/functions/echo/async-tasks/hand_signed";
+    const ok = await send(server, signed(server, { method: "GET", path, action: "GetAsyncTask", drop: ["content-type"] }));
+    assert.equal(ok.status, 200, ok.text());
+    assert.equal(ok.headers["access-control-allow-origin"], "*");
+    assert.equal(ok.json().status, "Succeeded");
+    assertError(await send(server, signed(server, { method: "GET", path, action: "InvokeFunction", drop: ["content-type"] })), 400, "InvalidArgument");
+    assertError(await send(server, signed(server, { method: "GET", path, action: "GetAsyncTask", secret: "wrong" })), 403, "SignatureNotMatch");
+    assertError(await send(server, signed(server, { method: "GET", path, action: "GetAsyncTask", drop: ["x-acs-signature-nonce"] })), 400, "MissingRequiredHeader");
+    // STS through the official client.
+    const sts = await getTask(sdkClient(server, DEMO_STS_CREDENTIALS), "echo", "hand_signed");
+    assert.equal(sts.body.taskPayload, "x");
+  });
+
+  test("reset() clears tasks and trigger calls; waitForAsyncTask then knows none", async () => {
+    server.reset();
+    assert.equal(server.asyncTasks.size, 0);
+    assert.equal(server.triggerCalls.length, 0);
+    await assert.rejects(server.waitForAsyncTask("get_me-1"), /no async task/);
+  });
+});
+
+// --- HTTP triggers with signature authentication -------------------------------------------------
+
+/** A request to /http/{name}{rest} signed with openapi-core's Utils.getAuthorization. */
+function signedTrigger(server, {
+  method = "GET",
+  name = "web-echo",
+  rest = "",
+  query = {},
+  headers = {},
+  body = Buffer.alloc(0),
+  cred = DEMO_CREDENTIALS,
+  date = acsDate(Date.now()),
+  nonceValue,
+  drop = [],
+  unsigned = {},
+  secret = cred.accessKeySecret,
+} = {}) {
+  const payload = sha256(body);
+  const h = { host: `127.0.0.1:${server.port}`, "x-acs-date": date, "x-acs-content-sha256": payload, ...headers };
+  if (nonceValue) h["x-acs-signature-nonce"] = nonceValue;
+  if (cred.securityToken) {
+    h["x-acs-security-token"] = cred.securityToken;
+    h["x-acs-accesskey-id"] = cred.accessKeyId;
+  }
+  for (const d of drop) delete h[d];
+  const path = `/http/${name}${rest}`;
+  h.authorization = Utils.getAuthorization({ method, pathname: path, query, headers: h }, "ACS3-HMAC-SHA256", payload, cred.accessKeyId, secret);
+  Object.assign(h, unsigned);
+  const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  return { method, path: path + (qs ? "?" + qs : ""), headers: h, body };
+}
+
+describe("HTTP trigger with signature authentication", () => {
+  let server;
+  before(async () => {
+    server = await startFcServer({ port: 0 });
+  });
+  after(() => server.close());
+
+  test("signed GET: web-echo answers method, path, query; the call is recorded", async () => {
+    const res = await send(server, signedTrigger(server, { rest: "/a/b", query: { x: "1", y: "two words" } }));
+    assert.equal(res.status, 200, res.text());
+    assert.match(res.headers["content-type"], /^application\/json/);
+    assert.match(res.headers["x-fc-request-id"], /^[0-9a-f-]{36}$/);
+    assert.deepEqual(res.json(), {
+      method: "GET",
+      path: "/a/b",
+      query: { x: "1", y: "two words" },
+      bodyLength: 0,
+      bodySha256: sha256(""),
+      contentType: null,
+    });
+    const call = server.triggerCalls.find((c) => c.requestId === res.headers["x-fc-request-id"]);
+    assert.deepEqual(
+      { method: call.method, path: call.path, functionName: call.functionName, accessKeyId: call.accessKeyId, bodyLength: call.bodyLength, bodySha256: call.bodySha256, status: call.status, outcome: call.outcome },
+      { method: "GET", path: "/a/b", functionName: "web-echo", accessKeyId: DEMO_CREDENTIALS.accessKeyId, bodyLength: 0, bodySha256: sha256(""), status: 200, outcome: "ok" },
+    );
+    // No rest: the path is "/".
+    assert.equal((await send(server, signedTrigger(server))).json().path, "/");
+  });
+
+  test("signed POST with a body (static and STS keys), repeated query keys, a nonce", async () => {
+    const body = randomBytes(5000);
+    for (const cred of [DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS, mintStsCredentials(server)]) {
+      const req = signedTrigger(server, {
+        method: "POST",
+        rest: "/upload",
+        body,
+        cred,
+        nonceValue: nonce(),
+        headers: { "content-type": "application/octet-stream" },
+      });
+      const res = await send(server, req);
+      assert.equal(res.status, 200, res.text());
+      const json = res.json();
+      assert.equal(json.method, "POST");
+      assert.equal(json.bodyLength, 5000);
+      assert.equal(json.bodySha256, sha256(body));
+      assert.equal(json.contentType, "application/octet-stream");
+      assert.equal(server.triggerCalls.at(-1).accessKeyId, cred.accessKeyId);
+    }
+    const repeated = await send(server, { ...signedTrigger(server, { query: { k: "1" } }), path: "/http/web-echo" });
+    assertError(repeated, 403, "SignatureNotMatch"); // the query is signed
+    const r2 = signedTrigger(server, { method: "PUT", rest: "/x" });
+    assert.equal((await send(server, r2)).json().method, "PUT");
+  });
+
+  test("x-acs-action / x-acs-version are not required, and fine when signed", async () => {
+    const res = await send(server, signedTrigger(server, { headers: { "x-acs-action": "Anything", "x-acs-version": "2023-03-30" } }));
+    assert.equal(res.status, 200, res.text());
+  });
+
+  test("wrong secret, tampered body, tampered path, unsigned x-acs-*: 403 SignatureNotMatch", async () => {
+    assertError(await send(server, signedTrigger(server, { secret: "wrong" })), 403, "SignatureNotMatch");
+    const req = signedTrigger(server, { method: "POST", body: Buffer.from("original"), headers: { "content-type": "text/plain" } });
+    const tampered = assertError(await send(server, { ...req, body: Buffer.from("tampered") }), 403, "SignatureNotMatch");
+    assert.match(tampered.Message, /content hash/i);
+    assertError(await send(server, { ...signedTrigger(server, { rest: "/a" }), path: "/http/web-echo/b" }), 403, "SignatureNotMatch");
+    assertError(await send(server, signedTrigger(server, { unsigned: { "x-acs-extra": "1" } })), 403, "SignatureNotMatch");
+    assertError(await send(server, signedTrigger(server, { unsigned: { "content-type": "text/plain" }, method: "POST" })), 403, "SignatureNotMatch");
+    assert.equal(server.triggerCalls.filter((c) => c.bodySha256 === sha256("tampered")).length, 0);
+  });
+
+  test("missing x-acs-date, x-acs-content-sha256 or Authorization: 400; unsigned host: 403", async () => {
+    const noDate = assertError(await send(server, signedTrigger(server, { drop: ["x-acs-date"] })), 400, "MissingRequiredHeader");
+    assert.match(noDate.Message, /x-acs-date/);
+    const noHash = assertError(await send(server, signedTrigger(server, { drop: ["x-acs-content-sha256"] })), 400, "MissingRequiredHeader");
+    assert.match(noHash.Message, /x-acs-content-sha256/);
+    const { authorization, ...rest } = signedTrigger(server).headers;
+    assertError(await send(server, { method: "GET", path: "/http/web-echo", headers: rest }), 400, "MissingAuthorization");
+    // host signed is required: sign without it (the request still carries one).
+    assertError(await send(server, signedTrigger(server, { drop: ["host"] })), 403, "SignatureNotMatch");
+  });
+
+  test("stale date, replayed nonce, STS without token, unknown key: the usual codes", async () => {
+    assertError(await send(server, signedTrigger(server, { date: acsDate(Date.now() - 20 * 60_000) })), 403, "RequestTimeTooSkewed");
+    const once = signedTrigger(server, { nonceValue: nonce() });
+    assert.equal((await send(server, once)).status, 200);
+    assertError(await send(server, once), 403, "SignatureNonceUsed");
+    assertError(await send(server, signedTrigger(server, { cred: DEMO_STS_CREDENTIALS, drop: ["x-acs-security-token"] })), 403, "InvalidSecurityToken");
+    assertError(await send(server, signedTrigger(server, { cred: { accessKeyId: "LTAInobody", accessKeySecret: "x" } })), 403, "InvalidAccessKeyID");
+    // Without a nonce there is no replay check (FC's trigger page does not require one).
+    const noNonce = signedTrigger(server);
+    assert.equal((await send(server, noNonce)).status, 200);
+    assert.equal((await send(server, noNonce)).status, 200);
+  });
+
+  test("unknown function: 404 FunctionNotFound", async () => {
+    assertError(await send(server, signedTrigger(server, { name: "nope" })), 404, "FunctionNotFound");
+  });
+
+  test("web-stream: text/plain in several chunks, chunked transfer encoding", async () => {
+    const req = signedTrigger(server, { name: "web-stream", query: { chunks: "5" } });
+    const { res, arrivals } = await new Promise((resolve, reject) => {
+      const r = httpRequest({ host: "127.0.0.1", port: server.port, method: req.method, path: req.path, headers: req.headers, agent: false }, (res) => {
+        const arrivals = [];
+        res.on("data", (c) => arrivals.push({ at: performance.now(), text: c.toString() }));
+        res.on("end", () => resolve({ res, arrivals }));
+        res.on("error", reject);
+      });
+      r.on("error", reject);
+      r.end();
+    });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers["content-type"], /^text\/plain/);
+    assert.equal(res.headers["transfer-encoding"], "chunked");
+    assert.equal(res.headers["content-length"], undefined);
+    assert.equal(arrivals.map((a) => a.text).join(""), "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
+    assert.ok(arrivals.length >= 3, `arrived in ${arrivals.length} pieces`);
+    assert.ok(arrivals.at(-1).at - arrivals[0].at >= 50, "spread over time");
+    assert.equal(server.triggerCalls.at(-1).outcome, "ok");
+    const zero = await send(server, signedTrigger(server, { name: "web-stream", query: { chunks: "0" } }));
+    assert.equal(zero.status, 200);
+    assert.equal(zero.body.length, 0);
+    assert.equal((await send(server, signedTrigger(server, { name: "web-stream", query: { chunks: "many" } }))).status, 400);
+  });
+
+  test("web-stream: a client that goes away aborts the stream (ctx.signal)", async () => {
+    const req = signedTrigger(server, { name: "web-stream", query: { chunks: "1000" } });
+    await new Promise((resolve, reject) => {
+      const r = httpRequest({ host: "127.0.0.1", port: server.port, method: req.method, path: req.path, headers: req.headers, agent: false }, (res) => {
+        res.once("data", () => {
+          r.destroy();
+          resolve();
+        });
+      });
+      r.on("error", () => {});
+      r.on("close", resolve);
+      r.end();
+    });
+    const call = server.triggerCalls.at(-1);
+    await until(() => call.outcome !== null, { what: "stream end" });
+    assert.equal(call.outcome, "aborted");
+  });
+
+  test("web-status answers the asked status; a throwing function answers 502", async () => {
+    const teapot = await send(server, signedTrigger(server, { name: "web-status", query: { status: "418" } }));
+    assert.equal(teapot.status, 418);
+    assert.equal(teapot.text(), "status 418\n");
+    const empty = await send(server, signedTrigger(server, { name: "web-status", query: { status: "204" } }));
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body.length, 0);
+    assert.equal((await send(server, signedTrigger(server, { name: "web-status", query: { status: "503" } }))).status, 503);
+    assert.equal((await send(server, signedTrigger(server, { name: "web-status", query: { status: "42" } }))).status, 400);
+    server.setHttpFunction("web-throws", async () => {
+      throw new TypeError("bad handler");
+    });
+    const crash = await send(server, signedTrigger(server, { name: "web-throws" }));
+    assert.equal(crash.status, 502);
+    assert.equal(crash.headers["x-fc-error-type"], "UnhandledInvocationError");
+    assert.deepEqual(crash.json(), { errorMessage: "bad handler", errorType: "TypeError" });
+    assert.equal(server.triggerCalls.at(-1).outcome, "error");
+  });
+
+  test("custom HTTP functions: headers, Readable bodies, fetch Responses; CORS exposes their headers", async () => {
+    server.setHttpFunction("web-custom", async (request) => ({
+      status: 201,
+      headers: { "X-Custom": "yes", "content-type": "text/plain" },
+      body: Readable.from([Buffer.from("from "), "a readable"]),
+    }));
+    server.setHttpFunction("web-fetch", async () => new Response("fetch body", { status: 202, headers: { "x-from": "fetch" } }));
+    const custom = await send(server, signedTrigger(server, { name: "web-custom", headers: { origin: "http://page.test" } }));
+    assert.equal(custom.status, 201);
+    assert.equal(custom.text(), "from a readable");
+    assert.equal(custom.headers["x-custom"], "yes");
+    assert.equal(custom.headers["access-control-allow-origin"], "http://page.test");
+    assert.equal(custom.headers["access-control-expose-headers"], `${EXPOSE_HEADERS},x-custom`);
+    const viaFetch = await send(server, signedTrigger(server, { name: "web-fetch" }));
+    assert.equal(viaFetch.status, 202);
+    assert.equal(viaFetch.text(), "fetch body");
+    assert.equal(viaFetch.headers["x-from"], "fetch");
+    // Preflight for a trigger with a method outside the usual list.
+    const pre = await send(server, {
+      method: "OPTIONS",
+      path: "/http/web-echo/a",
+      headers: { origin: "http://page.test", "access-control-request-method": "PATCH", "access-control-request-headers": "authorization,x-acs-date,x-acs-content-sha256" },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers["access-control-allow-methods"], "GET, POST, PUT, DELETE, OPTIONS, PATCH");
+    const patch = await send(server, signedTrigger(server, { method: "PATCH", rest: "/a" }));
+    assert.equal(patch.json().method, "PATCH");
+  });
+});

@@ -33,6 +33,17 @@ async function main(): Promise<void> {
   await invokeFunction({ endpoint: "http://h", credentials: { accessKeyId: "a", accessKeySecret: "b" }, functionName: "f", body: "x" });
   const signed: SignedRequest = await signRequest({ method: "POST", url: "http://h/", body: "x" }, { accessKeyId: "a", accessKeySecret: "b" }, { action: "InvokeFunction", date: new Date(), nonce: "n" });
   const auth: string | undefined = signed.headers["authorization"];
+  const task = await client.waitForAsyncTask("f", "t1", { pollIntervalMs: 100, timeoutMs: 60_000 });
+  const finished: boolean = task.status === "Succeeded" || task.status === "Failed";
+  const page = await client.listAsyncTasks("f", { prefix: "job-", limit: 10, sortOrderByTime: "asc", includePayload: true });
+  const ids: Array<string | undefined> = page.tasks.map((t) => t.taskId);
+  await client.stopAsyncTask("f", "t1", { qualifier: "prod" });
+  const api = await client.request({ path: "/2023-03-30/functions", action: "ListFunctions", query: { limit: 10 } });
+  const listed: unknown = await api.json();
+  const triggered: Response = await client.fetch("https://f.example.fcapp.run/path", { method: "POST", body: "x" });
+  console.log(finished, ids, listed, triggered.status);
+  // @ts-expect-error sortOrderByTime is "asc" | "desc"
+  await client.listAsyncTasks("f", { sortOrderByTime: "up" });
   try {
     await client.invokeFunction("f");
   } catch (e) {

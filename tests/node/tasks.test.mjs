@@ -1,0 +1,172 @@
+// The rest of the FC 3.0 data plane through the built package: the async task lifecycle, the
+// generic request, and the signed fetch for HTTP triggers, against the local server.
+
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { FcClient, FcError, FcResponse } from "fc-invoke";
+import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS } from "../server/fc-server.mjs";
+
+let server;
+let client;
+before(async () => {
+  server = await startFcServer();
+  client = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS });
+});
+after(() => server.close());
+beforeEach(() => server.reset());
+
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+test("invoke Async with a task id, wait for it, read its result", async () => {
+  const queued = await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "video-001", body: "frame data" });
+  assert.equal(queued.status, 202);
+  const done = await client.waitForAsyncTask("echo", "video-001", { pollIntervalMs: 10, timeoutMs: 5000 });
+  assert.equal(done.taskId, "video-001");
+  assert.equal(done.status, "Succeeded");
+  assert.equal(done.returnPayload, "frame data");
+  const again = await client.getAsyncTask("echo", "video-001");
+  assert.equal(again.status, "Succeeded");
+  assert.ok(again.startedTime > 0 && again.endTime >= again.startedTime);
+});
+
+test("a failing task ends Failed with its error", async () => {
+  await client.invokeFunction("fail", { invocationType: "Async", asyncTaskId: "bad-1" });
+  const done = await client.waitForAsyncTask("fail", "bad-1", { pollIntervalMs: 10, timeoutMs: 5000 });
+  assert.equal(done.status, "Failed");
+  assert.match(done.taskErrorMessage, /boom/);
+});
+
+test("stop a long task and see it stopped", async () => {
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "long-1", body: "60000" });
+  const running = await client.getAsyncTask("sleepy", "long-1");
+  assert.ok(["Enqueued", "Running"].includes(running.status), running.status);
+  await client.stopAsyncTask("sleepy", "long-1");
+  const stopped = await client.waitForAsyncTask("sleepy", "long-1", { pollIntervalMs: 10, timeoutMs: 5000 });
+  assert.equal(stopped.status, "Stopped");
+  await assert.rejects(client.stopAsyncTask("sleepy", "long-1"), (e) => e instanceof FcError && e.status === 400);
+});
+
+test("waiting gives up at its timeout, and an abort stops it at once", async () => {
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "slow-1", body: "60000" });
+  await assert.rejects(client.waitForAsyncTask("sleepy", "slow-1", { pollIntervalMs: 20, timeoutMs: 200 }), { code: "Timeout" });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  await assert.rejects(client.waitForAsyncTask("sleepy", "slow-1", { pollIntervalMs: 1000, signal: controller.signal }), { code: "Aborted" });
+  await client.stopAsyncTask("sleepy", "slow-1");
+});
+
+test("list with filters and pagination", async () => {
+  for (const id of ["job-a", "job-b", "job-c", "job-d", "job-e", "other-1"]) {
+    await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: id, body: id });
+    await new Promise((r) => setTimeout(r, 2)); // distinct start times for the sort
+  }
+  for (const id of ["job-a", "job-b", "job-c", "job-d", "job-e", "other-1"]) await client.waitForAsyncTask("echo", id, { pollIntervalMs: 5 });
+
+  const seen = [];
+  let nextToken;
+  let pages = 0;
+  do {
+    const page = await client.listAsyncTasks("echo", { prefix: "job-", limit: 2, nextToken, sortOrderByTime: "asc" });
+    seen.push(...page.tasks.map((t) => t.taskId));
+    nextToken = page.nextToken;
+    pages++;
+  } while (nextToken);
+  assert.deepEqual(seen, ["job-a", "job-b", "job-c", "job-d", "job-e"], "every task once, oldest first");
+  assert.equal(pages, 3);
+
+  const desc = await client.listAsyncTasks("echo", { sortOrderByTime: "desc", limit: 100 });
+  assert.equal(desc.tasks[0].taskId, "other-1");
+  assert.equal(desc.tasks.length, 6);
+  const succeeded = await client.listAsyncTasks("echo", { status: "Succeeded", includePayload: true });
+  assert.ok(succeeded.tasks.every((t) => t.status === "Succeeded" && typeof t.taskPayload === "string"));
+  const withoutPayload = await client.listAsyncTasks("echo", { prefix: "other" });
+  assert.equal(withoutPayload.tasks[0].taskPayload, undefined);
+  const first = desc.tasks.at(-1).startedTime;
+  const window = await client.listAsyncTasks("echo", { startedTimeBegin: first, startedTimeEnd: first });
+  assert.deepEqual(window.tasks.map((t) => t.taskId), ["job-a"]);
+  await assert.rejects(client.listAsyncTasks("echo", { limit: 0 }), { code: "InvalidArgument", argument: "limit" });
+  await assert.rejects(client.listAsyncTasks("echo", { sortOrderByTime: "up" }), { code: "InvalidArgument" });
+  await assert.rejects(client.getAsyncTask("echo", "no-such-task"), { code: "AsyncTaskNotFound", status: 404 });
+});
+
+test("the generic request reaches the same endpoints", async () => {
+  await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "gen-1", body: "g" });
+  await client.waitForAsyncTask("echo", "gen-1", { pollIntervalMs: 5 });
+  const res = await client.request({ method: "GET", path: "/2023-03-30/functions/echo/async-tasks/gen-1", action: "GetAsyncTask" });
+  assert.ok(res instanceof FcResponse);
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).status, "Succeeded");
+  const list = await client.request({ path: "/2023-03-30/functions/echo/async-tasks", query: { prefix: "gen", limit: 10 }, action: "ListAsyncTasks" });
+  assert.deepEqual((await list.json()).tasks.map((t) => t.taskId), ["gen-1"]);
+  const invoked = await client.request({
+    method: "POST",
+    path: "/2023-03-30/functions/echo/invocations",
+    headers: { "content-type": "application/octet-stream" },
+    body: "raw",
+    action: "InvokeFunction",
+  });
+  assert.equal(await invoked.text(), "raw");
+  await assert.rejects(client.request({ path: "/2023-03-30/functions/nope/async-tasks/x", action: "GetAsyncTask" }), { code: "FunctionNotFound" });
+  await assert.rejects(client.request({ path: "no-slash", action: "X" }), { code: "InvalidArgument", argument: "path" });
+  await assert.rejects(client.request({ path: "/x" }), { code: "InvalidArgument", argument: "action" });
+});
+
+test("client.fetch reaches a signed HTTP trigger with GET and POST and returns the runtime's Response", async () => {
+  const get = await client.fetch(`${server.url}/http/web-echo/a/b?x=1&y=two words`);
+  assert.ok(get instanceof Response);
+  assert.equal(get.status, 200);
+  const echoed = await get.json();
+  assert.equal(echoed.method, "GET");
+  assert.equal(echoed.path, "/a/b");
+  assert.deepEqual(echoed.query, { x: "1", y: "two words" });
+
+  const body = new TextEncoder().encode("posted ✓");
+  const post = await client.fetch(new URL(`${server.url}/http/web-echo/p`), { method: "POST", body, headers: { "content-type": "text/plain" } });
+  const info = await post.json();
+  assert.equal(info.method, "POST");
+  assert.equal(info.bodySha256, sha256(body));
+  assert.equal(info.contentType, "text/plain");
+
+  // A string body: fetch would add text/plain itself; it is signed, as the trigger requires.
+  const text = await client.fetch(`${server.url}/http/web-echo/s`, { method: "PUT", body: "plain string" });
+  assert.equal((await text.json()).contentType, "text/plain;charset=UTF-8");
+  assert.equal(server.triggerCalls.length, 3);
+
+  // A Request object works too, and a detached reference to client.fetch.
+  const detached = client.fetch;
+  const viaRequest = await detached(new Request(`${server.url}/http/web-echo/r`, { method: "DELETE" }));
+  assert.equal((await viaRequest.json()).method, "DELETE");
+});
+
+test("client.fetch: a streamed request body, and a streamed answer read chunk by chunk", async () => {
+  const parts = ["first,", "second,", "third"];
+  const stream = new ReadableStream({
+    start(controller) {
+      for (const p of parts) controller.enqueue(new TextEncoder().encode(p));
+      controller.close();
+    },
+  });
+  const res = await client.fetch(`${server.url}/http/web-echo/stream`, { method: "POST", body: stream, duplex: "half" });
+  assert.equal((await res.json()).bodySha256, sha256(Buffer.from(parts.join(""))));
+
+  const streamed = await client.fetch(`${server.url}/http/web-stream/?chunks=4`);
+  assert.equal(streamed.status, 200);
+  const reader = streamed.body.getReader();
+  const chunks = [];
+  for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(new TextDecoder().decode(r.value));
+  assert.ok(chunks.length >= 2, `answer arrived in pieces (${chunks.length})`);
+  assert.equal(chunks.join(""), "chunk 0\nchunk 1\nchunk 2\nchunk 3\n");
+});
+
+test("client.fetch: a wrong key is refused; STS credentials work; non-2xx is a Response, not an error", async () => {
+  const wrong = new FcClient({ endpoint: server.url, credentials: { ...DEMO_CREDENTIALS, accessKeySecret: "wrong" } });
+  const refused = await wrong.fetch(`${server.url}/http/web-echo/x`);
+  assert.equal(refused.status, 403);
+  assert.equal((await refused.json()).Code, "SignatureNotMatch");
+  const sts = new FcClient({ endpoint: server.url, credentials: DEMO_STS_CREDENTIALS });
+  assert.equal((await sts.fetch(`${server.url}/http/web-echo/x`)).status, 200);
+  assert.equal(server.triggerCalls.at(-1).accessKeyId, DEMO_STS_CREDENTIALS.accessKeyId);
+  assert.equal((await client.fetch(`${server.url}/http/web-status/?status=418`)).status, 418);
+  await assert.rejects(client.fetch("not a url"), (e) => e instanceof TypeError || e instanceof FcError);
+});
