@@ -1,0 +1,91 @@
+// No AccessKey secret or STS token in any error (message, toString, JSON, stack, inspect), in the
+// client, or on the console, for every kind of failure the package can report.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { inspect } from "node:util";
+import { FcClient, FcError, signRequest } from "fc-invoke";
+import { startFcServer } from "../server/fc-server.mjs";
+
+const SECRET = "S3cr3t-AccessKey-Secret-Value-0001";
+const TOKEN = "CAIS-Security-Token-Value-0002+/=";
+const KEY_ID = "STS.LeakTestKeyId";
+
+let server;
+let closedUrl;
+before(async () => {
+  server = await startFcServer();
+  server.addCredentials({ accessKeyId: KEY_ID, accessKeySecret: SECRET, securityToken: TOKEN });
+  const closed = await startFcServer();
+  closedUrl = closed.url;
+  await closed.close();
+});
+after(() => server.close());
+
+function assertClean(text, where) {
+  assert.ok(!text.includes(SECRET), `AccessKey secret leaked in ${where}: ${text}`);
+  assert.ok(!text.includes(TOKEN), `STS token leaked in ${where}: ${text}`);
+}
+
+test("every error path and the client are free of secrets, and nothing is logged", async () => {
+  const creds = { accessKeyId: KEY_ID, accessKeySecret: SECRET, securityToken: TOKEN };
+  const client = (extra = {}) => new FcClient({ endpoint: server.url, credentials: creds, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 }, ...extra });
+  const logged = [];
+  const original = { ...console };
+  for (const level of ["log", "info", "warn", "error", "debug", "trace"]) console[level] = (...args) => logged.push(args.map((a) => inspect(a)).join(" "));
+
+  const cases = [];
+  try {
+    const expect = async (code, promise) => {
+      try {
+        await promise;
+        assert.fail(`expected ${code}`);
+      } catch (e) {
+        assert.ok(e instanceof FcError, `${code}: ${e}`);
+        assert.equal(e.code, code, e.message);
+        cases.push([code, e]);
+      }
+    };
+    await expect("InvalidArgument", client().invokeFunction("bad/name"));
+    await expect("CredentialsError", new FcClient({ endpoint: server.url, credentials: { ...creds, securityToken: `${TOKEN}\n` } }).invokeFunction("echo"));
+    await expect("NetworkError", client({ endpoint: closedUrl }).invokeFunction("echo"));
+    await expect("Timeout", client().invokeFunction("slow", { body: "2000", timeoutMs: 50 }));
+    await expect("Aborted", client().invokeFunction("echo", { signal: AbortSignal.abort() }));
+    await expect("SignatureNotMatch", client({ credentials: { ...creds, accessKeySecret: `${SECRET}x` } }).invokeFunction("echo"));
+    await expect("InvalidSecurityToken", client({ credentials: { ...creds, securityToken: `${TOKEN}x` } }).invokeFunction("echo"));
+    await expect("FunctionNotFound", client().invokeFunction("missing"));
+    await expect("AsyncTaskNotFound", client().getAsyncTask("echo", "missing"));
+    server.setFaults(() => ({ kind: "status", status: 429, code: "ResourceExhausted" }));
+    await expect("ResourceExhausted", client().invokeFunction("echo"));
+    server.setFaults(() => ({ kind: "status", status: 500, code: "InternalServerError", run: true }));
+    await expect("InternalServerError", client().invokeFunction("echo"));
+    server.setFaults(() => ({ kind: "expired-token" }));
+    await expect("InvalidSecurityToken.Expired", client().invokeFunction("echo"));
+    server.setFaults(null);
+    await expect("InvalidArgument", signRequest({ url: "nope" }, creds, { action: "A" }));
+    await expect("CredentialsError", signRequest({ url: "http://h/" }, { ...creds, accessKeyId: "bad id" }, { action: "A" }));
+    await expect("InvalidArgument", client().fetch("http://h/%zz"));
+  } finally {
+    Object.assign(console, original);
+    server.setFaults(null);
+  }
+
+  assert.equal(cases.length, 15);
+  for (const [code, e] of cases) {
+    for (const [where, text] of [
+      ["message", e.message],
+      ["toString", String(e)],
+      ["JSON", JSON.stringify(e)],
+      ["stack", e.stack ?? ""],
+      ["inspect", inspect(e, { showHidden: true, depth: 8 })],
+      ["cause", inspect(e.cause, { depth: 8 })],
+    ]) {
+      assertClean(text, `${code} ${where}`);
+    }
+  }
+  const c = client();
+  for (const [where, text] of [["JSON", JSON.stringify(c)], ["String", String(c)], ["inspect", inspect(c, { showHidden: true, depth: 8 })]]) {
+    assertClean(text, `client ${where}`);
+  }
+  assert.deepEqual(logged, [], "the package logs nothing");
+});
