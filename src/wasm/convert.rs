@@ -4,7 +4,6 @@ use crate::acs3::{AcsDate, Credentials};
 use crate::error::Error;
 use crate::fc::retry::RetryPolicy;
 use js_sys::{Object, Reflect};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -45,33 +44,88 @@ pub fn error_to_js(error: &Error) -> JsValue {
     js.into()
 }
 
-/// An options object's known keys. serde-wasm-bindgen reads only the fields it knows, so
-/// unknown keys (typos such as `invocationtype`) are caught by comparing against this list.
-pub trait Fields {
-    /// The camelCase names JS may use.
-    const NAMES: &'static [&'static str];
+/// An options object read field by field with js-sys. Unknown keys are refused, so a typo such
+/// as `invocationtype` is an error instead of a silently ignored option.
+pub struct Fields {
+    object: Option<JsValue>,
+    argument: &'static str,
 }
 
-/// Reads `options` (an object, `undefined` or `null`) into `T`; errors name `argument`.
-pub fn from_js<T: for<'de> Deserialize<'de> + Default + Fields>(
-    options: JsValue,
-    argument: &'static str,
-) -> Result<T, Error> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(T::default());
+impl Fields {
+    /// `value` must be an object, `undefined` or `null`, with no keys outside `names`.
+    pub fn new(value: JsValue, argument: &'static str, names: &[&str]) -> Result<Self, Error> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(Fields { object: None, argument });
+        }
+        if !value.is_object() {
+            return Err(Error::invalid(argument, "must be an object"));
+        }
+        for key in Object::keys(value.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()) {
+            if !names.contains(&key.as_str()) {
+                return Err(Error::invalid(
+                    argument,
+                    format!("unknown option `{key}`; expected one of {}", names.join(", ")),
+                ));
+            }
+        }
+        Ok(Fields { object: Some(value), argument })
     }
-    if !options.is_object() {
-        return Err(Error::invalid(argument, "must be an object"));
-    }
-    for key in Object::keys(options.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()) {
-        if !T::NAMES.contains(&key.as_str()) {
-            return Err(Error::invalid(
-                argument,
-                format!("unknown option `{key}`; expected one of {}", T::NAMES.join(", ")),
-            ));
+
+    /// The raw value (`undefined` when absent).
+    pub fn value(&self, key: &str) -> JsValue {
+        match &self.object {
+            Some(o) => Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
+            None => JsValue::UNDEFINED,
         }
     }
-    serde_wasm_bindgen::from_value(options).map_err(|e| Error::invalid(argument, e.to_string()))
+
+    fn typed<T>(&self, key: &str, kind: &str, read: impl Fn(&JsValue) -> Option<T>) -> Result<Option<T>, Error> {
+        let value = self.value(key);
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        read(&value).map(Some).ok_or_else(|| Error::invalid(self.argument, format!("`{key}` must be {kind}")))
+    }
+
+    /// A string field.
+    pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
+        self.typed(key, "a string", JsValue::as_string)
+    }
+
+    /// A number field.
+    pub fn number(&self, key: &str) -> Result<Option<f64>, Error> {
+        self.typed(key, "a number", JsValue::as_f64)
+    }
+
+    /// A boolean field.
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, Error> {
+        self.typed(key, "true or false", JsValue::as_bool)
+    }
+
+    /// A whole number field from 0 to `max`.
+    pub fn integer(&self, key: &str, max: u32) -> Result<Option<u32>, Error> {
+        let kind = format!("a whole number from 0 to {max}");
+        self.typed(key, &kind, |v| {
+            v.as_f64().filter(|n| n.fract() == 0.0 && (0.0..=f64::from(max)).contains(n)).map(|n| n as u32)
+        })
+    }
+
+    /// `[name, value]` string pairs (the JS face has already turned objects and Headers into pairs).
+    pub fn pairs(&self, key: &str) -> Result<Vec<(String, String)>, Error> {
+        Ok(self.typed(key, "[name, value] pairs of strings", pairs_from_js)?.unwrap_or_default())
+    }
+}
+
+/// `[[name, value], …]` with string names and values.
+pub fn pairs_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
+    let array = value.dyn_ref::<js_sys::Array>()?;
+    array
+        .iter()
+        .map(|pair| {
+            let pair = pair.dyn_into::<js_sys::Array>().ok().filter(|p| p.length() == 2)?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }
 
 fn string_field(object: &JsValue, name: &str) -> Result<Option<String>, Error> {
@@ -132,77 +186,79 @@ pub fn object_from_pairs(pairs: &[(String, String)]) -> Object {
 }
 
 /// `FcClient` options.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct ClientConfig {
     pub endpoint: Option<String>,
     pub account_id: Option<String>,
     pub region: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub credentials: JsValue,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub fetch: JsValue,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub retry: JsValue,
 }
 
-impl Fields for ClientConfig {
-    const NAMES: &'static [&'static str] = &["endpoint", "accountId", "region", "credentials", "fetch", "retry"];
+impl ClientConfig {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let f = Fields::new(value, "options", &["endpoint", "accountId", "region", "credentials", "fetch", "retry"])?;
+        Ok(ClientConfig {
+            endpoint: f.string("endpoint")?,
+            account_id: f.string("accountId")?,
+            region: f.string("region")?,
+            credentials: f.value("credentials"),
+            fetch: f.value("fetch"),
+            retry: f.value("retry"),
+        })
+    }
 }
 
 /// `invokeFunction` options (the JS face has already turned `body` into bytes and `headers`
 /// into pairs).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct InvokeOptions {
     pub qualifier: Option<String>,
     pub invocation_type: Option<String>,
     pub log_type: Option<String>,
     pub async_task_id: Option<String>,
-    #[serde(default)]
     pub headers: Vec<(String, String)>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub body: JsValue,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub signal: JsValue,
     pub timeout_ms: Option<f64>,
     pub deadline_ms: Option<f64>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub retry: JsValue,
-    #[serde(default)]
     pub idempotent: bool,
 }
 
-impl Fields for InvokeOptions {
-    const NAMES: &'static [&'static str] = &[
-        "qualifier",
-        "invocationType",
-        "logType",
-        "asyncTaskId",
-        "headers",
-        "body",
-        "signal",
-        "timeoutMs",
-        "deadlineMs",
-        "retry",
-        "idempotent",
-    ];
+impl InvokeOptions {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let names = [
+            "qualifier",
+            "invocationType",
+            "logType",
+            "asyncTaskId",
+            "headers",
+            "body",
+            "signal",
+            "timeoutMs",
+            "deadlineMs",
+            "retry",
+            "idempotent",
+        ];
+        let f = Fields::new(value, "options", &names)?;
+        Ok(InvokeOptions {
+            qualifier: f.string("qualifier")?,
+            invocation_type: f.string("invocationType")?,
+            log_type: f.string("logType")?,
+            async_task_id: f.string("asyncTaskId")?,
+            headers: f.pairs("headers")?,
+            body: f.value("body"),
+            signal: f.value("signal"),
+            timeout_ms: f.number("timeoutMs")?,
+            deadline_ms: f.number("deadlineMs")?,
+            retry: f.value("retry"),
+            idempotent: f.boolean("idempotent")?.unwrap_or(false),
+        })
+    }
 }
 
-/// `retry: { maxAttempts, baseDelayMs, maxDelayMs }` (each optional).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct RetryOptions {
-    pub max_attempts: Option<u32>,
-    pub base_delay_ms: Option<u32>,
-    pub max_delay_ms: Option<u32>,
-}
-
-impl Fields for RetryOptions {
-    const NAMES: &'static [&'static str] = &["maxAttempts", "baseDelayMs", "maxDelayMs"];
-}
-
-/// `retry`: `false` (one attempt), `true`/absent (the default policy) or an object.
+/// `retry`: `false` (one attempt), `true`/absent (the default policy) or
+/// `{ maxAttempts, baseDelayMs, maxDelayMs }`.
 pub fn retry_policy(value: &JsValue) -> Result<Option<RetryPolicy>, Error> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
@@ -210,46 +266,56 @@ pub fn retry_policy(value: &JsValue) -> Result<Option<RetryPolicy>, Error> {
     if let Some(on) = value.as_bool() {
         return Ok(Some(if on { RetryPolicy::default() } else { RetryPolicy::none() }));
     }
-    let options: RetryOptions = from_js(value.clone(), "retry")?;
+    let f = Fields::new(value.clone(), "retry", &["maxAttempts", "baseDelayMs", "maxDelayMs"])?;
     let default = RetryPolicy::default();
     RetryPolicy::new(
-        options.max_attempts.unwrap_or(default.max_attempts),
-        options.base_delay_ms.map_or(default.base_delay_ms, u64::from),
-        options.max_delay_ms.map_or(default.max_delay_ms, u64::from),
+        f.integer("maxAttempts", 1000)?.unwrap_or(default.max_attempts),
+        f.integer("baseDelayMs", 600_000)?.map_or(default.base_delay_ms, u64::from),
+        f.integer("maxDelayMs", 600_000)?.map_or(default.max_delay_ms, u64::from),
     )
     .map(Some)
 }
 
 /// `signRequest`'s request argument.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct RequestToSign {
     pub method: Option<String>,
     pub url: String,
-    #[serde(default)]
     pub headers: Vec<(String, String)>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub body: JsValue,
     pub payload_hash: Option<String>,
 }
 
-impl Fields for RequestToSign {
-    const NAMES: &'static [&'static str] = &["method", "url", "headers", "body", "payloadHash"];
+impl RequestToSign {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let f = Fields::new(value, "request", &["method", "url", "headers", "body", "payloadHash"])?;
+        Ok(RequestToSign {
+            method: f.string("method")?,
+            url: f.string("url")?.ok_or_else(|| Error::invalid("url", "is required"))?,
+            headers: f.pairs("headers")?,
+            body: f.value("body"),
+            payload_hash: f.string("payloadHash")?,
+        })
+    }
 }
 
 /// `signRequest`'s options.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct SignOptions {
     pub action: Option<String>,
     pub version: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub date: JsValue,
     pub nonce: Option<String>,
 }
 
-impl Fields for SignOptions {
-    const NAMES: &'static [&'static str] = &["action", "version", "date", "nonce"];
+impl SignOptions {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let f = Fields::new(value, "options", &["action", "version", "date", "nonce"])?;
+        Ok(SignOptions {
+            action: f.string("action")?,
+            version: f.string("version")?,
+            date: f.value("date"),
+            nonce: f.string("nonce")?,
+        })
+    }
 }
 
 /// A time option (`timeoutMs`, `deadlineMs`): a finite, non-negative number of milliseconds.
@@ -261,25 +327,27 @@ pub fn millis(value: Option<f64>, argument: &'static str) -> Result<Option<u64>,
     }
 }
 
-/// The options every call shares: per-attempt timeout, cancellation, retry policy.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+/// The options every task call shares.
 pub struct TaskOptions {
     pub qualifier: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub signal: JsValue,
     pub timeout_ms: Option<f64>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub retry: JsValue,
 }
 
-impl Fields for TaskOptions {
-    const NAMES: &'static [&'static str] = &["qualifier", "signal", "timeoutMs", "retry"];
+impl TaskOptions {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let f = Fields::new(value, "options", &["qualifier", "signal", "timeoutMs", "retry"])?;
+        Ok(TaskOptions {
+            qualifier: f.string("qualifier")?,
+            signal: f.value("signal"),
+            timeout_ms: f.number("timeoutMs")?,
+            retry: f.value("retry"),
+        })
+    }
 }
 
 /// `listAsyncTasks` options.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct ListOptions {
     pub qualifier: Option<String>,
     pub status: Option<String>,
@@ -290,83 +358,116 @@ pub struct ListOptions {
     pub next_token: Option<String>,
     pub sort_order_by_time: Option<String>,
     pub include_payload: Option<bool>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub signal: JsValue,
     pub timeout_ms: Option<f64>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub retry: JsValue,
 }
 
-impl Fields for ListOptions {
-    const NAMES: &'static [&'static str] = &[
-        "qualifier",
-        "status",
-        "prefix",
-        "startedTimeBegin",
-        "startedTimeEnd",
-        "limit",
-        "nextToken",
-        "sortOrderByTime",
-        "includePayload",
-        "signal",
-        "timeoutMs",
-        "retry",
-    ];
+impl ListOptions {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let names = [
+            "qualifier",
+            "status",
+            "prefix",
+            "startedTimeBegin",
+            "startedTimeEnd",
+            "limit",
+            "nextToken",
+            "sortOrderByTime",
+            "includePayload",
+            "signal",
+            "timeoutMs",
+            "retry",
+        ];
+        let f = Fields::new(value, "options", &names)?;
+        Ok(ListOptions {
+            qualifier: f.string("qualifier")?,
+            status: f.string("status")?,
+            prefix: f.string("prefix")?,
+            started_time_begin: f.number("startedTimeBegin")?,
+            started_time_end: f.number("startedTimeEnd")?,
+            limit: f.integer("limit", 1_000_000)?,
+            next_token: f.string("nextToken")?,
+            sort_order_by_time: f.string("sortOrderByTime")?,
+            include_payload: f.boolean("includePayload")?,
+            signal: f.value("signal"),
+            timeout_ms: f.number("timeoutMs")?,
+            retry: f.value("retry"),
+        })
+    }
 }
 
 /// `waitForAsyncTask` options.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct WaitOptions {
     pub qualifier: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub signal: JsValue,
     pub poll_interval_ms: Option<f64>,
     pub max_poll_interval_ms: Option<f64>,
     pub timeout_ms: Option<f64>,
 }
 
-impl Fields for WaitOptions {
-    const NAMES: &'static [&'static str] = &["qualifier", "signal", "pollIntervalMs", "maxPollIntervalMs", "timeoutMs"];
+impl WaitOptions {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let f = Fields::new(
+            value,
+            "options",
+            &["qualifier", "signal", "pollIntervalMs", "maxPollIntervalMs", "timeoutMs"],
+        )?;
+        Ok(WaitOptions {
+            qualifier: f.string("qualifier")?,
+            signal: f.value("signal"),
+            poll_interval_ms: f.number("pollIntervalMs")?,
+            max_poll_interval_ms: f.number("maxPollIntervalMs")?,
+            timeout_ms: f.number("timeoutMs")?,
+        })
+    }
 }
 
 /// `request` options (body already bytes, headers and query already pairs).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 pub struct RequestOptions {
     pub method: Option<String>,
     pub path: Option<String>,
-    #[serde(default)]
     pub query: Vec<(String, String)>,
-    #[serde(default)]
     pub headers: Vec<(String, String)>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub body: JsValue,
     pub action: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub signal: JsValue,
     pub timeout_ms: Option<f64>,
     pub deadline_ms: Option<f64>,
-    #[serde(with = "serde_wasm_bindgen::preserve", default)]
     pub retry: JsValue,
-    #[serde(default)]
     pub idempotent: bool,
 }
 
-impl Fields for RequestOptions {
-    const NAMES: &'static [&'static str] = &[
-        "method",
-        "path",
-        "query",
-        "headers",
-        "body",
-        "action",
-        "signal",
-        "timeoutMs",
-        "deadlineMs",
-        "retry",
-        "idempotent",
-    ];
+impl RequestOptions {
+    pub fn read(value: JsValue) -> Result<Self, Error> {
+        let names = [
+            "method",
+            "path",
+            "query",
+            "headers",
+            "body",
+            "action",
+            "signal",
+            "timeoutMs",
+            "deadlineMs",
+            "retry",
+            "idempotent",
+        ];
+        let f = Fields::new(value, "options", &names)?;
+        Ok(RequestOptions {
+            method: f.string("method")?,
+            path: f.string("path")?,
+            query: f.pairs("query")?,
+            headers: f.pairs("headers")?,
+            body: f.value("body"),
+            action: f.string("action")?,
+            signal: f.value("signal"),
+            timeout_ms: f.number("timeoutMs")?,
+            deadline_ms: f.number("deadlineMs")?,
+            retry: f.value("retry"),
+            idempotent: f.boolean("idempotent")?.unwrap_or(false),
+        })
+    }
 }
 
 /// Epoch milliseconds given as a number (a filter of ListAsyncTasks).

@@ -245,7 +245,10 @@ impl HostResponse for JsResponse {
 
     fn json_field(&self, name: &str) -> Option<String> {
         let value = Reflect::get(self.parsed()?, &JsValue::from_str(name)).ok()?;
-        value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
+        // Whole numbers only: formatting floats would pull a large formatter into the wasm.
+        value
+            .as_string()
+            .or_else(|| value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15).map(|n| (n as i64).to_string()))
     }
 }
 

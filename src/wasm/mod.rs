@@ -15,8 +15,8 @@ use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
 use convert::{
-    epoch_ms, error_to_js, from_js, millis, object_from_pairs, retry_policy, time_ms, ClientConfig, InvokeOptions,
-    ListOptions, RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
+    epoch_ms, error_to_js, millis, object_from_pairs, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions,
+    RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
 use host::{CredentialSource, JsHost, JsResponse, ProviderCache};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
@@ -70,7 +70,7 @@ impl WasmClient {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<WasmClient, JsValue> {
         let build = || -> Result<WasmClient, Error> {
-            let config: ClientConfig = from_js(config, "options")?;
+            let config = ClientConfig::read(config)?;
             let endpoint = endpoint_from(&config)?;
             let host = JsHost::new(&config.fetch, credential_source(&config.credentials)?)?;
             let mut client = Client::new(host, endpoint);
@@ -86,24 +86,26 @@ impl WasmClient {
     /// functionError, asyncTaskId }` or rejects with an `FcError`-shaped error.
     #[wasm_bindgen(js_name = invokeFunction)]
     pub fn invoke_function(&self, function_name: JsValue, options: JsValue) -> Promise {
-        let client = Rc::clone(&self.inner);
-        wasm_bindgen_futures::future_to_promise(async move {
-            let name = function_name.as_string().ok_or_else(|| Error::invalid("functionName", "must be a string"));
-            match name {
-                Ok(name) => invoke(&client, &name, options).await.map_err(|e| error_to_js(&e)),
-                Err(e) => Err(error_to_js(&e)),
-            }
+        promise(&self.inner, move |client| async move {
+            let name = text_arg(&function_name, "functionName")?;
+            invoke(&client, &name, options).await
         })
     }
 }
 
-/// Runs `work` as a promise that resolves with its value or rejects with an `FcError`-shaped error.
+type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, Error>>>>;
+
+/// Runs `work` as a promise that resolves with its value or rejects with an `FcError`-shaped
+/// error. Boxing keeps one copy of the promise glue for every exported call.
 fn promise<F>(client: &Rc<Client<JsHost>>, work: impl FnOnce(Rc<Client<JsHost>>) -> F + 'static) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue, Error>> + 'static,
 {
-    let client = Rc::clone(client);
-    wasm_bindgen_futures::future_to_promise(async move { work(client).await.map_err(|e| error_to_js(&e)) })
+    run(Box::pin(work(Rc::clone(client))))
+}
+
+fn run(work: Work) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { work.await.map_err(|e| error_to_js(&e)) })
 }
 
 fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
@@ -128,7 +130,7 @@ impl WasmClient {
     pub fn get_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
         promise(&self.inner, move |client| async move {
             let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options: TaskOptions = from_js(options, "options")?;
+            let options = TaskOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
             let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
             let response = client.get_async_task(&name, &task, options.qualifier.as_deref(), &call).await?;
@@ -141,7 +143,7 @@ impl WasmClient {
     pub fn stop_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
         promise(&self.inner, move |client| async move {
             let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options: TaskOptions = from_js(options, "options")?;
+            let options = TaskOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
             let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
             client.stop_async_task(&name, &task, options.qualifier.as_deref(), &call).await?;
@@ -154,7 +156,7 @@ impl WasmClient {
     pub fn list_async_tasks(&self, function_name: JsValue, options: JsValue) -> Promise {
         promise(&self.inner, move |client| async move {
             let name = text_arg(&function_name, "functionName")?;
-            let options: ListOptions = from_js(options, "options")?;
+            let options = ListOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
             let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
             let list = ListAsyncTasks {
@@ -177,7 +179,7 @@ impl WasmClient {
     pub fn wait_for_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
         promise(&self.inner, move |client| async move {
             let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options: WaitOptions = from_js(options, "options")?;
+            let options = WaitOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
             let call = call_options(None, options.timeout_ms, signal.as_ref(), &JsValue::UNDEFINED, false)?;
             let interval = millis(options.poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
@@ -191,7 +193,7 @@ impl WasmClient {
     /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`.
     pub fn request(&self, options: JsValue) -> Promise {
         promise(&self.inner, move |client| async move {
-            let options: RequestOptions = from_js(options, "options")?;
+            let options = RequestOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
             let call = call_options(
                 options.timeout_ms,
@@ -227,8 +229,8 @@ impl WasmClient {
         promise(&self.inner, move |client| async move {
             let method = text_arg(&method, "method")?;
             let url = Url::parse(&text_arg(&url, "url")?, "url")?;
-            let headers: Vec<(String, String)> =
-                serde_wasm_bindgen::from_value(headers).map_err(|e| Error::invalid("headers", e.to_string()))?;
+            let headers = convert::pairs_from_js(&headers)
+                .ok_or_else(|| Error::invalid("headers", "must be [name, value] pairs of strings"))?;
             let body = body_bytes(&body)?;
             let payload = client.host().payload_hash(&body).await?;
             let signed = client.sign(&SignableRequest::new(&method, url, &headers, payload)?).await?;
@@ -262,7 +264,7 @@ fn signed_object(signed: &acs3::SignedRequest) -> Object {
 }
 
 async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) -> Result<JsValue, Error> {
-    let options: InvokeOptions = from_js(options, "options")?;
+    let options = InvokeOptions::read(options)?;
     let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
     let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
     let body = body_bytes(&options.body)?;
@@ -301,8 +303,8 @@ pub fn sign_request(request: JsValue, credentials: JsValue, options: JsValue) ->
 }
 
 fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, Error> {
-    let request: RequestToSign = from_js(request, "request")?;
-    let options: SignOptions = from_js(options, "options")?;
+    let request = RequestToSign::read(request)?;
+    let options = SignOptions::read(options)?;
     let (credentials, _) = convert::credentials_from_js(&credentials)?;
     let payload = match &request.payload_hash {
         Some(hex) => PayloadHash::from_hex(hex)?,
