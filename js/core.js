@@ -259,7 +259,7 @@ export async function signRequest(request, credentials, options) {
     const { body, headers, ...rest } = request ?? {};
     const { bytes, pairs } = await prepare(body, headers);
     await loaded();
-    return wasmSignRequest({ ...rest, body: bytes, headers: pairs }, credentials, options);
+    return await wasmSignRequest({ ...rest, body: bytes, headers: pairs }, credentials, options);
   } catch (e) {
     throw toFcError(e);
   }

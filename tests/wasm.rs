@@ -53,8 +53,12 @@ fn reset_calls() {
     Reflect::set(&js_sys::global(), &"__calls".into(), &Array::new()).expect("reset");
 }
 
+async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(sign_request(request, credentials, options)).await
+}
+
 #[wasm_bindgen_test]
-fn sign_request_reproduces_the_v3_doc_example() {
+async fn sign_request_reproduces_the_v3_doc_example() {
     let request = obj(&[
         ("method", "POST".into()),
         (
@@ -69,17 +73,17 @@ fn sign_request_reproduces_the_v3_doc_example() {
         ("date", "2023-10-26T09:01:01Z".into()),
         ("nonce", "d410180a5abf7fe235dd9b74aca91fc0".into()),
     ]);
-    let signed = sign_request(request, creds(), options).expect("signs");
+    let signed = sign(request, creds(), options).await.expect("signs");
     let auth = get(&get(&signed, "headers"), "authorization").as_string().expect("string");
     assert!(auth.ends_with("Signature=e521358f7776c97df52e6b2891a8bc73026794a071b50c3323388c4e0df64804"), "{auth}");
 }
 
 #[wasm_bindgen_test]
-fn sign_request_defaults_date_and_nonce_from_the_host() {
+async fn sign_request_defaults_date_and_nonce_from_the_host() {
     let request = obj(&[("url", "http://127.0.0.1:9000/x".into())]);
     let options = obj(&[("action", "A".into())]);
-    let a = sign_request(request.clone(), creds(), options.clone()).expect("signs");
-    let b = sign_request(request, creds(), options).expect("signs");
+    let a = sign(request.clone(), creds(), options.clone()).await.expect("signs");
+    let b = sign(request, creds(), options).await.expect("signs");
     let nonce = |s: &JsValue| get(&get(s, "headers"), "x-acs-signature-nonce").as_string().expect("nonce");
     assert_ne!(nonce(&a), nonce(&b), "a fresh nonce per request");
     assert!(nonce(&a).len() >= 16);
@@ -90,17 +94,17 @@ fn sign_request_defaults_date_and_nonce_from_the_host() {
 }
 
 #[wasm_bindgen_test]
-fn errors_carry_code_and_argument() {
-    let err = sign_request(obj(&[("url", "not a url".into())]), creds(), obj(&[("action", "A".into())]))
-        .expect_err("bad url");
+async fn errors_carry_code_and_argument() {
+    let err =
+        sign(obj(&[("url", "not a url".into())]), creds(), obj(&[("action", "A".into())])).await.expect_err("bad url");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidArgument"));
     assert_eq!(get(&err, "argument").as_string().as_deref(), Some("url"));
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("FcError"));
     assert!(err.is_instance_of::<js_sys::Error>());
 
     let bad_creds = obj(&[("accessKeyId", "id".into()), ("accessKeySecret", JsValue::from(5))]);
-    let err = sign_request(obj(&[("url", "http://h/".into())]), bad_creds, obj(&[("action", "A".into())]))
-        .expect_err("creds");
+    let err =
+        sign(obj(&[("url", "http://h/".into())]), bad_creds, obj(&[("action", "A".into())])).await.expect_err("creds");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("CredentialsError"));
 
     let err = WasmClient::new(obj(&[("credentials", creds())])).err().expect("no endpoint");
@@ -263,4 +267,21 @@ async fn the_rust_client_invokes_through_the_local_server() {
     .expect("client");
     let err = wrong.invoke_function(&sync, b"x").await.expect_err("403");
     assert_eq!(err.code(), "SignatureNotMatch");
+}
+
+/// Large bodies are hashed by the host's native digest, small ones in wasm: both must agree with
+/// the core's SHA-256 on either side of the threshold.
+#[wasm_bindgen_test]
+async fn large_and_small_bodies_hash_the_same_way() {
+    for len in [0usize, 1, 65_535, 65_536, 300_001] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+        let request = obj(&[
+            ("method", "POST".into()),
+            ("url", "http://h/".into()),
+            ("body", Uint8Array::from(bytes.as_slice()).into()),
+        ]);
+        let signed = sign(request, creds(), obj(&[("action", "A".into())])).await.expect("signs");
+        let sent = get(&get(&signed, "headers"), "x-acs-content-sha256").as_string().expect("hash");
+        assert_eq!(sent, PayloadHash::of_bytes(&bytes).as_str(), "length {len}");
+    }
 }

@@ -298,17 +298,17 @@ async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) 
 /// Signs any FC 3.0 request without sending it. The date defaults to now and the nonce to a
 /// fresh random one; the body's hash is computed here unless `payloadHash` is given.
 #[wasm_bindgen(js_name = signRequest)]
-pub fn sign_request(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    sign(request, credentials, options).map_err(|e| error_to_js(&e))
+pub fn sign_request(request: JsValue, credentials: JsValue, options: JsValue) -> Promise {
+    run(Box::pin(sign(request, credentials, options)))
 }
 
-fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, Error> {
+async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, Error> {
     let request = RequestToSign::read(request)?;
     let options = SignOptions::read(options)?;
     let (credentials, _) = convert::credentials_from_js(&credentials)?;
     let payload = match &request.payload_hash {
         Some(hex) => PayloadHash::from_hex(hex)?,
-        None => PayloadHash::of_bytes(&body_bytes(&request.body)?.to_vec()),
+        None => host::payload_hash(&body_bytes(&request.body)?).await?,
     };
     let url = Url::parse(&request.url, "url")?;
     let signable = SignableRequest::new(request.method.as_deref().unwrap_or("GET"), url, &request.headers, payload)?;
