@@ -1,0 +1,38 @@
+// Start-up probe, run in a fresh Node process by bench/run.mjs:
+//   node bench/startup-child.mjs <fc-invoke | sdk | webcrypto>
+// Measures from just before the import to the first signed request, and prints one JSON line.
+
+const t0 = performance.now();
+const variant = process.argv[2];
+
+const url = "https://1234567890123456.cn-hangzhou.fc.aliyuncs.com/2023-03-30/functions/my-func/invocations?qualifier=prod";
+const credentials = { accessKeyId: "STS.NUgYrLnoC37mZZCNnAbez2Pb1", accessKeySecret: "Bench+Secret/0123456789abcdefghijklmnopq", securityToken: "CAIS" + "x".repeat(600) };
+const body = new Uint8Array(1024);
+const headers = { "content-type": "application/octet-stream", "x-fc-invocation-type": "Sync", "x-fc-log-type": "None" };
+const options = { action: "InvokeFunction", version: "2023-03-30" };
+
+let authorization;
+let t1;
+if (variant === "fc-invoke") {
+  const { signRequest } = await import("fc-invoke");
+  t1 = performance.now();
+  authorization = (await signRequest({ method: "POST", url, headers, body }, credentials, options)).headers.authorization;
+} else if (variant === "sdk") {
+  const { sdkSign } = await import("./sdk-signer.mjs");
+  t1 = performance.now();
+  const u = new URL(url);
+  authorization = sdkSign(
+    { method: "POST", host: u.host, pathname: u.pathname, query: Object.fromEntries(u.searchParams), headers, body },
+    credentials,
+    options,
+  ).Authorization;
+} else if (variant === "webcrypto") {
+  const { signAcs3 } = await import("./webcrypto-signer.mjs");
+  t1 = performance.now();
+  authorization = (await signAcs3({ method: "POST", url, headers, body }, credentials, options)).headers.authorization;
+} else {
+  throw new Error(`unknown variant ${variant}`);
+}
+const t2 = performance.now();
+if (!/^ACS3-HMAC-SHA256 Credential=.+,Signature=[0-9a-f]{64}$/.test(authorization)) throw new Error(`bad authorization: ${authorization}`);
+process.stdout.write(JSON.stringify({ variant, processStartToImportMs: t0, importMs: t1 - t0, firstSignMs: t2 - t1, totalMs: t2 - t0 }) + "\n");
