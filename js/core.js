@@ -1,17 +1,23 @@
 // The JS face shared by every runtime entry (node.js, web.js, workerd.js). It adapts JS values
 // (bodies, headers, errors) to and from the wasm layer, which does the real work.
 
-import { WasmClient, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
+import { WasmClient, setSyncDigest, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
 
 let loadWasm = () => {
   throw new Error("fc-invoke: import the package entry (\"fc-invoke\"), not js/core.js");
 };
 let ready = null;
 let wasmExports = null;
+let runtimeDigest = null;
 
-/** Called once by each runtime entry with the way that runtime instantiates the module. */
-export function setWasmLoader(load) {
+/**
+ * Called once by each runtime entry with the way that runtime instantiates the module and,
+ * optionally, `{ digest, minBytes }`: a synchronous native SHA-256 (bytes → hex) that beats
+ * hashing in wasm from `minBytes` on.
+ */
+export function setWasmLoader(load, { digest, minBytes = 0 } = {}) {
   loadWasm = load;
+  runtimeDigest = digest ? { digest, minBytes } : null;
 }
 
 // Instantiation is lazy: the first call loads the module, later calls reuse it. A failed load
@@ -21,6 +27,7 @@ function loaded() {
     .then(() => loadWasm())
     .then((exports) => {
       wasmExports = exports;
+      if (runtimeDigest) setSyncDigest(runtimeDigest.digest, runtimeDigest.minBytes);
     })
     .catch((e) => {
       ready = null;

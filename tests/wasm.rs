@@ -160,7 +160,13 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
         Some(PayloadHash::of_bytes(&bytes).as_str())
     );
     assert_eq!(get(&headers, "host"), JsValue::UNDEFINED, "host is never set by us");
-    assert!(get(&init, "signal").is_instance_of::<web_sys::AbortSignal>());
+    assert_eq!(get(&init, "signal"), JsValue::UNDEFINED, "no AbortController without a timeout or a signal");
+
+    // With a timeout, fetch gets the attempt's own signal.
+    reset_calls();
+    let options = obj(&[("timeoutMs", 5_000.into())]);
+    JsFuture::from(client.invoke_function("my-func".into(), options)).await.map_err(|e| get(&e, "message")).expect("ok");
+    assert!(get(&get(&calls().get(0), "init"), "signal").is_instance_of::<web_sys::AbortSignal>());
 }
 
 #[wasm_bindgen_test]

@@ -176,15 +176,6 @@ pub fn credentials_from_js(value: &JsValue) -> Result<(Credentials, Option<f64>)
     Ok((Credentials::new(id, secret, token)?, expiration))
 }
 
-/// A plain object from name/value pairs.
-pub fn object_from_pairs(pairs: &[(String, String)]) -> Object {
-    let object = Object::new();
-    for (name, value) in pairs {
-        let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_str(value));
-    }
-    object
-}
-
 /// `FcClient` options.
 pub struct ClientConfig {
     pub endpoint: Option<String>,

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, Response};
+use web_sys::{AbortController, AbortSignal};
 
 #[wasm_bindgen]
 extern "C" {
@@ -20,6 +20,34 @@ extern "C" {
     fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
+}
+
+#[wasm_bindgen(module = "/src/wasm/host.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = sendRequest, catch)]
+    fn send_request(
+        fetch: &Function,
+        this: &JsValue,
+        url: &str,
+        method: &str,
+        header_lines: &str,
+        body: Option<Uint8Array>,
+        signal: Option<AbortSignal>,
+    ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = objectFromLines)]
+    fn object_from_lines(lines: &str) -> JsValue;
+    #[wasm_bindgen(js_name = readResponse)]
+    fn read_response(response: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = invokeResult)]
+    pub fn invoke_result(
+        status: u16,
+        headers: &JsValue,
+        body: &Uint8Array,
+        request_id: Option<String>,
+        log: Option<String>,
+        function_error: Option<String>,
+        async_task_id: Option<String>,
+    ) -> JsValue;
 }
 
 /// Bodies are hashed from JS memory in pieces of this size, so a large body never exists twice.
@@ -154,14 +182,19 @@ impl AttemptGuard {
         Ok(AttemptGuard { controller, stop, timer, caller, timeout_ms: timeout_ms.unwrap_or(0) })
     }
 
-    /// The error for a rejected fetch or body read: ours if we stopped it, else the network's.
-    fn failure(&self, error: &JsValue, maybe_sent: bool) -> Error {
+    /// Why the attempt stopped early, if it did.
+    fn stopped(&self) -> Option<Error> {
         match self.stop.get() {
-            Stop::Aborted => Error::Aborted,
-            Stop::TimedOut => Error::Timeout { after_ms: self.timeout_ms },
-            Stop::Running => Error::Network { message: js_message(error), maybe_sent },
+            Stop::Aborted => Some(Error::Aborted),
+            Stop::TimedOut => Some(Error::Timeout { after_ms: self.timeout_ms }),
+            Stop::Running => None,
         }
     }
+}
+
+/// The error for a rejected fetch or body read: ours if we stopped it, else the network's.
+fn failure(guard: Option<&AttemptGuard>, error: &JsValue, maybe_sent: bool) -> Error {
+    guard.and_then(AttemptGuard::stopped).unwrap_or_else(|| Error::Network { message: js_message(error), maybe_sent })
 }
 
 impl Drop for AttemptGuard {
@@ -206,6 +239,42 @@ pub fn random_nonce() -> String {
     format!("{:x}{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e16) as u64)
 }
 
+/// `"name\nvalue\n…"`: headers cross into JS as one string (names and values hold no newlines).
+pub fn header_lines(headers: &[(String, String)]) -> String {
+    let mut lines = String::with_capacity(headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+    for (name, value) in headers {
+        for part in [name.as_str(), "\n", value.as_str(), "\n"] {
+            lines.push_str(part);
+        }
+    }
+    lines
+}
+
+/// A plain JS object of headers, built in one call.
+pub fn headers_object(headers: &[(String, String)]) -> JsValue {
+    object_from_lines(&header_lines(headers))
+}
+
+thread_local! {
+    /// A synchronous native SHA-256 the runtime entry may provide (Node: node:crypto), with the
+    /// body size from which it beats SHA-256 in wasm.
+    static SYNC_DIGEST: std::cell::RefCell<Option<(Function, u32)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Registers the runtime's synchronous `(bytes) => hexSha256` for bodies of `min_bytes` or more.
+pub fn set_sync_digest(digest: Function, min_bytes: u32) {
+    SYNC_DIGEST.with(|d| *d.borrow_mut() = Some((digest, min_bytes)));
+}
+
+fn sync_digest(body: &Uint8Array) -> Option<PayloadHash> {
+    let (digest, min) = SYNC_DIGEST.with(|d| d.borrow().clone())?;
+    if body.length() < min {
+        return None;
+    }
+    let hex = digest.call1(&JsValue::UNDEFINED, body).ok()?.as_string()?;
+    PayloadHash::from_hex(&hex).ok()
+}
+
 /// Bodies at least this large are hashed by the host's native SHA-256 (`crypto.subtle.digest`),
 /// several times faster than SHA-256 in wasm; smaller ones in wasm, where the promise round
 /// trip would cost more than it saves (bench/results.md).
@@ -216,6 +285,9 @@ pub async fn payload_hash(body: &Uint8Array) -> Result<PayloadHash, Error> {
     let len = body.length();
     if len == 0 {
         return Ok(PayloadHash::empty());
+    }
+    if let Some(hash) = sync_digest(body) {
+        return Ok(hash);
     }
     if len >= NATIVE_DIGEST_FROM {
         if let Some(hash) = native_digest(body).await {
@@ -249,7 +321,10 @@ async fn native_digest(body: &Uint8Array) -> Option<PayloadHash> {
 /// A response whose body has been read into a JS `Uint8Array` (it stays in JS memory).
 pub struct JsResponse {
     pub status: u16,
-    pub headers: Headers,
+    /// Every header, lower-case names (read once, so lookups do not cross into JS).
+    pub headers: Vec<(String, String)>,
+    /// The runtime's own `Headers`, handed to JS callers.
+    pub js_headers: JsValue,
     pub body: Uint8Array,
     json: OnceCell<Option<JsValue>>,
 }
@@ -280,7 +355,7 @@ impl HostResponse for JsResponse {
     }
 
     fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).ok().flatten()
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
     }
 
     fn json_field(&self, name: &str) -> Option<String> {
@@ -319,8 +394,8 @@ impl Host for JsHost {
             let _ = signal.add_event_listener_with_callback_and_add_event_listener_options("abort", &resolve, &options);
         });
         let _ = JsFuture::from(fired).await;
-        match guard.stop.get() {
-            Stop::Aborted => Err(Error::Aborted),
+        match guard.stopped() {
+            Some(Error::Aborted) => Err(Error::Aborted),
             _ => Ok(()),
         }
     }
@@ -342,35 +417,29 @@ impl Host for JsHost {
         body: Option<&Uint8Array>,
         attempt: &Attempt<'_, AbortSignal>,
     ) -> Result<JsResponse, Error> {
-        let guard = AttemptGuard::new(attempt.timeout_ms, attempt.cancel)?;
-        let headers = Object::new();
-        for (name, value) in &request.headers {
-            let _ = Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
-        }
-        let init = Object::new();
-        let _ = Reflect::set(&init, &"method".into(), &JsValue::from_str(&request.method));
-        let _ = Reflect::set(&init, &"headers".into(), &headers);
-        if let Some(body) = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")) {
-            let _ = Reflect::set(&init, &"body".into(), body);
-        }
-        let _ = Reflect::set(&init, &"signal".into(), &guard.controller.signal());
-        let pending = self
-            .fetch
-            .call2(&self.fetch_this, &JsValue::from_str(&request.url), &init)
-            .map_err(|e| guard.failure(&e, false))?;
-        let response: Response = JsFuture::from(Promise::resolve(&pending))
+        // An AbortController costs fetch real work (signal wiring in undici): only when needed.
+        let guard = match (attempt.timeout_ms, attempt.cancel) {
+            (None, None) => None,
+            (timeout, cancel) => Some(AttemptGuard::new(timeout, cancel)?),
+        };
+        let header_lines = header_lines(&request.headers);
+        let body = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")).cloned();
+        let signal = guard.as_ref().map(|g| g.controller.signal());
+        let pending = send_request(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal)
+            .map_err(|e| failure(guard.as_ref(), &e, false))?;
+        let response = JsFuture::from(Promise::resolve(&pending))
             .await
-            .map_err(|e| guard.failure(&e, !provably_not_sent(&e)))?
-            .dyn_into()
-            .map_err(|_| Error::Network { message: "fetch did not return a Response".into(), maybe_sent: true })?;
-        let read = response.array_buffer().map_err(|e| guard.failure(&e, true))?;
-        let buffer = JsFuture::from(read).await.map_err(|e| guard.failure(&e, true))?;
+            .map_err(|e| failure(guard.as_ref(), &e, !provably_not_sent(&e)))?;
+        let read = JsFuture::from(read_response(&response)).await.map_err(|e| failure(guard.as_ref(), &e, true))?;
         drop(guard);
-        Ok(JsResponse {
-            status: response.status(),
-            headers: response.headers(),
-            body: Uint8Array::new(&buffer),
-            json: OnceCell::new(),
-        })
+        let read = js_sys::Array::from(&read);
+        let status = read.get(0).as_f64().map_or(0, |s| s as u16);
+        let lines = read.get(1).as_string().unwrap_or_default();
+        let mut headers = Vec::new();
+        let mut parts = lines.split('\n');
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+        Ok(JsResponse { status, headers, js_headers: read.get(2), body: read.get(3).unchecked_into(), json: OnceCell::new() })
     }
 }

@@ -15,7 +15,7 @@ use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
 use convert::{
-    epoch_ms, error_to_js, millis, object_from_pairs, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions,
+    epoch_ms, error_to_js, millis, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions,
     RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
 use host::{CredentialSource, JsHost, JsResponse, ProviderCache};
@@ -118,7 +118,7 @@ fn response_object(response: &JsResponse) -> Object {
     let _ = Reflect::set(&result, &"status".into(), &JsValue::from(response.status));
     let request_id = response.header("x-fc-request-id").map_or(JsValue::UNDEFINED, |id| JsValue::from_str(&id));
     let _ = Reflect::set(&result, &"requestId".into(), &request_id);
-    let _ = Reflect::set(&result, &"headers".into(), &response.headers);
+    let _ = Reflect::set(&result, &"headers".into(), &response.js_headers);
     let _ = Reflect::set(&result, &"body".into(), &response.body);
     result
 }
@@ -259,7 +259,7 @@ fn signed_object(signed: &acs3::SignedRequest) -> Object {
     let result = Object::new();
     let _ = Reflect::set(&result, &"method".into(), &JsValue::from_str(&signed.method));
     let _ = Reflect::set(&result, &"url".into(), &JsValue::from_str(&signed.url));
-    let _ = Reflect::set(&result, &"headers".into(), &object_from_pairs(&signed.headers));
+    let _ = Reflect::set(&result, &"headers".into(), &host::headers_object(&signed.headers));
     result
 }
 
@@ -280,19 +280,23 @@ async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) 
         headers: &options.headers,
     };
     let out = client.invoke_function(&request, &body, &call).await?;
-    let result = Object::new();
-    let set = |name: &str, value: &JsValue| {
-        let _ = Reflect::set(&result, &JsValue::from_str(name), value);
-    };
-    let text = |v: &Option<String>| v.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
-    set("status", &JsValue::from(out.status));
-    set("requestId", &text(&out.meta.request_id));
-    set("headers", &out.response.headers);
-    set("body", &out.response.body);
-    set("log", &text(&out.meta.log));
-    set("functionError", &text(&out.meta.function_error));
-    set("asyncTaskId", &text(&out.meta.async_task_id));
-    Ok(result.into())
+    let meta = out.meta;
+    Ok(host::invoke_result(
+        out.status,
+        &out.response.js_headers,
+        &out.response.body,
+        meta.request_id,
+        meta.log,
+        meta.function_error,
+        meta.async_task_id,
+    ))
+}
+
+/// Lets a runtime entry hash bodies of `min_bytes` or more with its own synchronous SHA-256
+/// (`(bytes: Uint8Array) => hex`), e.g. node:crypto, which is faster than both wasm and Web Crypto.
+#[wasm_bindgen(js_name = setSyncDigest)]
+pub fn set_sync_digest(digest: Function, min_bytes: u32) {
+    host::set_sync_digest(digest, min_bytes);
 }
 
 /// Signs any FC 3.0 request without sending it. The date defaults to now and the nonce to a

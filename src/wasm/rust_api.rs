@@ -69,23 +69,14 @@ impl FcClient {
     pub async fn invoke_function(&self, options: &InvokeFunction<'_>, body: &[u8]) -> Result<InvokeResponse, Error> {
         let body = Uint8Array::from(body);
         let out = self.inner.invoke_function(options, &body, &CallOptions::default()).await?;
-        let mut headers = Vec::new();
-        if let Ok(Some(entries)) = js_sys::try_iter(&out.response.headers) {
-            for entry in entries.flatten() {
-                let pair = js_sys::Array::from(&entry);
-                if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-                    headers.push((name, value));
-                }
-            }
-        }
         Ok(InvokeResponse {
             status: out.status,
             request_id: out.meta.request_id,
             log: out.meta.log,
             function_error: out.meta.function_error,
             async_task_id: out.meta.async_task_id,
-            headers,
             body: out.response.body.to_vec(),
+            headers: out.response.headers,
         })
     }
 }
