@@ -166,7 +166,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     reset_calls();
     let options = obj(&[("timeoutMs", 5_000.into())]);
     JsFuture::from(client.invoke_function("my-func".into(), options)).await.map_err(|e| get(&e, "message")).expect("ok");
-    assert!(get(&get(&calls().get(0), "init"), "signal").is_instance_of::<web_sys::AbortSignal>());
+    assert!(get(&get(&self::calls().get(0), "init"), "signal").is_instance_of::<web_sys::AbortSignal>());
 }
 
 #[wasm_bindgen_test]
