@@ -25,7 +25,7 @@ pub fn canonical_uri(encoded_path: &str) -> String {
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
     let mut encoded: Vec<(String, String)> =
         pairs.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
-    encoded.sort();
+    encoded.sort_unstable();
     let mut out = String::new();
     for (i, (k, v)) in encoded.iter().enumerate() {
         if i > 0 {
@@ -56,7 +56,7 @@ impl CanonicalRequest {
         payload_hash: &PayloadHash,
     ) -> Self {
         let mut signed: Vec<&(String, String)> = headers.iter().filter(|(n, _)| is_signed_header(n)).collect();
-        signed.sort_by(|a, b| a.0.cmp(&b.0));
+        signed.sort_unstable();
         let signed_headers = signed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(";");
         let mut text = String::with_capacity(256 + canonical_uri.len() + canonical_query.len());
         for part in [method, "\n", canonical_uri, "\n", canonical_query, "\n"] {

@@ -77,6 +77,30 @@ impl AcsDate {
     pub fn unix_seconds(self) -> i64 {
         self.0
     }
+
+    /// Parses an HTTP date in IMF-fixdate form, `Sun, 06 Nov 1994 08:49:37 GMT`: the form
+    /// RFC 9110 requires servers to send (`Date`, `Retry-After`). The weekday is not checked.
+    pub fn parse_http(text: &str) -> Option<Self> {
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let mut words = text.trim().split(' ');
+        let (_weekday, day, month, year, time, zone) =
+            (words.next()?, words.next()?, words.next()?, words.next()?, words.next()?, words.next()?);
+        if words.next().is_some() || zone != "GMT" || day.len() != 2 || year.len() != 4 || time.len() != 8 {
+            return None;
+        }
+        let number = |s: &str| -> Option<i64> {
+            s.bytes().try_fold(0i64, |acc, d| d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0')))
+        };
+        let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+        let (day, year) = (number(day)?, number(year)?);
+        let mut hms = time.split(':');
+        let (hour, minute, second) = (number(hms.next()?)?, number(hms.next()?)?, number(hms.next()?)?);
+        if year < 1970 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second.min(59);
+        Self::from_unix_seconds(seconds).ok()
+    }
 }
 
 fn is_leap(year: i64) -> bool {
@@ -173,6 +197,27 @@ mod tests {
             "２023-10-26T09:01:01Z",
         ] {
             assert!(AcsDate::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn parses_http_dates() {
+        // Epoch seconds from `Date.parse(text) / 1000` in Node.
+        let cases = [
+            ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777),
+            ("Wed, 25 Nov 2026 11:00:00 GMT", 1_795_604_400),
+            ("Thu, 29 Feb 2024 23:59:59 GMT", 1_709_251_199),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", 0),
+        ];
+        for (text, secs) in cases {
+            assert_eq!(AcsDate::parse_http(text).map(AcsDate::unix_seconds), Some(secs), "{text}");
+        }
+        for bad in [
+            "", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC", "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:49 GMT", "Sun, 06 Nov 1994 08:49:37 GMT x",
+        ] {
+            assert_eq!(AcsDate::parse_http(bad), None, "{bad:?}");
         }
     }
 

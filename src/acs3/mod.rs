@@ -195,7 +195,7 @@ pub fn sign(
             canonical_request.signed_headers()
         ),
     ));
-    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    headers.sort_unstable();
     let mut url = request.url.origin();
     url.push_str(&uri);
     if !query.is_empty() {

@@ -2,8 +2,8 @@
 //! to repeat. A Sync invocation that may have run is never repeated unless the caller says it
 //! is idempotent: a duplicated side effect is worse than an error.
 
+use crate::acs3::AcsDate;
 use crate::error::{Error, ServiceError};
-use std::time::{Duration, UNIX_EPOCH};
 
 /// How retries are paced and bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,15 +94,14 @@ pub fn is_expired_token(e: &ServiceError) -> bool {
 
 /// An HTTP date (`Date`, `Retry-After`) as epoch milliseconds.
 pub fn http_date_ms(text: &str) -> Option<f64> {
-    let time = httpdate::parse_http_date(text.trim()).ok()?;
-    Some(time.duration_since(UNIX_EPOCH).ok()?.as_millis() as f64)
+    AcsDate::parse_http(text).map(|d| d.unix_seconds() as f64 * 1000.0)
 }
 
 /// `Retry-After` in milliseconds: delta-seconds or an HTTP date (relative to `now_ms`).
 pub fn retry_after_ms(value: &str, now_ms: f64) -> Option<u64> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds.min(86_400)).as_millis() as u64);
+        return Some(seconds.min(86_400) * 1000);
     }
     let at = http_date_ms(value)?;
     Some((at - now_ms).max(0.0) as u64)
