@@ -48,6 +48,8 @@ pub fn error_to_js(error: &Error) -> JsValue {
 /// as `invocationtype` is an error instead of a silently ignored option.
 pub struct Fields {
     object: Option<JsValue>,
+    /// The keys the object has: absent ones are answered without crossing into JS.
+    keys: Vec<String>,
     argument: &'static str,
 }
 
@@ -55,27 +57,29 @@ impl Fields {
     /// `value` must be an object, `undefined` or `null`, with no keys outside `names`.
     pub fn new(value: JsValue, argument: &'static str, names: &[&str]) -> Result<Self, Error> {
         if value.is_undefined() || value.is_null() {
-            return Ok(Fields { object: None, argument });
+            return Ok(Fields { object: None, keys: Vec::new(), argument });
         }
         if !value.is_object() {
             return Err(Error::invalid(argument, "must be an object"));
         }
-        for key in Object::keys(value.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()) {
-            if !names.contains(&key.as_str()) {
-                return Err(Error::invalid(
-                    argument,
-                    format!("unknown option `{key}`; expected one of {}", names.join(", ")),
-                ));
-            }
+        let keys: Vec<String> =
+            Object::keys(value.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
+        if let Some(key) = keys.iter().find(|k| !names.contains(&k.as_str())) {
+            return Err(Error::invalid(
+                argument,
+                format!("unknown option `{key}`; expected one of {}", names.join(", ")),
+            ));
         }
-        Ok(Fields { object: Some(value), argument })
+        Ok(Fields { object: Some(value), keys, argument })
     }
 
     /// The raw value (`undefined` when absent).
     pub fn value(&self, key: &str) -> JsValue {
         match &self.object {
-            Some(o) => Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
-            None => JsValue::UNDEFINED,
+            Some(o) if self.keys.iter().any(|k| k == key) => {
+                Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+            }
+            _ => JsValue::UNDEFINED,
         }
     }
 
@@ -110,22 +114,16 @@ impl Fields {
         })
     }
 
-    /// `[name, value]` string pairs (the JS face has already turned objects and Headers into pairs).
-    pub fn pairs(&self, key: &str) -> Result<Vec<(String, String)>, Error> {
-        Ok(self.typed(key, "[name, value] pairs of strings", pairs_from_js)?.unwrap_or_default())
+    /// `[name, value]` string pairs (the JS face has already turned objects and Headers into
+    /// pairs); errors name the field itself (`headers`, `query`).
+    pub fn pairs(&self, key: &'static str) -> Result<Vec<(String, String)>, Error> {
+        let value = self.value(key);
+        if value.is_undefined() || value.is_null() {
+            return Ok(Vec::new());
+        }
+        super::host::pairs_from_js(&value)
+            .ok_or_else(|| Error::invalid(key, "must be [name, value] string pairs with no CR or LF in names or values"))
     }
-}
-
-/// `[[name, value], …]` with string names and values.
-pub fn pairs_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
-    let array = value.dyn_ref::<js_sys::Array>()?;
-    array
-        .iter()
-        .map(|pair| {
-            let pair = pair.dyn_into::<js_sys::Array>().ok().filter(|p| p.length() == 2)?;
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect()
 }
 
 fn string_field(object: &JsValue, name: &str) -> Result<Option<String>, Error> {

@@ -31,3 +31,19 @@ export function objectFromLines(lines) {
   for (let i = 0; i + 1 < parts.length; i += 2) object[parts[i]] = parts[i + 1];
   return object;
 }
+
+/**
+ * [[name, value], …] → "name\nvalue\n…", or null when it is not a list of string pairs or an
+ * element holds a line break (which would change how the string splits).
+ */
+export function linesFromPairs(pairs) {
+  if (!Array.isArray(pairs)) return null;
+  let lines = "";
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) return null;
+    const [name, value] = pair;
+    if (typeof name !== "string" || typeof value !== "string" || /[\r\n]/.test(name) || /[\r\n]/.test(value)) return null;
+    lines += `${name}\n${value}\n`;
+  }
+  return lines;
+}

@@ -34,6 +34,8 @@ extern "C" {
         body: Option<Uint8Array>,
         signal: Option<AbortSignal>,
     ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = linesFromPairs)]
+    fn lines_from_pairs(pairs: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = objectFromLines)]
     fn object_from_lines(lines: &str) -> JsValue;
     #[wasm_bindgen(js_name = readResponse)]
@@ -250,6 +252,18 @@ pub fn header_lines(headers: &[(String, String)]) -> String {
     lines
 }
 
+/// `[[name, value], …]` from JS in one crossing; `None` unless every element is a string pair
+/// free of line breaks.
+pub fn pairs_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
+    let lines = lines_from_pairs(value)?;
+    let mut parts = lines.split('\n');
+    let mut pairs = Vec::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        pairs.push((name.to_owned(), value.to_owned()));
+    }
+    Some(pairs)
+}
+
 /// A plain JS object of headers, built in one call.
 pub fn headers_object(headers: &[(String, String)]) -> JsValue {
     object_from_lines(&header_lines(headers))
@@ -425,8 +439,9 @@ impl Host for JsHost {
         let header_lines = header_lines(&request.headers);
         let body = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")).cloned();
         let signal = guard.as_ref().map(|g| g.controller.signal());
-        let pending = send_request(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal)
-            .map_err(|e| failure(guard.as_ref(), &e, false))?;
+        let pending =
+            send_request(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal)
+                .map_err(|e| failure(guard.as_ref(), &e, false))?;
         let response = JsFuture::from(Promise::resolve(&pending))
             .await
             .map_err(|e| failure(guard.as_ref(), &e, !provably_not_sent(&e)))?;
@@ -440,6 +455,12 @@ impl Host for JsHost {
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             headers.push((name.to_owned(), value.to_owned()));
         }
-        Ok(JsResponse { status, headers, js_headers: read.get(2), body: read.get(3).unchecked_into(), json: OnceCell::new() })
+        Ok(JsResponse {
+            status,
+            headers,
+            js_headers: read.get(2),
+            body: read.get(3).unchecked_into(),
+            json: OnceCell::new(),
+        })
     }
 }

@@ -15,8 +15,8 @@ use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
 use convert::{
-    epoch_ms, error_to_js, millis, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions,
-    RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
+    epoch_ms, error_to_js, millis, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions, RequestOptions,
+    RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
 use host::{CredentialSource, JsHost, JsResponse, ProviderCache};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
@@ -229,7 +229,7 @@ impl WasmClient {
         promise(&self.inner, move |client| async move {
             let method = text_arg(&method, "method")?;
             let url = Url::parse(&text_arg(&url, "url")?, "url")?;
-            let headers = convert::pairs_from_js(&headers)
+            let headers = host::pairs_from_js(&headers)
                 .ok_or_else(|| Error::invalid("headers", "must be [name, value] pairs of strings"))?;
             let body = body_bytes(&body)?;
             let payload = client.host().payload_hash(&body).await?;
