@@ -32,6 +32,19 @@ const LOAD_START = os.loadavg();
 const WASM_PATH = join(root, "dist", "wasm", "fc_invoke_bg.wasm");
 const wasmId = () => (existsSync(WASM_PATH) ? createHash("sha256").update(readFileSync(WASM_PATH)).digest("hex").slice(0, 12) : "missing");
 const WASM_AT_START = wasmId();
+// What the measured build was made from: the commit and any uncommitted source changes, at the start
+// (another build during the run is caught by the .wasm hash check at the end).
+const gitState = () => {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "js", "Cargo.toml", "Cargo.lock"], { cwd: root, encoding: "utf8" })
+      .split("\n").filter(Boolean).map((l) => l.slice(3));
+    return { commit, dirty };
+  } catch {
+    return { commit: "unknown", dirty: [] };
+  }
+};
+const GIT_AT_START = gitState();
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -417,7 +430,16 @@ async function benchSize() {
   const wasmPath = join(root, "dist", "wasm", "fc_invoke_bg.wasm");
   const wasm = readFileSync(wasmPath);
   const glue = readFileSync(join(root, "dist", "wasm", "fc_invoke.js"));
-  const result = { wasm: { raw: wasm.length, gzip: gz(wasm), brotli: br(wasm), sections: wasmSections(wasm) }, glue: { raw: glue.length, gzip: gz(glue) } };
+  // The JS that `#[wasm_bindgen(module = …)]` brings in (src/wasm/host.js), which the glue imports.
+  const snippetDir = join(root, "dist", "wasm", "snippets");
+  const snippets = existsSync(snippetDir)
+    ? readdirSync(snippetDir, { recursive: true }).map(String).filter((f) => f.endsWith(".js")).map((f) => readFileSync(join(snippetDir, f)))
+    : [];
+  const result = {
+    wasm: { raw: wasm.length, gzip: gz(wasm), brotli: br(wasm), sections: wasmSections(wasm) },
+    glue: { raw: glue.length, gzip: gz(glue) },
+    snippets: { files: snippets.length, raw: snippets.reduce((n, b) => n + b.length, 0), gzip: snippets.reduce((n, b) => n + gz(b), 0) },
+  };
 
   const dir = mkdtempSync(join(os.tmpdir(), "fc-invoke-bench-vite-"));
   try {
@@ -456,12 +478,10 @@ async function benchSize() {
 
 function machine() {
   const cpus = os.cpus();
-  let commit = "unknown";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "js", "Cargo.toml", "Cargo.lock"], { cwd: root, encoding: "utf8" }).trim();
-    if (dirty) commit += " (with uncommitted changes in src/ or js/)";
-  } catch {}
+  const end = gitState();
+  const describe = ({ commit, dirty }) => (dirty.length ? `${commit} with uncommitted changes in ${dirty.join(", ")}` : commit);
+  let commit = describe(GIT_AT_START);
+  if (describe(end) !== commit) commit += ` at the start; ${describe(end)} at the end`;
   const wasmInfo = existsSync(WASM_PATH)
     ? `${statSync(WASM_PATH).size} bytes, sha256 ${WASM_AT_START}…, built ${statSync(WASM_PATH).mtime.toISOString().slice(0, 16).replace("T", " ")} UTC`
     : "missing";
@@ -628,6 +648,9 @@ function report({ sign, e2e, startup, size }) {
         [
           ["dist/wasm/fc_invoke_bg.wasm", kb(size.wasm.raw), kb(size.wasm.gzip), kb(size.wasm.brotli)],
           ["dist/wasm/fc_invoke.js (wasm-bindgen glue, before bundling)", kb(size.glue.raw), kb(size.glue.gzip), ""],
+          ...(size.snippets.files
+            ? [[`dist/wasm/snippets/ (${size.snippets.files} JS module${size.snippets.files > 1 ? "s" : ""} the glue imports: src/wasm/host.js)`, kb(size.snippets.raw), kb(size.snippets.gzip), ""]]
+            : []),
           [`Vite ${v.version} browser bundle of \`import { FcClient } from "fc-invoke"\`: JS (${v.jsFiles} file${v.jsFiles > 1 ? "s" : ""})`, kb(v.js.raw), kb(v.js.gzip), ""],
           [`… its .wasm asset${v.wasm.same ? " (byte-identical to dist/)" : " (differs from dist/!)"}`, kb(v.wasm.raw), kb(v.wasm.gzip), ""],
           ["browser total (JS + wasm)", kb(v.js.raw + v.wasm.raw), kb(v.js.gzip + v.wasm.gzip), ""],
