@@ -107,13 +107,15 @@ function headerPairs(headers) {
   return entries.map(([k, v]) => [k, String(v)]);
 }
 
-async function prepare(body, headers) {
-  let converted = bodyBytes(body);
-  if (converted instanceof Promise) converted = await converted;
-  const { bytes, contentType } = converted;
+/** Body and headers as the wasm takes them: `{ bytes, pairs }`, or a Promise of it for a Blob. */
+function prepare(body, headers) {
   const pairs = headerPairs(headers);
-  if (contentType && !pairs.some(([k]) => k.toLowerCase() === "content-type")) pairs.push(["content-type", contentType]);
-  return { bytes, pairs };
+  const finish = ({ bytes, contentType }) => {
+    if (contentType && !pairs.some(([k]) => k.toLowerCase() === "content-type")) pairs.push(["content-type", contentType]);
+    return { bytes, pairs };
+  };
+  const converted = bodyBytes(body);
+  return converted instanceof Promise ? converted.then(finish) : finish(converted);
 }
 
 /** A successful answer of the FC API: status, request id, headers and the whole body. */
@@ -236,12 +238,14 @@ export class FcClient {
   };
 
   /** Invokes a function. */
-  async invokeFunction(functionName, options = {}) {
+  async invokeFunction(functionName, options) {
     try {
-      const { body, headers, ...rest } = options ?? {};
-      const { bytes, pairs } = await prepare(body, headers);
-      const client = await this.#client();
-      return new InvokeResponse(await client.invokeFunction(functionName, { ...rest, body: bytes, headers: pairs }));
+      // The hot path: no copies of the options object, no extra awaits once loaded. The wasm
+      // reads the other options from `options` and takes body and headers converted.
+      let prepared = prepare(options?.body, options?.headers);
+      if (prepared instanceof Promise) prepared = await prepared;
+      const client = this.#wasm ?? (await this.#client());
+      return new InvokeResponse(await client.invokeFunction(functionName, options, prepared.bytes, prepared.pairs));
     } catch (e) {
       throw toFcError(e);
     }

@@ -6,6 +6,6 @@ import { setWasmLoader } from "./core.js";
 
 // node:crypto hashes without copying and faster than wasm or Web Crypto from a few KB on.
 const digest = (bytes) => createHash("sha256").update(bytes).digest("hex");
-setWasmLoader(() => initSync({ module: readFileSync(new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url)) }), { digest, minBytes: 4096 });
+setWasmLoader(() => initSync({ module: readFileSync(new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url)) }), { digest, minBytes: 256 });
 
 export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";

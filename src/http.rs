@@ -112,7 +112,7 @@ fn valid_reg_name(host: &str) -> bool {
         && host.len() <= 253
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         && !host.starts_with('.')
-        && !host.contains("..")
+        && !host.as_bytes().windows(2).any(|w| w == b"..")
 }
 
 fn valid_ipv6_literal(host: &str) -> bool {

@@ -135,8 +135,8 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     // 200 KB body: hashed in 64 KB pieces from JS memory; the digest must equal a one-shot hash.
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let body = Uint8Array::from(bytes.as_slice());
-    let options = obj(&[("body", body.into()), ("qualifier", "prod".into()), ("logType", "Tail".into())]);
-    let res = JsFuture::from(client.invoke_function("my-func".into(), options))
+    let options = obj(&[("qualifier", "prod".into()), ("logType", "Tail".into())]);
+    let res = JsFuture::from(client.invoke_function("my-func".into(), options, body.into(), JsValue::UNDEFINED))
         .await
         .map_err(|e| get(&e, "message"))
         .expect("ok");
@@ -165,7 +165,10 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     // With a timeout, fetch gets the attempt's own signal.
     reset_calls();
     let options = obj(&[("timeoutMs", 5_000.into())]);
-    JsFuture::from(client.invoke_function("my-func".into(), options)).await.map_err(|e| get(&e, "message")).expect("ok");
+    JsFuture::from(client.invoke_function("my-func".into(), options, JsValue::UNDEFINED, JsValue::UNDEFINED))
+        .await
+        .map_err(|e| get(&e, "message"))
+        .expect("ok");
     assert!(get(&get(&self::calls().get(0), "init"), "signal").is_instance_of::<web_sys::AbortSignal>());
 }
 
@@ -180,7 +183,14 @@ async fn service_errors_keep_code_status_and_request_id() {
     ]))
     .map_err(|e| get(&e, "message"))
     .expect("client");
-    let err = JsFuture::from(client.invoke_function("missing".into(), JsValue::UNDEFINED)).await.expect_err("404");
+    let err = JsFuture::from(client.invoke_function(
+        "missing".into(),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .expect_err("404");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("FunctionNotFound"));
     assert_eq!(get(&err, "status").as_f64(), Some(404.0));
     assert_eq!(get(&err, "requestId").as_string().as_deref(), Some("r-404"));
@@ -198,9 +208,14 @@ async fn an_aborted_signal_sends_nothing() {
     .map_err(|e| get(&e, "message"))
     .expect("client");
     let signal = web_sys::AbortSignal::abort();
-    let err = JsFuture::from(client.invoke_function("f".into(), obj(&[("signal", signal.into())])))
-        .await
-        .expect_err("aborted");
+    let err = JsFuture::from(client.invoke_function(
+        "f".into(),
+        obj(&[("signal", signal.into())]),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .expect_err("aborted");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
     assert_eq!(calls().length(), 0);
 }
@@ -221,7 +236,7 @@ async fn a_provider_with_expiration_is_called_once() {
     .map_err(|e| get(&e, "message"))
     .expect("client");
     for _ in 0..3 {
-        JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED))
+        JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED))
             .await
             .map_err(|e| get(&e, "message"))
             .expect("ok");

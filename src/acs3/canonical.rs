@@ -17,7 +17,21 @@ pub fn is_signed_header(name: &str) -> bool {
 /// CanonicalURI from a percent-encoded path, with the SDK's replacements:
 /// `+`→`%20`, `*`→`%2A`, `%7E`→`~`.
 pub fn canonical_uri(encoded_path: &str) -> String {
-    encoded_path.replace('+', "%20").replace('*', "%2A").replace("%7E", "~")
+    let mut out = String::with_capacity(encoded_path.len() + 8);
+    let mut rest = encoded_path;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '+' => out.push_str("%20"),
+            '*' => out.push_str("%2A"),
+            '%' if rest.starts_with("%7E") => {
+                out.push('~');
+                rest = rest.get(2..).unwrap_or_default();
+            }
+            c => out.push(c),
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+    }
+    out
 }
 
 /// CanonicalQueryString from decoded pairs: keys and values percent-encoded, sorted by
@@ -47,7 +61,8 @@ pub struct CanonicalRequest {
 
 impl CanonicalRequest {
     /// Builds the canonical request. `headers` are lower-cased, trimmed and merged (one entry
-    /// per name); only the signed ones are used.
+    /// per name); only the signed ones are used. Sorted input (what [`super::sign`] passes) is
+    /// used as is.
     pub fn new(
         method: &str,
         canonical_uri: &str,
@@ -55,18 +70,29 @@ impl CanonicalRequest {
         headers: &[(String, String)],
         payload_hash: &PayloadHash,
     ) -> Self {
-        let mut signed: Vec<&(String, String)> = headers.iter().filter(|(n, _)| is_signed_header(n)).collect();
-        signed.sort_unstable();
-        let signed_headers = signed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(";");
-        let mut text = String::with_capacity(256 + canonical_uri.len() + canonical_query.len());
+        if !headers.is_sorted() {
+            let mut sorted = headers.to_vec();
+            sorted.sort_unstable();
+            return Self::new(method, canonical_uri, canonical_query, &sorted, payload_hash);
+        }
+        let signed = || headers.iter().filter(|(n, _)| is_signed_header(n));
+        let mut signed_headers = String::with_capacity(160);
+        let mut text = String::with_capacity(
+            64 + canonical_uri.len()
+                + canonical_query.len()
+                + signed().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() * 2,
+        );
         for part in [method, "\n", canonical_uri, "\n", canonical_query, "\n"] {
             text.push_str(part);
         }
-        for (name, value) in &signed {
-            text.push_str(name);
-            text.push(':');
-            text.push_str(value);
-            text.push('\n');
+        for (name, value) in signed() {
+            for part in [name.as_str(), ":", value.as_str(), "\n"] {
+                text.push_str(part);
+            }
+            if !signed_headers.is_empty() {
+                signed_headers.push(';');
+            }
+            signed_headers.push_str(name);
         }
         for part in ["\n", signed_headers.as_str(), "\n", payload_hash.as_str()] {
             text.push_str(part);

@@ -25,9 +25,13 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// AccessKey credentials, optionally temporary (STS) with a security token.
+/// AccessKey credentials, optionally temporary (STS) with a security token. Cloning is cheap
+/// (shared), as every request clones them.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub struct Credentials(std::sync::Arc<Parts>);
+
+#[derive(PartialEq, Eq)]
+struct Parts {
     access_key_id: String,
     access_key_secret: Secret,
     security_token: Option<Secret>,
@@ -72,35 +76,35 @@ impl Credentials {
                 ));
             }
         }
-        Ok(Credentials {
+        Ok(Credentials(std::sync::Arc::new(Parts {
             access_key_id,
             access_key_secret: Secret(access_key_secret),
             security_token: security_token.map(Secret),
-        })
+        })))
     }
 
     /// The AccessKey id (not secret: it travels in the `Authorization` header).
     pub fn access_key_id(&self) -> &str {
-        &self.access_key_id
+        &self.0.access_key_id
     }
 
     /// The AccessKey secret, the HMAC key.
     pub fn access_key_secret(&self) -> &Secret {
-        &self.access_key_secret
+        &self.0.access_key_secret
     }
 
     /// The STS security token, for temporary credentials.
     pub fn security_token(&self) -> Option<&Secret> {
-        self.security_token.as_ref()
+        self.0.security_token.as_ref()
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("access_key_secret", &self.access_key_secret)
-            .field("security_token", &self.security_token)
+            .field("access_key_id", &self.0.access_key_id)
+            .field("access_key_secret", &self.0.access_key_secret)
+            .field("security_token", &self.0.security_token)
             .finish()
     }
 }

@@ -183,19 +183,25 @@ pub fn sign(
     let uri = canonical_uri(request.url.path());
     let query = canonical_query(request.url.query());
     headers.push(("host".to_owned(), request.url.authority()));
+    headers.sort_unstable();
     let canonical_request = CanonicalRequest::new(&request.method, &uri, &query, &headers, &request.payload_hash);
     let string_to_sign = StringToSign::new(&canonical_request);
     let signature = signature(credentials.access_key_secret(), &string_to_sign)?;
-    headers.pop(); // host: signed, never sent by us
-    headers.push((
-        "authorization".to_owned(),
-        format!(
-            "{ALGORITHM} Credential={},SignedHeaders={},Signature={signature}",
-            credentials.access_key_id(),
-            canonical_request.signed_headers()
-        ),
-    ));
-    headers.sort_unstable();
+    headers.retain(|(name, _)| name != "host"); // signed, never sent by us
+    let mut authorization = String::with_capacity(128 + canonical_request.signed_headers().len());
+    for part in [
+        ALGORITHM,
+        " Credential=",
+        credentials.access_key_id(),
+        ",SignedHeaders=",
+        canonical_request.signed_headers(),
+        ",Signature=",
+        &signature,
+    ] {
+        authorization.push_str(part);
+    }
+    let at = headers.partition_point(|(name, _)| name.as_str() < "authorization");
+    headers.insert(at, ("authorization".to_owned(), authorization));
     let mut url = request.url.origin();
     url.push_str(&uri);
     if !query.is_empty() {

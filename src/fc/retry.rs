@@ -77,19 +77,25 @@ pub enum Decision {
     GiveUp,
 }
 
+/// Whether `haystack` contains `needle` (bytes: codes are ASCII; a plain scan keeps the
+/// generic substring searcher out of the wasm).
+fn has(haystack: &str, needle: &str) -> bool {
+    haystack.as_bytes().windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
 /// Whether FC's answer means the function did not run: throttled before execution.
 pub fn function_did_not_run(e: &ServiceError) -> bool {
-    e.code.contains("Throttling") || e.status == 429 || (e.status == 503 && e.code == "ResourceThrottled")
+    has(&e.code, "Throttling") || e.status == 429 || (e.status == 503 && e.code == "ResourceThrottled")
 }
 
 /// The service says our request time is off (and may tell the right time in `Date`).
 pub fn is_clock_skew(e: &ServiceError) -> bool {
-    e.code.contains("Skew") || e.code.starts_with("InvalidTimeStamp") || e.code == "RequestTimeExpired"
+    has(&e.code, "Skew") || e.code.starts_with("InvalidTimeStamp") || e.code == "RequestTimeExpired"
 }
 
 /// The service says the STS token expired.
 pub fn is_expired_token(e: &ServiceError) -> bool {
-    e.code.contains("Token") && e.code.contains("Expired")
+    has(&e.code, "Token") && has(&e.code, "Expired")
 }
 
 /// An HTTP date (`Date`, `Retry-After`) as epoch milliseconds.

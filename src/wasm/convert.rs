@@ -121,8 +121,9 @@ impl Fields {
         if value.is_undefined() || value.is_null() {
             return Ok(Vec::new());
         }
-        super::host::pairs_from_js(&value)
-            .ok_or_else(|| Error::invalid(key, "must be [name, value] string pairs with no CR or LF in names or values"))
+        super::host::pairs_from_js(&value).ok_or_else(|| {
+            Error::invalid(key, "must be [name, value] string pairs with no CR or LF in names or values")
+        })
     }
 }
 
@@ -198,15 +199,13 @@ impl ClientConfig {
     }
 }
 
-/// `invokeFunction` options (the JS face has already turned `body` into bytes and `headers`
-/// into pairs).
+/// `invokeFunction` options, but for `body` and `headers`, which the JS face converts and
+/// passes on their own.
 pub struct InvokeOptions {
     pub qualifier: Option<String>,
     pub invocation_type: Option<String>,
     pub log_type: Option<String>,
     pub async_task_id: Option<String>,
-    pub headers: Vec<(String, String)>,
-    pub body: JsValue,
     pub signal: JsValue,
     pub timeout_ms: Option<f64>,
     pub deadline_ms: Option<f64>,
@@ -235,8 +234,6 @@ impl InvokeOptions {
             invocation_type: f.string("invocationType")?,
             log_type: f.string("logType")?,
             async_task_id: f.string("asyncTaskId")?,
-            headers: f.pairs("headers")?,
-            body: f.value("body"),
             signal: f.value("signal"),
             timeout_ms: f.number("timeoutMs")?,
             deadline_ms: f.number("deadlineMs")?,

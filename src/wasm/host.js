@@ -47,3 +47,27 @@ export function linesFromPairs(pairs) {
   }
   return lines;
 }
+
+// Looked up once: the nonce is made on every request.
+const webCrypto = globalThis.crypto;
+const randomUUID = typeof webCrypto?.randomUUID === "function" ? webCrypto.randomUUID.bind(webCrypto) : null;
+
+/**
+ * A fresh random nonce: crypto.randomUUID, or 16 random bytes in hex where randomUUID is missing
+ * (browsers outside secure contexts), or, without Web Crypto at all, time and Math.random
+ * (unique enough against replay, not secret).
+ */
+export function randomNonce() {
+  if (randomUUID) {
+    try {
+      return randomUUID();
+    } catch {
+      // fall through
+    }
+  }
+  if (typeof webCrypto?.getRandomValues === "function") {
+    const bytes = webCrypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return Date.now().toString(16) + Math.random().toString(16).slice(2);
+}

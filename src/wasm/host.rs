@@ -34,6 +34,8 @@ extern "C" {
         body: Option<Uint8Array>,
         signal: Option<AbortSignal>,
     ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = randomNonce)]
+    fn random_nonce_js() -> String;
     #[wasm_bindgen(js_name = linesFromPairs)]
     fn lines_from_pairs(pairs: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = objectFromLines)]
@@ -220,25 +222,9 @@ fn provably_not_sent(error: &JsValue) -> bool {
     code.is_some_and(|c| NOT_SENT_CODES.contains(&c.as_str()))
 }
 
-/// A fresh random nonce from the host's Web Crypto.
+/// A fresh random nonce from the host's Web Crypto (see `randomNonce` in host.js).
 pub fn random_nonce() -> String {
-    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).unwrap_or(JsValue::UNDEFINED);
-    let random_uuid = Reflect::get(&crypto, &JsValue::from_str("randomUUID")).ok();
-    if let Some(f) = random_uuid.and_then(|f| f.dyn_into::<Function>().ok()) {
-        if let Some(uuid) = f.call0(&crypto).ok().and_then(|v| v.as_string()) {
-            return uuid;
-        }
-    }
-    // randomUUID needs a secure context in browsers; getRandomValues does not.
-    let bytes = Uint8Array::new_with_length(16);
-    let get_random = Reflect::get(&crypto, &JsValue::from_str("getRandomValues")).ok();
-    if let Some(f) = get_random.and_then(|f| f.dyn_into::<Function>().ok()) {
-        if f.call1(&crypto, &bytes).is_ok() {
-            return crate::acs3::encode::hex_lower(&bytes.to_vec());
-        }
-    }
-    // No Web Crypto at all: unique enough for replay protection, not secret.
-    format!("{:x}{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e16) as u64)
+    random_nonce_js()
 }
 
 /// `"name\nvalue\n…"`: headers cross into JS as one string (names and values hold no newlines).

@@ -85,10 +85,18 @@ impl WasmClient {
     /// Invokes `function_name`; resolves to `{ status, requestId, headers, body, log,
     /// functionError, asyncTaskId }` or rejects with an `FcError`-shaped error.
     #[wasm_bindgen(js_name = invokeFunction)]
-    pub fn invoke_function(&self, function_name: JsValue, options: JsValue) -> Promise {
+    /// `body` (bytes) and `headers` (pairs) come converted by the JS face; `options` is the
+    /// caller's object, read for everything else.
+    pub fn invoke_function(
+        &self,
+        function_name: JsValue,
+        options: JsValue,
+        body: JsValue,
+        headers: JsValue,
+    ) -> Promise {
         promise(&self.inner, move |client| async move {
             let name = text_arg(&function_name, "functionName")?;
-            invoke(&client, &name, options).await
+            invoke(&client, &name, options, body, headers).await
         })
     }
 }
@@ -263,11 +271,24 @@ fn signed_object(signed: &acs3::SignedRequest) -> Object {
     result
 }
 
-async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) -> Result<JsValue, Error> {
+async fn invoke(
+    client: &Client<JsHost>,
+    function_name: &str,
+    options: JsValue,
+    body: JsValue,
+    headers: JsValue,
+) -> Result<JsValue, Error> {
     let options = InvokeOptions::read(options)?;
+    let headers = if headers.is_undefined() || headers.is_null() {
+        Vec::new()
+    } else {
+        host::pairs_from_js(&headers).ok_or_else(|| {
+            Error::invalid("headers", "must be [name, value] string pairs with no CR or LF in names or values")
+        })?
+    };
     let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
     let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
-    let body = body_bytes(&options.body)?;
+    let body = body_bytes(&body)?;
     let signal = signal_from(&options.signal)?;
     let call =
         call_options(options.timeout_ms, options.deadline_ms, signal.as_ref(), &options.retry, options.idempotent)?;
@@ -277,7 +298,7 @@ async fn invoke(client: &Client<JsHost>, function_name: &str, options: JsValue) 
         invocation_type: invocation_type.unwrap_or_default(),
         log_type: log_type.unwrap_or_default(),
         async_task_id: options.async_task_id.as_deref(),
-        headers: &options.headers,
+        headers: &headers,
     };
     let out = client.invoke_function(&request, &body, &call).await?;
     let meta = out.meta;
