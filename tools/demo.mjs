@@ -18,6 +18,8 @@ try {
 
   const queued = await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "demo-task-1", body: "later" });
   console.log("Async echo  →", queued.status, `asyncTaskId=${queued.asyncTaskId}`);
+  const task = await client.waitForAsyncTask("echo", "demo-task-1", { pollIntervalMs: 20, timeoutMs: 5000 });
+  console.log("      task  →", task.status, JSON.stringify(task.returnPayload));
 
   const failed = await client.invokeFunction("fail");
   console.log("Sync  fail  →", failed.status, `functionError=${failed.functionError}`, await failed.text());
