@@ -703,7 +703,7 @@ const stopTask = (client, name, taskId, qualifier) =>
 const listTasks = (client, name, request = {}) =>
   client.listAsyncTasksWithOptions(name, new FC.ListAsyncTasksRequest(request), {}, runtime());
 
-async function until(predicate, { timeoutMs = 3000, what = "condition" } = {}) {
+async function until(predicate, { timeoutMs = 10_000, what = "condition" } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await predicate();
@@ -794,7 +794,7 @@ describe("async tasks through the official client", () => {
     const stop = await stopTask(client, "sleepy", "long_sleep");
     assert.equal(stop.statusCode, 200);
     assert.equal(stop.headers["content-length"], "0");
-    const task = await server.waitForAsyncTask("long_sleep", { timeoutMs: 1000 });
+    const task = await server.waitForAsyncTask("long_sleep", { timeoutMs: 10_000 });
     assert.equal(task.status, "Stopped");
     assert.ok(Date.now() - t0 < 1000);
     // The handler's ctx.signal fired: its invocation ended as aborted, long before 10 s.
