@@ -2,12 +2,33 @@
 // crossings (one per header, one per field) with one call, which the benchmark showed to cost
 // more than the signing itself. No signing logic here.
 
-/** Calls `fetch` with headers given as "name\nvalue\n…" (names and values never hold newlines). */
-export function sendRequest(fetch, thisArg, url, method, headerLines, body, signal) {
+/**
+ * One request, sent and read whole in one promise: calls `fetch` with headers given as
+ * "name\nvalue\n…" (names and values never hold newlines) and resolves like readResponse. A
+ * failure rejects with { stage, error }: "init" (fetch threw: nothing was sent), "send" (fetch
+ * rejected) or "read" (the body failed), which is what the retry rules need to know.
+ */
+export async function exchange(fetch, thisArg, url, method, headerLines, body, signal) {
   const init = { method, headers: objectFromLines(headerLines) };
   if (body !== undefined) init.body = body;
   if (signal !== undefined) init.signal = signal;
-  return fetch.call(thisArg, url, init);
+  let pending;
+  try {
+    pending = fetch.call(thisArg, url, init);
+  } catch (error) {
+    throw { stage: "init", error };
+  }
+  let response;
+  try {
+    response = await pending;
+  } catch (error) {
+    throw { stage: "send", error };
+  }
+  try {
+    return await readResponse(response);
+  } catch (error) {
+    throw { stage: "read", error };
+  }
 }
 
 /** Reads a whole Response: resolves to [status, "name\nvalue\n…" of every header, Headers, bytes]. */

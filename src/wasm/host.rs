@@ -24,8 +24,7 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/wasm/host.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = sendRequest, catch)]
-    fn send_request(
+    fn exchange(
         fetch: &Function,
         this: &JsValue,
         url: &str,
@@ -33,15 +32,13 @@ extern "C" {
         header_lines: &str,
         body: Option<Uint8Array>,
         signal: Option<AbortSignal>,
-    ) -> Result<JsValue, JsValue>;
+    ) -> Promise;
     #[wasm_bindgen(js_name = randomNonce)]
     fn random_nonce_js() -> String;
     #[wasm_bindgen(js_name = linesFromPairs)]
     fn lines_from_pairs(pairs: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = objectFromLines)]
     fn object_from_lines(lines: &str) -> JsValue;
-    #[wasm_bindgen(js_name = readResponse)]
-    fn read_response(response: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = invokeResult)]
     pub fn invoke_result(
         status: u16,
@@ -425,13 +422,17 @@ impl Host for JsHost {
         let header_lines = header_lines(&request.headers);
         let body = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")).cloned();
         let signal = guard.as_ref().map(|g| g.controller.signal());
-        let pending =
-            send_request(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal)
-                .map_err(|e| failure(guard.as_ref(), &e, false))?;
-        let response = JsFuture::from(Promise::resolve(&pending))
-            .await
-            .map_err(|e| failure(guard.as_ref(), &e, !provably_not_sent(&e)))?;
-        let read = JsFuture::from(read_response(&response)).await.map_err(|e| failure(guard.as_ref(), &e, true))?;
+        let exchanged = exchange(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal);
+        let read = JsFuture::from(exchanged).await.map_err(|rejected| {
+            let stage = Reflect::get(&rejected, &JsValue::from_str("stage")).ok().and_then(|s| s.as_string());
+            let error = Reflect::get(&rejected, &JsValue::from_str("error")).unwrap_or(rejected);
+            let maybe_sent = match stage.as_deref() {
+                Some("init") => false,
+                Some("send") => !provably_not_sent(&error),
+                _ => true,
+            };
+            failure(guard.as_ref(), &error, maybe_sent)
+        })?;
         drop(guard);
         let read = js_sys::Array::from(&read);
         let status = read.get(0).as_f64().map_or(0, |s| s as u16);
