@@ -93,19 +93,25 @@ function bodyBytes(body) {
   throw new FcError("InvalidArgument", "invalid body: must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)", { argument: "body" });
 }
 
-/** Headers (a Headers object, an array of pairs or a plain object) → [name, value] pairs. */
-function headerPairs(headers) {
-  if (headers === undefined || headers === null) return [];
+/**
+ * Name/value lists (Headers or URLSearchParams, [name, value] pairs, or a plain object) →
+ * [name, value] string pairs; values may be of `valueTypes` and are turned into strings.
+ */
+function namePairs(value, argument, valueTypes, accepted) {
+  if (value === undefined || value === null) return [];
   const entries =
-    typeof headers.entries === "function" && !Array.isArray(headers) ? [...headers.entries()]
-    : Array.isArray(headers) ? headers
-    : typeof headers === "object" ? Object.entries(headers)
+    typeof value.entries === "function" && !Array.isArray(value) ? [...value.entries()]
+    : Array.isArray(value) ? value
+    : typeof value === "object" ? Object.entries(value)
     : null;
-  if (!entries || !entries.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && ["string", "number"].includes(typeof p[1]))) {
-    throw new FcError("InvalidArgument", "invalid headers: must be a Headers object, [name, value] pairs or an object of string values", { argument: "headers" });
+  if (!entries || !entries.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && valueTypes.includes(typeof p[1]))) {
+    throw new FcError("InvalidArgument", `invalid ${argument}: must be ${accepted}`, { argument });
   }
   return entries.map(([k, v]) => [k, String(v)]);
 }
+
+const headerPairs = (headers) =>
+  namePairs(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values");
 
 /** Body and headers as the wasm takes them: `{ bytes, pairs }`, or a Promise of it for a Blob. */
 function prepare(body, headers) {
@@ -148,15 +154,8 @@ export class InvokeResponse extends FcResponse {
   }
 }
 
-/** Query parameters (URLSearchParams, [name, value] pairs or an object) → pairs. */
-function queryPairs(query) {
-  if (query === undefined || query === null) return [];
-  const entries = query instanceof URLSearchParams ? [...query] : Array.isArray(query) ? query : typeof query === "object" ? Object.entries(query) : null;
-  if (!entries || !entries.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && ["string", "number", "boolean"].includes(typeof p[1]))) {
-    throw new FcError("InvalidArgument", "invalid query: must be URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans", { argument: "query" });
-  }
-  return entries.map(([k, v]) => [k, String(v)]);
-}
+const queryPairs = (query) =>
+  namePairs(query, "query", ["string", "number", "boolean"], "URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans");
 
 /** A Function Compute 3.0 client. Options are checked on the first call. */
 export class FcClient {

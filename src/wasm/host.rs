@@ -238,13 +238,17 @@ pub fn header_lines(headers: &[(String, String)]) -> String {
 /// `[[name, value], …]` from JS in one crossing; `None` unless every element is a string pair
 /// free of line breaks.
 pub fn pairs_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
-    let lines = lines_from_pairs(value)?;
+    Some(pairs_from_lines(&lines_from_pairs(value)?))
+}
+
+/// `"name\nvalue\n…"` back into pairs.
+fn pairs_from_lines(lines: &str) -> Vec<(String, String)> {
     let mut parts = lines.split('\n');
     let mut pairs = Vec::new();
     while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
         pairs.push((name.to_owned(), value.to_owned()));
     }
-    Some(pairs)
+    pairs
 }
 
 /// A plain JS object of headers, built in one call.
@@ -422,7 +426,8 @@ impl Host for JsHost {
         let header_lines = header_lines(&request.headers);
         let body = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")).cloned();
         let signal = guard.as_ref().map(|g| g.controller.signal());
-        let exchanged = exchange(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal);
+        let exchanged =
+            exchange(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal);
         let read = JsFuture::from(exchanged).await.map_err(|rejected| {
             let stage = Reflect::get(&rejected, &JsValue::from_str("stage")).ok().and_then(|s| s.as_string());
             let error = Reflect::get(&rejected, &JsValue::from_str("error")).unwrap_or(rejected);
@@ -436,12 +441,7 @@ impl Host for JsHost {
         drop(guard);
         let read = js_sys::Array::from(&read);
         let status = read.get(0).as_f64().map_or(0, |s| s as u16);
-        let lines = read.get(1).as_string().unwrap_or_default();
-        let mut headers = Vec::new();
-        let mut parts = lines.split('\n');
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            headers.push((name.to_owned(), value.to_owned()));
-        }
+        let headers = pairs_from_lines(&read.get(1).as_string().unwrap_or_default());
         Ok(JsResponse {
             status,
             headers,
