@@ -40,6 +40,13 @@ fn fake_fetch(status: u16, body: &str, headers: &str) -> Function {
     )
 }
 
+/// A client for a local endpoint that sends through `fetch`.
+fn client_with(credentials: JsValue, fetch: Function) -> WasmClient {
+    let config =
+        obj(&[("endpoint", "http://127.0.0.1:9000".into()), ("credentials", credentials), ("fetch", fetch.into())]);
+    WasmClient::new(config).map_err(|e| get(&e, "message")).expect("client")
+}
+
 fn calls() -> Array {
     let calls = get(&js_sys::global(), "__calls");
     if calls.is_undefined() {
@@ -125,13 +132,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
         "pong",
         "{ 'x-fc-request-id': 'req-7', 'x-fc-log-result': btoa('line 1'), 'x-fc-error-type': 'UnhandledInvocationError' }",
     );
-    let client = WasmClient::new(obj(&[
-        ("endpoint", "http://127.0.0.1:9000".into()),
-        ("credentials", creds()),
-        ("fetch", fetch.into()),
-    ]))
-    .map_err(|e| get(&e, "message"))
-    .expect("client");
+    let client = client_with(creds(), fetch);
     // 200 KB body: hashed in 64 KB pieces from JS memory; the digest must equal a one-shot hash.
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let body = Uint8Array::from(bytes.as_slice());
@@ -176,13 +177,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
 async fn service_errors_keep_code_status_and_request_id() {
     let fetch =
         fake_fetch(404, r#"{"Code":"FunctionNotFound","Message":"no such function","RequestId":"r-404"}"#, "{}");
-    let client = WasmClient::new(obj(&[
-        ("endpoint", "http://127.0.0.1:9000".into()),
-        ("credentials", creds()),
-        ("fetch", fetch.into()),
-    ]))
-    .map_err(|e| get(&e, "message"))
-    .expect("client");
+    let client = client_with(creds(), fetch);
     let err = JsFuture::from(client.invoke_function(
         "missing".into(),
         JsValue::UNDEFINED,
@@ -200,13 +195,7 @@ async fn service_errors_keep_code_status_and_request_id() {
 async fn an_aborted_signal_sends_nothing() {
     reset_calls();
     let fetch = fake_fetch(200, "", "{}");
-    let client = WasmClient::new(obj(&[
-        ("endpoint", "http://127.0.0.1:9000".into()),
-        ("credentials", creds()),
-        ("fetch", fetch.into()),
-    ]))
-    .map_err(|e| get(&e, "message"))
-    .expect("client");
+    let client = client_with(creds(), fetch);
     let signal = web_sys::AbortSignal::abort();
     let err = JsFuture::from(client.invoke_function(
         "f".into(),
@@ -228,13 +217,7 @@ async fn a_provider_with_expiration_is_called_once() {
                                   expiration: new Date(Date.now() + 3600e3).toISOString() });",
     );
     let fetch = fake_fetch(200, "ok", "{}");
-    let client = WasmClient::new(obj(&[
-        ("endpoint", "http://127.0.0.1:9000".into()),
-        ("credentials", counter.into()),
-        ("fetch", fetch.into()),
-    ]))
-    .map_err(|e| get(&e, "message"))
-    .expect("client");
+    let client = client_with(counter.into(), fetch);
     for _ in 0..3 {
         JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED))
             .await
