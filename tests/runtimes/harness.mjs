@@ -49,6 +49,9 @@ export function run(cmd, args, { cwd, env, timeoutMs = 120_000, input } = {}) {
     }, timeoutMs);
     child.on("error", (e) => (clearTimeout(timer), reject(e)));
     child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+    // A child that exits without reading its stdin (find, node -e) makes this write fail with
+    // EPIPE, which is not an error of the command.
+    child.stdin.on("error", () => {});
     child.stdin.end(input ?? "");
   });
 }
