@@ -1,7 +1,7 @@
 // The JS face shared by every runtime entry (node.js, web.js, workerd.js). It adapts JS values
 // (bodies, headers, errors) to and from the wasm layer, which does the real work.
 
-import { WasmClient, setSyncDigest, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
+import { WasmClient, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
 
 let loadWasm = () => {
   throw new Error("fc-invoke: import the package entry (\"fc-invoke\"), not js/core.js");
@@ -27,7 +27,6 @@ function loaded() {
     .then(() => loadWasm())
     .then((exports) => {
       wasmExports = exports;
-      if (runtimeDigest) setSyncDigest(runtimeDigest.digest, runtimeDigest.minBytes);
     })
     .catch((e) => {
       ready = null;
@@ -63,6 +62,32 @@ function toFcError(e) {
   if (e instanceof FcError) return e;
   if (e && e.name === "FcError" && typeof e.code === "string") return new FcError(e.code, e.message, e);
   return new FcError("InternalError", `fc-invoke internal error: ${e?.message ?? e}`, { cause: e });
+}
+
+// Bodies from this size on are hashed by Web Crypto where the runtime has no synchronous native
+// digest; below it, the promise round trip costs more than hashing in wasm (bench/results.md).
+const SUBTLE_DIGEST_FROM = 64 * 1024;
+
+const hexOf = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * The body's SHA-256 in hex from the runtime's native digest, a Promise of it (Web Crypto), or
+ * undefined where hashing in wasm is as fast: the wasm hashes what it is not given.
+ */
+function nativeBodyHash(bytes) {
+  if (bytes === undefined || bytes.length === 0) return undefined;
+  if (runtimeDigest !== null && bytes.length >= runtimeDigest.minBytes) {
+    try {
+      return runtimeDigest.digest(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+  const subtle = globalThis.crypto?.subtle;
+  if (bytes.length >= SUBTLE_DIGEST_FROM && typeof subtle?.digest === "function") {
+    return subtle.digest("SHA-256", bytes).then(hexOf, () => undefined);
+  }
+  return undefined;
 }
 
 const encoder = new TextEncoder();
@@ -113,12 +138,16 @@ function namePairs(value, argument, valueTypes, accepted) {
 const headerPairs = (headers) =>
   namePairs(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values");
 
-/** Body and headers as the wasm takes them: `{ bytes, pairs }`, or a Promise of it for a Blob. */
+/**
+ * Body and headers as the wasm takes them: `{ bytes, hash, pairs }` (hash: hex SHA-256 or
+ * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto.
+ */
 function prepare(body, headers) {
   const pairs = headerPairs(headers);
   const finish = ({ bytes, contentType }) => {
     if (contentType && !pairs.some(([k]) => k.toLowerCase() === "content-type")) pairs.push(["content-type", contentType]);
-    return { bytes, pairs };
+    const hash = nativeBodyHash(bytes);
+    return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, pairs })) : { bytes, hash, pairs };
   };
   const converted = bodyBytes(body);
   return converted instanceof Promise ? converted.then(finish) : finish(converted);
@@ -205,8 +234,8 @@ export class FcClient {
   request(options = {}) {
     return this.#run(async (c) => {
       const { body, headers, query, ...rest } = options ?? {};
-      const { bytes, pairs } = await prepare(body, headers);
-      return new FcResponse(await c.request({ ...rest, query: queryPairs(query), body: bytes, headers: pairs }));
+      const { bytes, hash, pairs } = await prepare(body, headers);
+      return new FcResponse(await c.request({ ...rest, query: queryPairs(query), body: bytes, headers: pairs }, hash));
     });
   }
 
@@ -221,8 +250,9 @@ export class FcClient {
       const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
       request = new Request(input, streaming ? { duplex: "half", ...init } : init);
       body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
+      const hash = await nativeBodyHash(body);
       const client = await this.#client();
-      signed = await client.signTrigger(request.method, request.url, [...request.headers], body);
+      signed = await client.signTrigger(request.method, request.url, [...request.headers], body, hash);
     } catch (e) {
       throw toFcError(e);
     }
@@ -244,7 +274,7 @@ export class FcClient {
       let prepared = prepare(options?.body, options?.headers);
       if (prepared instanceof Promise) prepared = await prepared;
       const client = this.#wasm ?? (await this.#client());
-      return new InvokeResponse(await client.invokeFunction(functionName, options, prepared.bytes, prepared.pairs));
+      return new InvokeResponse(await client.invokeFunction(functionName, options, prepared.bytes, prepared.hash, prepared.pairs));
     } catch (e) {
       throw toFcError(e);
     }
@@ -272,9 +302,11 @@ export async function invokeFunction({ endpoint, accountId, region, credentials,
 export async function signRequest(request, credentials, options) {
   try {
     const { body, headers, ...rest } = request ?? {};
-    const { bytes, pairs } = await prepare(body, headers);
-    await loaded();
-    return await wasmSignRequest({ ...rest, body: bytes, headers: pairs }, credentials, options);
+    let prepared = prepare(body, headers);
+    if (prepared instanceof Promise) prepared = await prepared;
+    if (wasmExports === null) await loaded();
+    const payloadHash = rest.payloadHash ?? prepared.hash;
+    return wasmSignRequest({ ...rest, body: prepared.bytes, headers: prepared.pairs, payloadHash }, credentials, options);
   } catch (e) {
     throw toFcError(e);
   }

@@ -61,7 +61,7 @@ fn reset_calls() {
 }
 
 async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(sign_request(request, credentials, options)).await
+    sign_request(request, credentials, options)
 }
 
 #[wasm_bindgen_test]
@@ -137,7 +137,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let body = Uint8Array::from(bytes.as_slice());
     let options = obj(&[("qualifier", "prod".into()), ("logType", "Tail".into())]);
-    let res = JsFuture::from(client.invoke_function("my-func".into(), options, body.into(), JsValue::UNDEFINED))
+    let res = JsFuture::from(client.invoke_function("my-func".into(), options, body.into(), None, JsValue::UNDEFINED))
         .await
         .map_err(|e| get(&e, "message"))
         .expect("ok");
@@ -166,7 +166,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     // With a timeout, fetch gets the attempt's own signal.
     reset_calls();
     let options = obj(&[("timeoutMs", 5_000.into())]);
-    JsFuture::from(client.invoke_function("my-func".into(), options, JsValue::UNDEFINED, JsValue::UNDEFINED))
+    JsFuture::from(client.invoke_function("my-func".into(), options, JsValue::UNDEFINED, None, JsValue::UNDEFINED))
         .await
         .map_err(|e| get(&e, "message"))
         .expect("ok");
@@ -182,6 +182,7 @@ async fn service_errors_keep_code_status_and_request_id() {
         "missing".into(),
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        None,
         JsValue::UNDEFINED,
     ))
     .await
@@ -201,6 +202,7 @@ async fn an_aborted_signal_sends_nothing() {
         "f".into(),
         obj(&[("signal", signal.into())]),
         JsValue::UNDEFINED,
+        None,
         JsValue::UNDEFINED,
     ))
     .await
@@ -219,7 +221,7 @@ async fn a_provider_with_expiration_is_called_once() {
     let fetch = fake_fetch(200, "ok", "{}");
     let client = client_with(counter.into(), fetch);
     for _ in 0..3 {
-        JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED))
+        JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, None, JsValue::UNDEFINED))
             .await
             .map_err(|e| get(&e, "message"))
             .expect("ok");

@@ -3,7 +3,7 @@
 use crate::acs3::{AcsDate, Credentials};
 use crate::error::Error;
 use crate::fc::retry::RetryPolicy;
-use js_sys::{Object, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -44,73 +44,107 @@ pub fn error_to_js(error: &Error) -> JsValue {
     js.into()
 }
 
-/// An options object read field by field with js-sys. Unknown keys are refused, so a typo such
-/// as `invocationtype` is an error instead of a silently ignored option.
-pub struct Fields {
-    object: Option<JsValue>,
-    /// The keys the object has: absent ones are answered without crossing into JS.
-    keys: Vec<String>,
+/// One field of a JS object as [`Fields`] read it.
+enum Field {
+    Absent,
+    Text(String),
+    Bool(bool),
+    /// Anything else (a number, an object, a function…), fetched only when asked for: numbers
+    /// do not come as text, which would pull a float parser into the wasm.
+    Other,
+}
+
+/// An options object, read in one crossing into JS (`readFields` in host.js) instead of several
+/// per field. Unknown keys are refused, so a typo such as `invocationtype` is an error instead of
+/// a silently ignored option.
+pub struct Fields<'n> {
+    object: JsValue,
+    names: &'n [&'n str],
+    fields: Vec<Field>,
     argument: &'static str,
 }
 
-impl Fields {
+impl<'n> Fields<'n> {
     /// `value` must be an object, `undefined` or `null`, with no keys outside `names`.
-    pub fn new(value: JsValue, argument: &'static str, names: &[&str]) -> Result<Self, Error> {
-        if value.is_undefined() || value.is_null() {
-            return Ok(Fields { object: None, keys: Vec::new(), argument });
-        }
-        if !value.is_object() {
-            return Err(Error::invalid(argument, "must be an object"));
-        }
-        let keys: Vec<String> =
-            Object::keys(value.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
-        if let Some(key) = keys.iter().find(|k| !names.contains(&k.as_str())) {
-            return Err(Error::invalid(
-                argument,
-                format!("unknown option `{key}`; expected one of {}", names.join(", ")),
-            ));
-        }
-        Ok(Fields { object: Some(value), keys, argument })
+    pub fn new(value: JsValue, argument: &'static str, names: &'n [&'n str]) -> Result<Self, Error> {
+        Self::read(value, argument, names, false)
+    }
+
+    /// Like [`Fields::new`], but other keys are allowed (and ignored).
+    pub fn open(value: JsValue, argument: &'static str, names: &'n [&'n str]) -> Result<Self, Error> {
+        Self::read(value, argument, names, true)
+    }
+
+    fn read(value: JsValue, argument: &'static str, names: &'n [&'n str], open: bool) -> Result<Self, Error> {
+        let encoded = super::host::read_fields(&value, &names.join(","), open);
+        let fields = match encoded.strip_prefix('{') {
+            Some(rest) => {
+                decode_fields(rest, names.len()).ok_or_else(|| Error::invalid(argument, "could not be read"))?
+            }
+            None if encoded == "u" => Vec::new(),
+            None => {
+                return Err(match encoded.strip_prefix('!') {
+                    Some(key) => Error::invalid(
+                        argument,
+                        format!("unknown option `{key}`; expected one of {}", names.join(", ")),
+                    ),
+                    None => Error::invalid(argument, "must be an object"),
+                })
+            }
+        };
+        Ok(Fields { object: value, names, fields, argument })
+    }
+
+    fn field(&self, key: &str) -> &Field {
+        self.names.iter().position(|n| *n == key).and_then(|i| self.fields.get(i)).unwrap_or(&Field::Absent)
     }
 
     /// The raw value (`undefined` when absent).
     pub fn value(&self, key: &str) -> JsValue {
-        match &self.object {
-            Some(o) if self.keys.iter().any(|k| k == key) => {
-                Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-            }
-            _ => JsValue::UNDEFINED,
+        match self.field(key) {
+            Field::Absent => JsValue::UNDEFINED,
+            Field::Text(s) => JsValue::from_str(s),
+            Field::Bool(b) => JsValue::from_bool(*b),
+            Field::Other => Reflect::get(&self.object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
         }
     }
 
-    fn typed<T>(&self, key: &str, kind: &str, read: impl Fn(&JsValue) -> Option<T>) -> Result<Option<T>, Error> {
-        let value = self.value(key);
-        if value.is_undefined() || value.is_null() {
-            return Ok(None);
+    fn typed<T>(&self, key: &str, kind: &str, read: impl Fn(&Field) -> Option<T>) -> Result<Option<T>, Error> {
+        match self.field(key) {
+            Field::Absent => Ok(None),
+            field => {
+                read(field).map(Some).ok_or_else(|| Error::invalid(self.argument, format!("`{key}` must be {kind}")))
+            }
         }
-        read(&value).map(Some).ok_or_else(|| Error::invalid(self.argument, format!("`{key}` must be {kind}")))
     }
 
     /// A string field.
     pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
-        self.typed(key, "a string", JsValue::as_string)
+        self.typed(key, "a string", |f| match f {
+            Field::Text(s) => Some(s.clone()),
+            _ => None,
+        })
     }
 
     /// A number field.
     pub fn number(&self, key: &str) -> Result<Option<f64>, Error> {
-        self.typed(key, "a number", JsValue::as_f64)
+        self.typed(key, "a number", |_| self.value(key).as_f64())
     }
 
     /// A boolean field.
     pub fn boolean(&self, key: &str) -> Result<Option<bool>, Error> {
-        self.typed(key, "true or false", JsValue::as_bool)
+        self.typed(key, "true or false", |f| match f {
+            Field::Bool(b) => Some(*b),
+            _ => None,
+        })
     }
 
     /// A whole number field from 0 to `max`.
     pub fn integer(&self, key: &str, max: u32) -> Result<Option<u32>, Error> {
         let kind = format!("a whole number from 0 to {max}");
-        self.typed(key, &kind, |v| {
-            v.as_f64().filter(|n| n.fract() == 0.0 && (0.0..=f64::from(max)).contains(n)).map(|n| n as u32)
+        self.typed(key, &kind, |_| {
+            let n = self.value(key).as_f64()?;
+            (n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n)).then_some(n as u32)
         })
     }
 
@@ -127,12 +161,50 @@ impl Fields {
     }
 }
 
-fn string_field(object: &JsValue, name: &str) -> Result<Option<String>, Error> {
-    let value = Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
+/// Decodes `readFields`' encoding of `count` fields: per field a tag, `-` (absent), `o` (other),
+/// `t`/`f` or `s<UTF-16 length>:<text>`. `None` if it does not parse.
+fn decode_fields(mut rest: &str, count: usize) -> Option<Vec<Field>> {
+    let mut fields = Vec::with_capacity(count);
+    for _ in 0..count {
+        let tag = rest.chars().next()?;
+        rest = rest.get(1..)?;
+        let field = match tag {
+            '-' => Field::Absent,
+            'o' => Field::Other,
+            't' => Field::Bool(true),
+            'f' => Field::Bool(false),
+            's' => {
+                let colon = rest.find(':')?;
+                let units: usize = rest.get(..colon)?.parse().ok()?;
+                rest = rest.get(colon + 1..)?;
+                // The length counts UTF-16 units, as JS does: bytes when ASCII (nearly always),
+                // else walk the chars to the byte offset.
+                let end = match rest.as_bytes().get(..units) {
+                    Some(head) if head.is_ascii() => units,
+                    _ => {
+                        let (mut taken, mut end) = (0, 0);
+                        for c in rest.chars() {
+                            if taken >= units {
+                                break;
+                            }
+                            taken += c.len_utf16();
+                            end += c.len_utf8();
+                        }
+                        if taken != units {
+                            return None;
+                        }
+                        end
+                    }
+                };
+                let text = rest.get(..end)?.to_owned();
+                rest = rest.get(end..)?;
+                Field::Text(text)
+            }
+            _ => return None,
+        };
+        fields.push(field);
     }
-    value.as_string().map(Some).ok_or_else(|| Error::credentials(format!("{name} must be a string")))
+    rest.is_empty().then_some(fields)
 }
 
 /// Milliseconds since the epoch from a `Date`, an ISO string or a number; `None` for undefined.
@@ -160,19 +232,20 @@ pub fn time_ms(value: &JsValue, argument: &'static str) -> Result<Option<f64>, E
     }
 }
 
-/// Credentials from a JS object `{ accessKeyId, accessKeySecret, securityToken?, expiration? }`,
-/// with the expiration in epoch milliseconds.
+/// Credentials from a JS object `{ accessKeyId, accessKeySecret, securityToken?, expiration? }`
+/// (other keys, as in an STS answer, are ignored), with the expiration in epoch milliseconds.
 pub fn credentials_from_js(value: &JsValue) -> Result<(Credentials, Option<f64>), Error> {
-    if !value.is_object() {
-        return Err(Error::credentials("expected an object with accessKeyId and accessKeySecret"));
+    const NAMES: [&str; 4] = ["accessKeyId", "accessKeySecret", "securityToken", "expiration"];
+    let shape = || Error::credentials("expected an object with accessKeyId and accessKeySecret");
+    if value.is_undefined() || value.is_null() {
+        return Err(shape());
     }
-    let id = string_field(value, "accessKeyId")?.unwrap_or_default();
-    let secret = string_field(value, "accessKeySecret")?.unwrap_or_default();
-    let token = string_field(value, "securityToken")?;
-    let expiration_value = Reflect::get(value, &JsValue::from_str("expiration")).unwrap_or(JsValue::UNDEFINED);
-    let expiration = time_ms(&expiration_value, "credentials.expiration")
+    let f = Fields::open(value.clone(), "credentials", &NAMES).map_err(|_| shape())?;
+    let text = |name: &str| f.string(name).map_err(|_| Error::credentials(format!("{name} must be a string")));
+    let (id, secret, token) = (text("accessKeyId")?, text("accessKeySecret")?, text("securityToken")?);
+    let expiration = time_ms(&f.value("expiration"), "credentials.expiration")
         .map_err(|_| Error::credentials("expiration must be a Date, an ISO date string or epoch milliseconds"))?;
-    Ok((Credentials::new(id, secret, token)?, expiration))
+    Ok((Credentials::new(id.unwrap_or_default(), secret.unwrap_or_default(), token)?, expiration))
 }
 
 /// `FcClient` options.

@@ -45,8 +45,50 @@ export function invokeResult(status, headers, body, requestId, log, functionErro
   return { status, requestId, headers, body, log, functionError, asyncTaskId };
 }
 
+/** The name lists readFields has split, by their joined form. */
+const fieldLists = new Map();
+
+/**
+ * An object's fields `names` ("a,b,c") in one string, for the wasm's Fields reader: "u"
+ * (undefined or null), "x" (not an object), "!" + key (a key outside `names`, unless `open`), or
+ * "{" then per name "-" (absent), "s" + UTF-16 length + ":" + text, "t", "f", or "o" (anything
+ * else, numbers included, which the wasm reads on its own).
+ */
+export function readFields(value, names, open) {
+  if (value === undefined || value === null) return "u";
+  if (typeof value !== "object") return "x";
+  let list = fieldLists.get(names);
+  if (list === undefined) fieldLists.set(names, (list = names.split(",")));
+  if (!open) {
+    for (const key of Object.keys(value)) if (!list.includes(key)) return "!" + key;
+  }
+  let out = "{";
+  for (const name of list) {
+    const v = value[name];
+    switch (typeof v) {
+      case "undefined":
+        out += "-";
+        break;
+      case "string":
+        out += "s" + v.length + ":" + v;
+        break;
+      case "boolean":
+        out += v ? "t" : "f";
+        break;
+      default:
+        out += v === null ? "-" : "o";
+    }
+  }
+  return out;
+}
+
+/** `{ method, url, headers }` of a signed request, headers from "name\nvalue\n…". */
+export function signedResult(method, url, headerLines) {
+  return { method, url, headers: objectFromLines(headerLines) };
+}
+
 /** A plain object from "name\nvalue\n…". */
-export function objectFromLines(lines) {
+function objectFromLines(lines) {
   const object = {};
   const parts = lines.split("\n");
   for (let i = 0; i + 1 < parts.length; i += 2) object[parts[i]] = parts[i + 1];

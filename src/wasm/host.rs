@@ -37,8 +37,10 @@ extern "C" {
     fn random_nonce_js() -> String;
     #[wasm_bindgen(js_name = linesFromPairs)]
     fn lines_from_pairs(pairs: &JsValue) -> Option<String>;
-    #[wasm_bindgen(js_name = objectFromLines)]
-    fn object_from_lines(lines: &str) -> JsValue;
+    #[wasm_bindgen(js_name = readFields)]
+    pub fn read_fields(value: &JsValue, names: &str, open: bool) -> String;
+    #[wasm_bindgen(js_name = signedResult)]
+    fn signed_result(method: &str, url: &str, header_lines: &str) -> JsValue;
     #[wasm_bindgen(js_name = invokeResult)]
     pub fn invoke_result(
         status: u16,
@@ -251,49 +253,42 @@ fn pairs_from_lines(lines: &str) -> Vec<(String, String)> {
     pairs
 }
 
-/// A plain JS object of headers, built in one call.
-pub fn headers_object(headers: &[(String, String)]) -> JsValue {
-    object_from_lines(&header_lines(headers))
+/// `{ method, url, headers }` for JS, built in one call.
+pub fn signed_object(signed: &SignedRequest) -> JsValue {
+    signed_result(&signed.method, &signed.url, &header_lines(&signed.headers))
 }
 
-thread_local! {
-    /// A synchronous native SHA-256 the runtime entry may provide (Node: node:crypto), with the
-    /// body size from which it beats SHA-256 in wasm.
-    static SYNC_DIGEST: std::cell::RefCell<Option<(Function, u32)>> = const { std::cell::RefCell::new(None) };
+/// A request body held in JS memory, with its SHA-256 when the JS face computed it natively
+/// (node:crypto, Web Crypto), which beats SHA-256 in wasm for all but small bodies.
+pub struct JsBody {
+    pub bytes: Uint8Array,
+    pub hash: Option<PayloadHash>,
 }
 
-/// Registers the runtime's synchronous `(bytes) => hexSha256` for bodies of `min_bytes` or more.
-pub fn set_sync_digest(digest: Function, min_bytes: u32) {
-    SYNC_DIGEST.with(|d| *d.borrow_mut() = Some((digest, min_bytes)));
-}
-
-fn sync_digest(body: &Uint8Array) -> Option<PayloadHash> {
-    let (digest, min) = SYNC_DIGEST.with(|d| d.borrow().clone())?;
-    if body.length() < min {
-        return None;
+impl JsBody {
+    /// `bytes` (undefined or null: empty) and an optional hex SHA-256 of them.
+    pub fn from_js(bytes: &JsValue, hash: Option<String>) -> Result<JsBody, Error> {
+        let bytes = if bytes.is_undefined() || bytes.is_null() {
+            Uint8Array::new_with_length(0)
+        } else {
+            bytes.dyn_ref::<Uint8Array>().cloned().ok_or_else(|| Error::invalid("body", "must be bytes (Uint8Array)"))?
+        };
+        let hash = hash.map(|hex| PayloadHash::from_hex(&hex)).transpose()?;
+        Ok(JsBody { bytes, hash })
     }
-    let hex = digest.call1(&JsValue::UNDEFINED, body).ok()?.as_string()?;
-    PayloadHash::from_hex(&hex).ok()
+
+    /// The body's SHA-256: the one given, or computed here.
+    pub fn payload_hash(&self) -> PayloadHash {
+        self.hash.clone().unwrap_or_else(|| wasm_payload_hash(&self.bytes))
+    }
 }
 
-/// Bodies at least this large are hashed by the host's native SHA-256 (`crypto.subtle.digest`),
-/// several times faster than SHA-256 in wasm; smaller ones in wasm, where the promise round
-/// trip would cost more than it saves (bench/results.md).
-const NATIVE_DIGEST_FROM: u32 = 64 * 1024;
-
-/// The SHA-256 of a body held in JS memory.
-pub async fn payload_hash(body: &Uint8Array) -> Result<PayloadHash, Error> {
+/// The SHA-256 of a body held in JS memory, computed in wasm in pieces, so that a large body
+/// never exists twice.
+fn wasm_payload_hash(body: &Uint8Array) -> PayloadHash {
     let len = body.length();
     if len == 0 {
-        return Ok(PayloadHash::empty());
-    }
-    if let Some(hash) = sync_digest(body) {
-        return Ok(hash);
-    }
-    if len >= NATIVE_DIGEST_FROM {
-        if let Some(hash) = native_digest(body).await {
-            return Ok(hash);
-        }
+        return PayloadHash::empty();
     }
     let mut hasher = PayloadHasher::new();
     let mut chunk = vec![0u8; len.min(HASH_CHUNK) as usize];
@@ -305,18 +300,7 @@ pub async fn payload_hash(body: &Uint8Array) -> Result<PayloadHash, Error> {
         hasher.update(piece);
         offset = end;
     }
-    Ok(hasher.finish())
-}
-
-/// `crypto.subtle.digest("SHA-256", body)`, or `None` where the host has no Web Crypto.
-async fn native_digest(body: &Uint8Array) -> Option<PayloadHash> {
-    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
-    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle")).ok().filter(JsValue::is_object)?;
-    let digest = Reflect::get(&subtle, &JsValue::from_str("digest")).ok()?.dyn_into::<Function>().ok()?;
-    let pending = digest.call2(&subtle, &JsValue::from_str("SHA-256"), body).ok()?;
-    let buffer = JsFuture::from(Promise::resolve(&pending)).await.ok()?;
-    let bytes = Uint8Array::new(&buffer).to_vec();
-    PayloadHash::from_hex(&crate::acs3::encode::hex_lower(&bytes)).ok()
+    hasher.finish()
 }
 
 /// A response whose body has been read into a JS `Uint8Array` (it stays in JS memory).
@@ -369,7 +353,7 @@ impl HostResponse for JsResponse {
 }
 
 impl Host for JsHost {
-    type Body = Uint8Array;
+    type Body = JsBody;
     type Response = JsResponse;
     type Cancel = AbortSignal;
 
@@ -401,8 +385,8 @@ impl Host for JsHost {
         }
     }
 
-    async fn payload_hash(&self, body: &Uint8Array) -> Result<PayloadHash, Error> {
-        payload_hash(body).await
+    async fn payload_hash(&self, body: &JsBody) -> Result<PayloadHash, Error> {
+        Ok(body.payload_hash())
     }
 
     async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
@@ -415,7 +399,7 @@ impl Host for JsHost {
     async fn send(
         &self,
         request: &SignedRequest,
-        body: Option<&Uint8Array>,
+        body: Option<&JsBody>,
         attempt: &Attempt<'_, AbortSignal>,
     ) -> Result<JsResponse, Error> {
         // An AbortController costs fetch real work (signal wiring in undici): only when needed.
@@ -424,7 +408,10 @@ impl Host for JsHost {
             (timeout, cancel) => Some(AttemptGuard::new(timeout, cancel)?),
         };
         let header_lines = header_lines(&request.headers);
-        let body = body.filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD")).cloned();
+        let body = body
+            .map(|b| &b.bytes)
+            .filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD"))
+            .cloned();
         let signal = guard.as_ref().map(|g| g.controller.signal());
         let exchanged =
             exchange(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal);

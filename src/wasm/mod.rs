@@ -8,8 +8,8 @@ mod rust_api;
 
 pub use rust_api::{FcClient, InvokeResponse};
 
-use crate::acs3::{self, AcsDate, PayloadHash, SignableRequest, SigningParams};
-use crate::client::{CallOptions, Client, Host, HostResponse};
+use crate::acs3::{self, AcsDate, SignableRequest, SigningParams};
+use crate::client::{CallOptions, Client, HostResponse};
 use crate::error::Error;
 use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
@@ -18,8 +18,8 @@ use convert::{
     epoch_ms, error_to_js, millis, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions, RequestOptions,
     RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
-use host::{CredentialSource, JsHost, JsResponse, ProviderCache};
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use host::{CredentialSource, JsBody, JsHost, JsResponse, ProviderCache};
+use js_sys::{Function, Object, Promise, Reflect};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -41,14 +41,6 @@ fn credential_source(value: &JsValue) -> Result<CredentialSource, Error> {
         )),
         None => Ok(CredentialSource::Static(convert::credentials_from_js(value)?.0)),
     }
-}
-
-/// Body bytes: a `Uint8Array` (the JS face converts every other body type), or empty.
-fn body_bytes(value: &JsValue) -> Result<Uint8Array, Error> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(Uint8Array::new_with_length(0));
-    }
-    value.dyn_ref::<Uint8Array>().cloned().ok_or_else(|| Error::invalid("body", "must be bytes (Uint8Array)"))
 }
 
 fn signal_from(value: &JsValue) -> Result<Option<AbortSignal>, Error> {
@@ -85,17 +77,20 @@ impl WasmClient {
     /// Invokes `function_name`; resolves to `{ status, requestId, headers, body, log,
     /// functionError, asyncTaskId }` or rejects with an `FcError`-shaped error.
     #[wasm_bindgen(js_name = invokeFunction)]
-    /// `body` (bytes) and `headers` (pairs) come converted by the JS face; `options` is the
-    /// caller's object, read for everything else.
+    /// `body` (bytes, with `bodyHash`, its hex SHA-256, when the JS face hashed it natively)
+    /// and `headers` (pairs) come converted by the JS face; `options` is the caller's object,
+    /// read for everything else.
     pub fn invoke_function(
         &self,
         function_name: JsValue,
         options: JsValue,
         body: JsValue,
+        body_hash: Option<String>,
         headers: JsValue,
     ) -> Promise {
         promise(&self.inner, move |client| async move {
             let name = text_arg(&function_name, "functionName")?;
+            let body = JsBody::from_js(&body, body_hash)?;
             invoke(&client, &name, options, body, headers).await
         })
     }
@@ -199,7 +194,7 @@ impl WasmClient {
     }
 
     /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`.
-    pub fn request(&self, options: JsValue) -> Promise {
+    pub fn request(&self, options: JsValue, body_hash: Option<String>) -> Promise {
         promise(&self.inner, move |client| async move {
             let options = RequestOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
@@ -213,7 +208,7 @@ impl WasmClient {
             let body = if options.body.is_undefined() || options.body.is_null() {
                 None
             } else {
-                Some(body_bytes(&options.body)?)
+                Some(JsBody::from_js(&options.body, body_hash)?)
             };
             let custom = CustomCall {
                 method: options.method.as_deref().unwrap_or("GET"),
@@ -233,16 +228,22 @@ impl WasmClient {
     /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
     /// and clock; resolves to `{ method, url, headers }`.
     #[wasm_bindgen(js_name = signTrigger)]
-    pub fn sign_trigger(&self, method: JsValue, url: JsValue, headers: JsValue, body: JsValue) -> Promise {
+    pub fn sign_trigger(
+        &self,
+        method: JsValue,
+        url: JsValue,
+        headers: JsValue,
+        body: JsValue,
+        body_hash: Option<String>,
+    ) -> Promise {
         promise(&self.inner, move |client| async move {
             let method = text_arg(&method, "method")?;
             let url = Url::parse(&text_arg(&url, "url")?, "url")?;
             let headers = host::pairs_from_js(&headers)
                 .ok_or_else(|| Error::invalid("headers", "must be [name, value] pairs of strings"))?;
-            let body = body_bytes(&body)?;
-            let payload = client.host().payload_hash(&body).await?;
+            let payload = JsBody::from_js(&body, body_hash)?.payload_hash();
             let signed = client.sign(&SignableRequest::new(&method, url, &headers, payload)?).await?;
-            Ok(signed_object(&signed).into())
+            Ok(host::signed_object(&signed))
         })
     }
 }
@@ -263,19 +264,11 @@ fn call_options<'a>(
     })
 }
 
-fn signed_object(signed: &acs3::SignedRequest) -> Object {
-    let result = Object::new();
-    let _ = Reflect::set(&result, &"method".into(), &JsValue::from_str(&signed.method));
-    let _ = Reflect::set(&result, &"url".into(), &JsValue::from_str(&signed.url));
-    let _ = Reflect::set(&result, &"headers".into(), &host::headers_object(&signed.headers));
-    result
-}
-
 async fn invoke(
     client: &Client<JsHost>,
     function_name: &str,
     options: JsValue,
-    body: JsValue,
+    body: JsBody,
     headers: JsValue,
 ) -> Result<JsValue, Error> {
     let options = InvokeOptions::read(options)?;
@@ -288,7 +281,6 @@ async fn invoke(
     };
     let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
     let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
-    let body = body_bytes(&body)?;
     let signal = signal_from(&options.signal)?;
     let call =
         call_options(options.timeout_ms, options.deadline_ms, signal.as_ref(), &options.retry, options.idempotent)?;
@@ -313,28 +305,19 @@ async fn invoke(
     ))
 }
 
-/// Lets a runtime entry hash bodies of `min_bytes` or more with its own synchronous SHA-256
-/// (`(bytes: Uint8Array) => hex`), e.g. node:crypto, which is faster than both wasm and Web Crypto.
-#[wasm_bindgen(js_name = setSyncDigest)]
-pub fn set_sync_digest(digest: Function, min_bytes: u32) {
-    host::set_sync_digest(digest, min_bytes);
-}
-
-/// Signs any FC 3.0 request without sending it. The date defaults to now and the nonce to a
-/// fresh random one; the body's hash is computed here unless `payloadHash` is given.
+/// Signs any FC 3.0 request without sending it, synchronously. The date defaults to now and
+/// the nonce to a fresh random one; the body's hash is computed here unless `payloadHash` is
+/// given (the JS face gives it when the runtime hashes natively).
 #[wasm_bindgen(js_name = signRequest)]
-pub fn sign_request(request: JsValue, credentials: JsValue, options: JsValue) -> Promise {
-    run(Box::pin(sign(request, credentials, options)))
+pub fn sign_request(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    sign(request, credentials, options).map_err(|e| error_to_js(&e))
 }
 
-async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, Error> {
+fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, Error> {
     let request = RequestToSign::read(request)?;
     let options = SignOptions::read(options)?;
     let (credentials, _) = convert::credentials_from_js(&credentials)?;
-    let payload = match &request.payload_hash {
-        Some(hex) => PayloadHash::from_hex(hex)?,
-        None => host::payload_hash(&body_bytes(&request.body)?).await?,
-    };
+    let payload = JsBody::from_js(&request.body, request.payload_hash)?.payload_hash();
     let url = Url::parse(&request.url, "url")?;
     let signable = SignableRequest::new(request.method.as_deref().unwrap_or("GET"), url, &request.headers, payload)?;
     let date_ms = time_ms(&options.date, "date")?.unwrap_or_else(js_sys::Date::now);
@@ -348,5 +331,5 @@ async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Resul
         nonce: &nonce,
     };
     let signed = acs3::sign(&signable, &credentials, &params)?;
-    Ok(signed_object(&signed).into())
+    Ok(host::signed_object(&signed))
 }

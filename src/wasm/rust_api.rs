@@ -67,7 +67,7 @@ impl FcClient {
 
     /// Invokes a function with `body` as its event.
     pub async fn invoke_function(&self, options: &InvokeFunction<'_>, body: &[u8]) -> Result<InvokeResponse, Error> {
-        let body = Uint8Array::from(body);
+        let body = super::host::JsBody { bytes: Uint8Array::from(body), hash: None };
         let out = self.inner.invoke_function(options, &body, &CallOptions::default()).await?;
         Ok(InvokeResponse {
             status: out.status,

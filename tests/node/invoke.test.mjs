@@ -250,6 +250,27 @@ test("signRequest output is accepted by the server and equals the official SDK's
   assert.equal(mine.headers["x-acs-security-token"], DEMO_STS_CREDENTIALS.securityToken);
 });
 
+test("non-ASCII option text crosses into the wasm intact, and so do the fields after it", async () => {
+  // The wasm reads an object's fields from one string with UTF-16 lengths; a secret with accents,
+  // astral characters and a lone surrogate must neither be mangled nor shift the token after it.
+  const Utils = require("@alicloud/openapi-core/dist/utils").default;
+  const url = `${server.url}/2023-03-30/functions/echo/invocations`;
+  const fixed = { action: "InvokeFunction", version: "2023-03-30", date: 1714979289000, nonce: "fixed-nonce" };
+  for (const accessKeySecret of ["sécret-😀-𐍈-end", "lone-\uD800-surrogate", "plain"]) {
+    const credentials = { accessKeyId: "STS.id", accessKeySecret, securityToken: "token-after-the-secret" };
+    const mine = await signRequest({ method: "POST", url, body: "x" }, credentials, fixed);
+    assert.equal(mine.headers["x-acs-security-token"], "token-after-the-secret");
+    const theirs = Utils.getAuthorization(
+      { method: "POST", pathname: "/2023-03-30/functions/echo/invocations", query: {}, headers: { ...mine.headers, host: new URL(server.url).host } },
+      "ACS3-HMAC-SHA256",
+      sha256(new TextEncoder().encode("x")),
+      "STS.id",
+      accessKeySecret,
+    );
+    assert.equal(mine.headers.authorization, theirs, accessKeySecret);
+  }
+});
+
 test("secrets never show in errors or in the client", async () => {
   const secret = "very-secret-value-123";
   const token = "very-secret-token-456";
