@@ -12,8 +12,8 @@ let runtimeDigest = null;
 
 /**
  * Called once by each runtime entry with the way that runtime instantiates the module and,
- * optionally, `{ digest, minBytes }`: a synchronous native SHA-256 (bytes → hex) that beats
- * hashing in wasm from `minBytes` on.
+ * optionally, `{ digest, minBytes }`: the runtime's native SHA-256 (bytes → hex, a Promise of it,
+ * or undefined when not available yet), which beats hashing in wasm from `minBytes` on.
  */
 export function setWasmLoader(load, { digest, minBytes = 0 } = {}) {
   loadWasm = load;
@@ -78,9 +78,10 @@ function nativeBodyHash(bytes) {
   if (bytes === undefined || bytes.length === 0) return undefined;
   if (runtimeDigest !== null && bytes.length >= runtimeDigest.minBytes) {
     try {
-      return runtimeDigest.digest(bytes);
+      const hash = runtimeDigest.digest(bytes);
+      if (hash !== undefined) return hash instanceof Promise ? hash.catch(() => undefined) : hash;
     } catch {
-      return undefined;
+      // hashed in wasm instead
     }
   }
   const subtle = globalThis.crypto?.subtle;

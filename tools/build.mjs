@@ -60,7 +60,7 @@ function optimise(file) {
     return;
   }
   // Features rustc enables by default for wasm32-unknown-unknown.
-  const features = ["bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
+  const features = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
   run(process.execPath, [wasmOpt, file, "-Oz", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`), "-o", file]);
 }
 
