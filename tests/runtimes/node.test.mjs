@@ -60,11 +60,11 @@ test("CommonJS example: require() of the package", async () => {
 
 test("the node condition resolves to the Node entry and the package ships only what it needs", async () => {
   const { stdout } = await run(process.execPath, ["--input-type=module", "-e", "console.log(import.meta.resolve('fc-invoke'))"], { cwd: dir });
-  assert.match(stdout.trim(), /node_modules\/fc-invoke\/js\/node\.js$/);
+  assert.match(stdout.trim(), /node_modules\/fc-invoke\/dist\/node\.js$/);
   const { stdout: listing } = await run("find", ["node_modules/fc-invoke", "-type", "f"], { cwd: dir });
   const files = listing.trim().split("\n").map((f) => f.replace("node_modules/fc-invoke/", "").replace(/snippets\/fc-invoke-[0-9a-f]+\//, "snippets/*/")).sort();
   assert.deepEqual(files, [
-    "README.md", "dist/wasm/fc_invoke.js", "dist/wasm/fc_invoke_bg.wasm", "dist/wasm/snippets/*/src/wasm/host.js",
-    "js/core.js", "js/index.d.ts", "js/node.js", "js/web.js", "js/workerd.js", "package.json",
+    "README.md", "dist/node.js", "dist/wasm/fc_invoke.js", "dist/wasm/fc_invoke_bg.wasm", "dist/wasm/snippets/*/src/wasm/host.js",
+    "js/core.js", "js/index.d.ts", "js/web.js", "js/workerd.js", "package.json",
   ]);
 });
