@@ -48,7 +48,7 @@ function namedBuild() {
   run("wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", out, "--out-name", "fc_invoke", join(target, "wasm32-unknown-unknown", "release", "fc_invoke.wasm")]);
   const wasm = join(out, "fc_invoke_bg.wasm");
   const wasmOpt = join(dirname(require.resolve("binaryen/package.json")), "bin", "wasm-opt");
-  const features = ["bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
+  const features = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
   run(process.execPath, [wasmOpt, wasm, "-Oz", "-g", "--strip-producers", ...features.map((f) => `--enable-${f}`), "-o", wasm]);
   // The JS face: every module in js/ (node.js imports core.js, which imports ../dist/wasm/…).
   for (const f of readdirSync(join(root, "js")).filter((f) => f.endsWith(".js"))) copyFileSync(join(root, "js", f), join(pkg, "js", f));
