@@ -126,14 +126,19 @@ function bodyBytes(body) {
 function namePairs(value, argument, valueTypes, accepted) {
   if (value === undefined || value === null) return [];
   const entries =
-    typeof value.entries === "function" && !Array.isArray(value) ? [...value.entries()]
+    typeof value.entries === "function" && !Array.isArray(value) ? value.entries()
     : Array.isArray(value) ? value
     : typeof value === "object" ? Object.entries(value)
     : null;
-  if (!entries || !entries.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && valueTypes.includes(typeof p[1]))) {
-    throw new FcError("InvalidArgument", `invalid ${argument}: must be ${accepted}`, { argument });
+  const bad = () => new FcError("InvalidArgument", `invalid ${argument}: must be ${accepted}`, { argument });
+  if (entries === null) throw bad();
+  // One pass: this runs on every call.
+  const pairs = [];
+  for (const p of entries) {
+    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
+    pairs.push(typeof p[1] === "string" ? p : [p[0], String(p[1])]);
   }
-  return entries.map(([k, v]) => [k, String(v)]);
+  return pairs;
 }
 
 const headerPairs = (headers) =>
@@ -302,12 +307,15 @@ export async function invokeFunction({ endpoint, accountId, region, credentials,
 /** Signs any FC 3.0 request without sending it; returns `{ method, url, headers }`. */
 export async function signRequest(request, credentials, options) {
   try {
-    const { body, headers, ...rest } = request ?? {};
+    // A copy with every key the caller gave, so that the wasm still reports unknown ones.
+    const { body, headers, ...copy } = request ?? {};
     let prepared = prepare(body, headers);
     if (prepared instanceof Promise) prepared = await prepared;
     if (wasmExports === null) await loaded();
-    const payloadHash = rest.payloadHash ?? prepared.hash;
-    return wasmSignRequest({ ...rest, body: prepared.bytes, headers: prepared.pairs, payloadHash }, credentials, options);
+    copy.body = prepared.bytes;
+    copy.headers = prepared.pairs;
+    copy.payloadHash ??= prepared.hash;
+    return wasmSignRequest(copy, credentials, options);
   } catch (e) {
     throw toFcError(e);
   }
