@@ -156,19 +156,16 @@ impl Url {
         };
         let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
         let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (authority, path) = match before_query.find('/') {
-            Some(at) => before_query.split_at(at),
-            None => (before_query, ""),
-        };
+        // split_at_checked, not split_at: the panicking one pulls in core's slice_error_fail
+        // and char Debug (~3 KB of .wasm) for an index that is always a boundary here.
+        let (authority, path) =
+            before_query.find('/').and_then(|at| before_query.split_at_checked(at)).unwrap_or((before_query, ""));
         if authority.contains('@') {
             return Err(bad("must not contain a user name or password"));
         }
         let (host, port_text) = if authority.starts_with('[') {
-            match authority.find(']') {
-                Some(end) => {
-                    let (host, after) = authority.split_at(end + 1);
-                    (host, after.strip_prefix(':'))
-                }
+            match authority.find(']').and_then(|end| authority.split_at_checked(end + 1)) {
+                Some((host, after)) => (host, after.strip_prefix(':')),
                 None => return Err(bad("has an unterminated IPv6 address")),
             }
         } else {
