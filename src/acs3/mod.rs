@@ -184,7 +184,7 @@ pub fn sign(
     let uri = canonical_uri(request.url.path());
     let query = canonical_query(request.url.query());
     headers.push(("host".to_owned(), request.url.authority()));
-    headers.sort_unstable();
+    let mut headers = canonical::sorted(headers);
     let canonical_request = CanonicalRequest::new(&request.method, &uri, &query, &headers, &request.payload_hash);
     let string_to_sign = StringToSign::new(&canonical_request);
     let signature = signature(credentials.access_key_secret(), &string_to_sign)?;
