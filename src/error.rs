@@ -57,10 +57,14 @@ pub struct ServiceError {
 }
 
 impl Error {
+    // Not inlined: each of the many call sites would otherwise carry its own copy of the
+    // String allocation.
+    #[inline(never)]
     pub(crate) fn invalid(argument: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidArgument { argument, reason: reason.into() }
     }
 
+    #[inline(never)]
     pub(crate) fn credentials(reason: impl Into<String>) -> Self {
         Error::Credentials { reason: reason.into() }
     }
