@@ -44,7 +44,9 @@ pub fn normalize_header_value<'a>(name: &str, value: &'a str) -> Result<&'a str,
             format!("the value of header `{name}` must be printable ASCII (no CR, LF or other control characters)"),
         ));
     }
-    Ok(value.trim_matches(|c| c == ' ' || c == '\t'))
+    // `value` is header-safe, so the only ASCII whitespace trim_ascii can meet is space and tab;
+    // it works on bytes, where trim_matches decodes chars from both ends (size, time).
+    Ok(value.trim_ascii())
 }
 
 /// `http` or `https`.
