@@ -1,5 +1,5 @@
 // Start-up probe, run in a fresh Node process by bench/run.mjs:
-//   node bench/startup-child.mjs <fc-invoke | sdk | webcrypto>
+//   node bench/startup-child.mjs <fc-invoke | sdk | webcrypto | phases>
 // Measures from just before the import to the first signed request, and prints one JSON line.
 
 const t0 = performance.now();
@@ -30,6 +30,32 @@ if (variant === "fc-invoke") {
   const { signAcs3 } = await import("./webcrypto-signer.mjs");
   t1 = performance.now();
   authorization = (await signAcs3({ method: "POST", url, headers, body }, credentials, options)).headers.authorization;
+} else if (variant === "phases") {
+  // What the Node entry does on its first call, step by step, with the same files: Web Crypto's
+  // first use (the nonce), the glue's import, reading, compiling and instantiating the .wasm,
+  // then the first and second calls into it (fixed date, nonce and body hash, so no other work).
+  const { readFileSync } = await import("node:fs");
+  const at = [performance.now()];
+  const mark = () => at.push(performance.now());
+  globalThis.crypto.randomUUID();
+  mark();
+  const glue = await import("../dist/wasm/fc_invoke.js");
+  mark();
+  const bytes = readFileSync(new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url));
+  mark();
+  const module = new WebAssembly.Module(bytes);
+  mark();
+  glue.initSync({ module });
+  mark();
+  const request = { method: "POST", url, headers: Object.entries(headers), payloadHash: "0".repeat(64) };
+  const fixed = { ...options, date: 1700000000000, nonce: "startup-probe" };
+  glue.signRequest(request, credentials, fixed);
+  mark();
+  glue.signRequest(request, credentials, fixed);
+  mark();
+  const step = (i) => at[i + 1] - at[i];
+  process.stdout.write(JSON.stringify({ variant, webCryptoMs: step(0), glueImportMs: step(1), readMs: step(2), compileMs: step(3), instantiateMs: step(4), firstCallMs: step(5), secondCallMs: step(6) }) + "\n");
+  process.exit(0);
 } else {
   throw new Error(`unknown variant ${variant}`);
 }
