@@ -14,7 +14,8 @@ const loadCrypto = () =>
   (loading ??= import("node:crypto").then((crypto) => {
     createHash = crypto.createHash;
   }));
-setImmediate(loadCrypto).unref?.();
+// A failed load leaves bodies to the wasm; it must not surface as an unhandled rejection.
+setImmediate(() => loadCrypto().catch(() => {})).unref?.();
 
 function digest(bytes) {
   if (createHash !== null) return createHash("sha256").update(bytes).digest("hex");
