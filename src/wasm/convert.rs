@@ -83,12 +83,12 @@ impl<'n> Fields<'n> {
             }
             None if encoded == "u" => Vec::new(),
             None => {
-                return Err(match encoded.strip_prefix('!') {
-                    Some(key) => Error::invalid(
-                        argument,
-                        format!("unknown option `{key}`; expected one of {}", names.join(", ")),
-                    ),
-                    None => Error::invalid(argument, "must be an object"),
+                return Err(if let Some(key) = encoded.strip_prefix('!') {
+                    Error::invalid(argument, format!("unknown option `{key}`; expected one of {}", names.join(", ")))
+                } else if let Some(message) = encoded.strip_prefix('e') {
+                    Error::invalid(argument, format!("could not be read: {message}"))
+                } else {
+                    Error::invalid(argument, "must be an object")
                 })
             }
         };

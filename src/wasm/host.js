@@ -50,7 +50,8 @@ const fieldLists = new Map();
 
 /**
  * An object's fields `names` ("a,b,c") in one string, for the wasm's Fields reader: "u"
- * (undefined or null), "x" (not an object), "!" + key (a key outside `names`, unless `open`), or
+ * (undefined or null), "x" (not an object), "!" + key (a key outside `names`, unless `open`),
+ * "e" + message (reading threw), or
  * "{" then per name "-" (absent), "s" + UTF-16 length + ":" + text, "t", "f", or "o" (anything
  * else, numbers included, which the wasm reads on its own).
  */
@@ -59,6 +60,16 @@ export function readFields(value, names, open) {
   if (typeof value !== "object") return "x";
   let list = fieldLists.get(names);
   if (list === undefined) fieldLists.set(names, (list = names.split(",")));
+  // A getter or a proxy trap may throw: that must come back as a value, never unwind through
+  // the wasm (it would abandon the caller's state, and the module with it).
+  try {
+    return encodeFields(value, list, open);
+  } catch (error) {
+    return "e" + String(error?.message ?? error).slice(0, 200);
+  }
+}
+
+function encodeFields(value, list, open) {
   if (!open) {
     for (const key of Object.keys(value)) if (!list.includes(key)) return "!" + key;
   }
@@ -100,6 +111,14 @@ function objectFromLines(lines) {
  * element holds a line break (which would change how the string splits).
  */
 export function linesFromPairs(pairs) {
+  try {
+    return pairLines(pairs);
+  } catch {
+    return null; // a throwing getter or proxy: see readFields
+  }
+}
+
+function pairLines(pairs) {
   if (!Array.isArray(pairs)) return null;
   let lines = "";
   for (const pair of pairs) {

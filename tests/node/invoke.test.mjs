@@ -195,6 +195,23 @@ test("bad input is rejected before any request is sent", async () => {
   assert.equal(server.invocations.length + server.rejections.length, 0);
 });
 
+test("options that throw when read are rejected, and the client keeps working", async () => {
+  // Getters and proxies run inside the wasm's reads: a throw there must become an FcError, not
+  // unwind through the wasm and leave it unusable.
+  const throwing = { get qualifier() { throw new Error("getter failed"); } };
+  const trap = new Proxy({}, { ownKeys() { throw new Error("ownKeys failed"); } });
+  const badCredentials = { accessKeyId: "id", get accessKeySecret() { throw new Error("secret getter failed"); } };
+  for (let round = 0; round < 3; round++) {
+    await assert.rejects(client.invokeFunction("echo", throwing), { code: "InvalidArgument", argument: "options" });
+    await assert.rejects(client.invokeFunction("echo", trap), { code: "InvalidArgument", argument: "options" });
+    await assert.rejects(signRequest({ url: server.url }, DEMO_CREDENTIALS, trap), { code: "InvalidArgument", argument: "options" });
+    await assert.rejects(signRequest({ url: server.url }, badCredentials, { action: "A" }), { code: "CredentialsError" });
+    await assert.rejects(new FcClient({ endpoint: server.url, credentials: badCredentials }).invokeFunction("echo"), { code: "CredentialsError" });
+    const res = await client.invokeFunction("echo", { body: `still works ${round}` });
+    assert.equal(await res.text(), `still works ${round}`);
+  }
+});
+
 test("timeoutMs and AbortSignal", async () => {
   await assert.rejects(client.invokeFunction("slow", { body: "2000", timeoutMs: 100 }), { code: "Timeout" });
   const controller = new AbortController();
