@@ -57,11 +57,16 @@ enum Field {
 /// An options object, read in one crossing into JS (`readFields` in host.js) instead of several
 /// per field. Unknown keys are refused, so a typo such as `invocationtype` is an error instead of
 /// a silently ignored option.
+///
+/// The typed readers do not fail one by one: they keep the first error, which [`Fields::check`]
+/// returns once every field is read. One check instead of an early return per field spares each
+/// reader the code that drops the fields read before it.
 pub struct Fields<'n> {
     object: JsValue,
     names: &'n [&'n str],
     fields: Vec<Field>,
     argument: &'static str,
+    error: Option<Error>,
 }
 
 impl<'n> Fields<'n> {
@@ -92,71 +97,101 @@ impl<'n> Fields<'n> {
                 })
             }
         };
-        Ok(Fields { object: value, names, fields, argument })
+        Ok(Fields { object: value, names, fields, argument, error: None })
     }
 
-    fn field(&self, key: &str) -> &Field {
-        self.names.iter().position(|n| *n == key).and_then(|i| self.fields.get(i)).unwrap_or(&Field::Absent)
+    /// The first error met while reading, if any.
+    pub fn check(&mut self) -> Result<(), Error> {
+        self.error.take().map_or(Ok(()), Err)
     }
 
-    /// The raw value (`undefined` when absent).
-    pub fn value(&self, key: &str) -> JsValue {
-        match self.field(key) {
-            Field::Absent => JsValue::UNDEFINED,
-            Field::Text(s) => JsValue::from_str(s),
-            Field::Bool(b) => JsValue::from_bool(*b),
-            Field::Other => Reflect::get(&self.object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
+    /// Keeps `error` unless an earlier one is kept already.
+    pub fn fail(&mut self, error: Error) {
+        if self.error.is_none() {
+            self.error = Some(error);
         }
     }
 
-    fn typed<T>(&self, key: &str, kind: &str, read: impl Fn(&Field) -> Option<T>) -> Result<Option<T>, Error> {
+    fn field(&mut self, key: &str) -> Option<&mut Field> {
+        let i = self.names.iter().position(|n| *n == key)?;
+        self.fields.get_mut(i)
+    }
+
+    #[inline(never)]
+    fn mistyped(&mut self, key: &str, kind: &str) {
+        let error = Error::invalid(self.argument, format!("`{key}` must be {kind}"));
+        self.fail(error);
+    }
+
+    /// The raw value (`undefined` when absent).
+    pub fn value(&mut self, key: &str) -> JsValue {
         match self.field(key) {
-            Field::Absent => Ok(None),
-            field => {
-                read(field).map(Some).ok_or_else(|| Error::invalid(self.argument, format!("`{key}` must be {kind}")))
+            None | Some(Field::Absent) => JsValue::UNDEFINED,
+            Some(Field::Text(s)) => JsValue::from_str(s),
+            Some(Field::Bool(b)) => JsValue::from_bool(*b),
+            Some(Field::Other) => Reflect::get(&self.object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
+        }
+    }
+
+    /// A string field (taken: each field is read once).
+    pub fn string(&mut self, key: &str) -> Option<String> {
+        match self.field(key) {
+            None | Some(Field::Absent) => None,
+            Some(Field::Text(s)) => Some(std::mem::take(s)),
+            Some(_) => {
+                self.mistyped(key, "a string");
+                None
             }
         }
     }
 
-    /// A string field.
-    pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
-        self.typed(key, "a string", |f| match f {
-            Field::Text(s) => Some(s.clone()),
-            _ => None,
-        })
-    }
-
     /// A number field.
-    pub fn number(&self, key: &str) -> Result<Option<f64>, Error> {
-        self.typed(key, "a number", |_| self.value(key).as_f64())
+    pub fn number(&mut self, key: &str) -> Option<f64> {
+        if matches!(self.field(key), None | Some(Field::Absent)) {
+            return None;
+        }
+        let n = self.value(key).as_f64();
+        if n.is_none() {
+            self.mistyped(key, "a number");
+        }
+        n
     }
 
     /// A boolean field.
-    pub fn boolean(&self, key: &str) -> Result<Option<bool>, Error> {
-        self.typed(key, "true or false", |f| match f {
-            Field::Bool(b) => Some(*b),
-            _ => None,
-        })
+    pub fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.field(key) {
+            None | Some(Field::Absent) => None,
+            Some(Field::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.mistyped(key, "true or false");
+                None
+            }
+        }
     }
 
     /// A whole number field from 0 to `max`.
-    pub fn integer(&self, key: &str, max: u32) -> Result<Option<u32>, Error> {
-        let kind = format!("a whole number from 0 to {max}");
-        self.typed(key, &kind, |_| {
-            let n = self.value(key).as_f64()?;
-            (n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n)).then_some(n as u32)
-        })
+    pub fn integer(&mut self, key: &str, max: u32) -> Option<u32> {
+        if matches!(self.field(key), None | Some(Field::Absent)) {
+            return None;
+        }
+        let n = self.value(key).as_f64();
+        let whole = n.filter(|n| n.fract() == 0.0 && (0.0..=f64::from(max)).contains(n)).map(|n| n as u32);
+        if whole.is_none() {
+            self.mistyped(key, &format!("a whole number from 0 to {max}"));
+        }
+        whole
     }
 
     /// `[name, value]` string pairs (the JS face has already turned objects and Headers into
     /// pairs); errors name the field itself (`headers`, `query`).
-    pub fn pairs(&self, key: &'static str) -> Result<Vec<(String, String)>, Error> {
+    pub fn pairs(&mut self, key: &'static str) -> Vec<(String, String)> {
         let value = self.value(key);
         if value.is_undefined() || value.is_null() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        super::host::pairs_from_js(&value).ok_or_else(|| {
-            Error::invalid(key, "must be [name, value] string pairs with no CR or LF in names or values")
+        super::host::pairs_from_js(&value).unwrap_or_else(|| {
+            self.fail(Error::invalid(key, "must be [name, value] string pairs with no CR or LF in names or values"));
+            Vec::new()
         })
     }
 }
@@ -240,8 +275,11 @@ pub fn credentials_from_js(value: &JsValue) -> Result<(Credentials, Option<f64>)
     if value.is_undefined() || value.is_null() {
         return Err(shape());
     }
-    let f = Fields::open(value.clone(), "credentials", &NAMES).map_err(|_| shape())?;
-    let text = |name: &str| f.string(name).map_err(|_| Error::credentials(format!("{name} must be a string")));
+    let mut f = Fields::open(value.clone(), "credentials", &NAMES).map_err(|_| shape())?;
+    let mut text = |name: &str| match (f.string(name), f.check()) {
+        (_, Err(_)) => Err(Error::credentials(format!("{name} must be a string"))),
+        (text, Ok(())) => Ok(text),
+    };
     let (id, secret, token) = (text("accessKeyId")?, text("accessKeySecret")?, text("securityToken")?);
     let expiration = time_ms(&f.value("expiration"), "credentials.expiration")
         .map_err(|_| Error::credentials("expiration must be a Date, an ISO date string or epoch milliseconds"))?;
@@ -260,15 +298,17 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let f = Fields::new(value, "options", &["endpoint", "accountId", "region", "credentials", "fetch", "retry"])?;
-        Ok(ClientConfig {
-            endpoint: f.string("endpoint")?,
-            account_id: f.string("accountId")?,
-            region: f.string("region")?,
+        let mut f = Fields::new(value, "options", &["endpoint", "accountId", "region", "credentials", "fetch", "retry"])?;
+        let out = ClientConfig {
+            endpoint: f.string("endpoint"),
+            account_id: f.string("accountId"),
+            region: f.string("region"),
             credentials: f.value("credentials"),
             fetch: f.value("fetch"),
             retry: f.value("retry"),
-        })
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -301,18 +341,20 @@ impl InvokeOptions {
             "retry",
             "idempotent",
         ];
-        let f = Fields::new(value, "options", &names)?;
-        Ok(InvokeOptions {
-            qualifier: f.string("qualifier")?,
-            invocation_type: f.string("invocationType")?,
-            log_type: f.string("logType")?,
-            async_task_id: f.string("asyncTaskId")?,
+        let mut f = Fields::new(value, "options", &names)?;
+        let out = InvokeOptions {
+            qualifier: f.string("qualifier"),
+            invocation_type: f.string("invocationType"),
+            log_type: f.string("logType"),
+            async_task_id: f.string("asyncTaskId"),
             signal: f.value("signal"),
-            timeout_ms: f.number("timeoutMs")?,
-            deadline_ms: f.number("deadlineMs")?,
+            timeout_ms: f.number("timeoutMs"),
+            deadline_ms: f.number("deadlineMs"),
             retry: f.value("retry"),
-            idempotent: f.boolean("idempotent")?.unwrap_or(false),
-        })
+            idempotent: f.boolean("idempotent").unwrap_or(false),
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -325,14 +367,13 @@ pub fn retry_policy(value: &JsValue) -> Result<Option<RetryPolicy>, Error> {
     if let Some(on) = value.as_bool() {
         return Ok(Some(if on { RetryPolicy::default() } else { RetryPolicy::none() }));
     }
-    let f = Fields::new(value.clone(), "retry", &["maxAttempts", "baseDelayMs", "maxDelayMs"])?;
+    let mut f = Fields::new(value.clone(), "retry", &["maxAttempts", "baseDelayMs", "maxDelayMs"])?;
     let default = RetryPolicy::default();
-    RetryPolicy::new(
-        f.integer("maxAttempts", 1000)?.unwrap_or(default.max_attempts),
-        f.integer("baseDelayMs", 600_000)?.map_or(default.base_delay_ms, u64::from),
-        f.integer("maxDelayMs", 600_000)?.map_or(default.max_delay_ms, u64::from),
-    )
-    .map(Some)
+    let max_attempts = f.integer("maxAttempts", 1000).unwrap_or(default.max_attempts);
+    let base_delay_ms = f.integer("baseDelayMs", 600_000).map_or(default.base_delay_ms, u64::from);
+    let max_delay_ms = f.integer("maxDelayMs", 600_000).map_or(default.max_delay_ms, u64::from);
+    f.check()?;
+    RetryPolicy::new(max_attempts, base_delay_ms, max_delay_ms).map(Some)
 }
 
 /// `signRequest`'s request argument.
@@ -346,14 +387,19 @@ pub struct RequestToSign {
 
 impl RequestToSign {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let f = Fields::new(value, "request", &["method", "url", "headers", "body", "payloadHash"])?;
-        Ok(RequestToSign {
-            method: f.string("method")?,
-            url: f.string("url")?.ok_or_else(|| Error::invalid("url", "is required"))?,
-            headers: f.pairs("headers")?,
+        let mut f = Fields::new(value, "request", &["method", "url", "headers", "body", "payloadHash"])?;
+        let out = RequestToSign {
+            method: f.string("method"),
+            url: f.string("url").unwrap_or_else(|| {
+                f.fail(Error::invalid("url", "is required"));
+                String::new()
+            }),
+            headers: f.pairs("headers"),
             body: f.value("body"),
-            payload_hash: f.string("payloadHash")?,
-        })
+            payload_hash: f.string("payloadHash"),
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -367,13 +413,15 @@ pub struct SignOptions {
 
 impl SignOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let f = Fields::new(value, "options", &["action", "version", "date", "nonce"])?;
-        Ok(SignOptions {
-            action: f.string("action")?,
-            version: f.string("version")?,
+        let mut f = Fields::new(value, "options", &["action", "version", "date", "nonce"])?;
+        let out = SignOptions {
+            action: f.string("action"),
+            version: f.string("version"),
             date: f.value("date"),
-            nonce: f.string("nonce")?,
-        })
+            nonce: f.string("nonce"),
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -396,13 +444,15 @@ pub struct TaskOptions {
 
 impl TaskOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let f = Fields::new(value, "options", &["qualifier", "signal", "timeoutMs", "retry"])?;
-        Ok(TaskOptions {
-            qualifier: f.string("qualifier")?,
+        let mut f = Fields::new(value, "options", &["qualifier", "signal", "timeoutMs", "retry"])?;
+        let out = TaskOptions {
+            qualifier: f.string("qualifier"),
             signal: f.value("signal"),
-            timeout_ms: f.number("timeoutMs")?,
+            timeout_ms: f.number("timeoutMs"),
             retry: f.value("retry"),
-        })
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -438,21 +488,23 @@ impl ListOptions {
             "timeoutMs",
             "retry",
         ];
-        let f = Fields::new(value, "options", &names)?;
-        Ok(ListOptions {
-            qualifier: f.string("qualifier")?,
-            status: f.string("status")?,
-            prefix: f.string("prefix")?,
-            started_time_begin: f.number("startedTimeBegin")?,
-            started_time_end: f.number("startedTimeEnd")?,
-            limit: f.integer("limit", 1_000_000)?,
-            next_token: f.string("nextToken")?,
-            sort_order_by_time: f.string("sortOrderByTime")?,
-            include_payload: f.boolean("includePayload")?,
+        let mut f = Fields::new(value, "options", &names)?;
+        let out = ListOptions {
+            qualifier: f.string("qualifier"),
+            status: f.string("status"),
+            prefix: f.string("prefix"),
+            started_time_begin: f.number("startedTimeBegin"),
+            started_time_end: f.number("startedTimeEnd"),
+            limit: f.integer("limit", 1_000_000),
+            next_token: f.string("nextToken"),
+            sort_order_by_time: f.string("sortOrderByTime"),
+            include_payload: f.boolean("includePayload"),
             signal: f.value("signal"),
-            timeout_ms: f.number("timeoutMs")?,
+            timeout_ms: f.number("timeoutMs"),
             retry: f.value("retry"),
-        })
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -467,18 +519,20 @@ pub struct WaitOptions {
 
 impl WaitOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let f = Fields::new(
+        let mut f = Fields::new(
             value,
             "options",
             &["qualifier", "signal", "pollIntervalMs", "maxPollIntervalMs", "timeoutMs"],
         )?;
-        Ok(WaitOptions {
-            qualifier: f.string("qualifier")?,
+        let out = WaitOptions {
+            qualifier: f.string("qualifier"),
             signal: f.value("signal"),
-            poll_interval_ms: f.number("pollIntervalMs")?,
-            max_poll_interval_ms: f.number("maxPollIntervalMs")?,
-            timeout_ms: f.number("timeoutMs")?,
-        })
+            poll_interval_ms: f.number("pollIntervalMs"),
+            max_poll_interval_ms: f.number("maxPollIntervalMs"),
+            timeout_ms: f.number("timeoutMs"),
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
@@ -512,20 +566,22 @@ impl RequestOptions {
             "retry",
             "idempotent",
         ];
-        let f = Fields::new(value, "options", &names)?;
-        Ok(RequestOptions {
-            method: f.string("method")?,
-            path: f.string("path")?,
-            query: f.pairs("query")?,
-            headers: f.pairs("headers")?,
+        let mut f = Fields::new(value, "options", &names)?;
+        let out = RequestOptions {
+            method: f.string("method"),
+            path: f.string("path"),
+            query: f.pairs("query"),
+            headers: f.pairs("headers"),
             body: f.value("body"),
-            action: f.string("action")?,
+            action: f.string("action"),
             signal: f.value("signal"),
-            timeout_ms: f.number("timeoutMs")?,
-            deadline_ms: f.number("deadlineMs")?,
+            timeout_ms: f.number("timeoutMs"),
+            deadline_ms: f.number("deadlineMs"),
             retry: f.value("retry"),
-            idempotent: f.boolean("idempotent")?.unwrap_or(false),
-        })
+            idempotent: f.boolean("idempotent").unwrap_or(false),
+        };
+        f.check()?;
+        Ok(out)
     }
 }
 
