@@ -96,6 +96,25 @@ impl WasmClient {
     }
 }
 
+impl WasmClient {
+    /// GetAsyncTask or (`stop`) StopAsyncTask: one body for both, as they read the same arguments.
+    fn task_call(&self, function_name: JsValue, task_id: JsValue, options: JsValue, stop: bool) -> Promise {
+        promise(&self.inner, move |client| async move {
+            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
+            let options = TaskOptions::read(options)?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
+            let qualifier = options.qualifier.as_deref();
+            if stop {
+                client.stop_async_task(&name, &task, qualifier, &call).await?;
+                Ok(JsValue::UNDEFINED)
+            } else {
+                Ok(client.get_async_task(&name, &task, qualifier, &call).await?.json_value())
+            }
+        })
+    }
+}
+
 type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, Error>>>>;
 
 /// Runs `work` as a promise that resolves with its value or rejects with an `FcError`-shaped
@@ -131,27 +150,13 @@ impl WasmClient {
     /// GetAsyncTask; resolves to the task (parsed JSON).
     #[wasm_bindgen(js_name = getAsyncTask)]
     pub fn get_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        promise(&self.inner, move |client| async move {
-            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options = TaskOptions::read(options)?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
-            let response = client.get_async_task(&name, &task, options.qualifier.as_deref(), &call).await?;
-            Ok(response.json_value())
-        })
+        self.task_call(function_name, task_id, options, false)
     }
 
     /// StopAsyncTask; resolves to `undefined`.
     #[wasm_bindgen(js_name = stopAsyncTask)]
     pub fn stop_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        promise(&self.inner, move |client| async move {
-            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options = TaskOptions::read(options)?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
-            client.stop_async_task(&name, &task, options.qualifier.as_deref(), &call).await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        self.task_call(function_name, task_id, options, true)
     }
 
     /// ListAsyncTasks; resolves to `{ tasks, nextToken }` (parsed JSON).
