@@ -298,7 +298,8 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let mut f = Fields::new(value, "options", &["endpoint", "accountId", "region", "credentials", "fetch", "retry"])?;
+        let mut f =
+            Fields::new(value, "options", &["endpoint", "accountId", "region", "credentials", "fetch", "retry"])?;
         let out = ClientConfig {
             endpoint: f.string("endpoint"),
             account_id: f.string("accountId"),

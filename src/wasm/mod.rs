@@ -88,18 +88,145 @@ impl WasmClient {
         body_hash: Option<String>,
         headers: JsValue,
     ) -> Promise {
-        promise(&self.inner, move |client| async move {
-            let name = text_arg(&function_name, "functionName")?;
-            let body = JsBody::from_js(&body, body_hash)?;
-            invoke(&client, &name, options, body, headers).await
-        })
+        self.spawn(Job::Invoke { function_name, options, body, body_hash, headers })
+    }
+
+    /// GetAsyncTask; resolves to the task (parsed JSON).
+    #[wasm_bindgen(js_name = getAsyncTask)]
+    pub fn get_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
+        self.spawn(Job::Task { function_name, task_id, options, stop: false })
+    }
+
+    /// StopAsyncTask; resolves to `undefined`.
+    #[wasm_bindgen(js_name = stopAsyncTask)]
+    pub fn stop_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
+        self.spawn(Job::Task { function_name, task_id, options, stop: true })
+    }
+
+    /// ListAsyncTasks; resolves to `{ tasks, nextToken }` (parsed JSON).
+    #[wasm_bindgen(js_name = listAsyncTasks)]
+    pub fn list_async_tasks(&self, function_name: JsValue, options: JsValue) -> Promise {
+        self.spawn(Job::List { function_name, options })
+    }
+
+    /// Polls until the task ends; resolves to the final task (parsed JSON).
+    #[wasm_bindgen(js_name = waitForAsyncTask)]
+    pub fn wait_for_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
+        self.spawn(Job::Wait { function_name, task_id, options })
+    }
+
+    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`.
+    pub fn request(&self, options: JsValue, body_hash: Option<String>) -> Promise {
+        self.spawn(Job::Request { options, body_hash })
+    }
+
+    /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
+    /// and clock; resolves to `{ method, url, headers }`.
+    #[wasm_bindgen(js_name = signTrigger)]
+    pub fn sign_trigger(
+        &self,
+        method: JsValue,
+        url: JsValue,
+        headers: JsValue,
+        body: JsValue,
+        body_hash: Option<String>,
+    ) -> Promise {
+        self.spawn(Job::Trigger { method, url, headers, body, body_hash })
     }
 }
 
+/// The arguments of one exported async call, as they came from JS.
+enum Job {
+    Invoke {
+        function_name: JsValue,
+        options: JsValue,
+        body: JsValue,
+        body_hash: Option<String>,
+        headers: JsValue,
+    },
+    /// GetAsyncTask, or StopAsyncTask when `stop`.
+    Task {
+        function_name: JsValue,
+        task_id: JsValue,
+        options: JsValue,
+        stop: bool,
+    },
+    List {
+        function_name: JsValue,
+        options: JsValue,
+    },
+    Wait {
+        function_name: JsValue,
+        task_id: JsValue,
+        options: JsValue,
+    },
+    Request {
+        options: JsValue,
+        body_hash: Option<String>,
+    },
+    Trigger {
+        method: JsValue,
+        url: JsValue,
+        headers: JsValue,
+        body: JsValue,
+        body_hash: Option<String>,
+    },
+}
+
 impl WasmClient {
-    /// GetAsyncTask or (`stop`) StopAsyncTask: one body for both, as they read the same arguments.
-    fn task_call(&self, function_name: JsValue, task_id: JsValue, options: JsValue, stop: bool) -> Promise {
-        promise(&self.inner, move |client| async move {
+    /// Runs `job` as a promise that resolves with its value or rejects with an `FcError`-shaped
+    /// error. Every exported call goes through this one future type, so the wasm holds one
+    /// state machine and one copy of the promise glue instead of one per export.
+    fn spawn(&self, job: Job) -> Promise {
+        let client = Rc::clone(&self.inner);
+        wasm_bindgen_futures::future_to_promise(async move { run(&client, job).await.map_err(|e| error_to_js(&e)) })
+    }
+}
+
+async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
+    match job {
+        Job::Invoke { function_name, options, body, body_hash, headers } => {
+            let name = text_arg(&function_name, "functionName")?;
+            let body = JsBody::from_js(&body, body_hash)?;
+            let options = InvokeOptions::read(options)?;
+            let headers = if headers.is_undefined() || headers.is_null() {
+                Vec::new()
+            } else {
+                host::pairs_from_js(&headers).ok_or_else(|| {
+                    Error::invalid("headers", "must be [name, value] string pairs with no CR or LF in names or values")
+                })?
+            };
+            let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
+            let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
+            let signal = signal_from(&options.signal)?;
+            let call = call_options(
+                options.timeout_ms,
+                options.deadline_ms,
+                signal.as_ref(),
+                &options.retry,
+                options.idempotent,
+            )?;
+            let request = InvokeFunction {
+                function_name: &name,
+                qualifier: options.qualifier.as_deref(),
+                invocation_type: invocation_type.unwrap_or_default(),
+                log_type: log_type.unwrap_or_default(),
+                async_task_id: options.async_task_id.as_deref(),
+                headers: &headers,
+            };
+            let out = client.invoke_function(&request, &body, &call).await?;
+            let meta = out.meta;
+            Ok(host::invoke_result(
+                out.status,
+                &out.response.js_headers,
+                &out.response.body,
+                meta.request_id,
+                meta.log,
+                meta.function_error,
+                meta.async_task_id,
+            ))
+        }
+        Job::Task { function_name, task_id, options, stop } => {
             let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
             let options = TaskOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
@@ -111,58 +238,8 @@ impl WasmClient {
             } else {
                 Ok(client.get_async_task(&name, &task, qualifier, &call).await?.json_value())
             }
-        })
-    }
-}
-
-type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, Error>>>>;
-
-/// Runs `work` as a promise that resolves with its value or rejects with an `FcError`-shaped
-/// error. Boxing keeps one copy of the promise glue for every exported call.
-fn promise<F>(client: &Rc<Client<JsHost>>, work: impl FnOnce(Rc<Client<JsHost>>) -> F + 'static) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue, Error>> + 'static,
-{
-    run(Box::pin(work(Rc::clone(client))))
-}
-
-fn run(work: Work) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { work.await.map_err(|e| error_to_js(&e)) })
-}
-
-fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
-    value.as_string().ok_or_else(|| Error::invalid(argument, "must be a string"))
-}
-
-/// `{ status, requestId, headers, body }` of any answer.
-fn response_object(response: &JsResponse) -> Object {
-    let result = Object::new();
-    let _ = Reflect::set(&result, &"status".into(), &JsValue::from(response.status));
-    let request_id = response.header("x-fc-request-id").map_or(JsValue::UNDEFINED, |id| JsValue::from_str(&id));
-    let _ = Reflect::set(&result, &"requestId".into(), &request_id);
-    let _ = Reflect::set(&result, &"headers".into(), &response.js_headers);
-    let _ = Reflect::set(&result, &"body".into(), &response.body);
-    result
-}
-
-#[wasm_bindgen]
-impl WasmClient {
-    /// GetAsyncTask; resolves to the task (parsed JSON).
-    #[wasm_bindgen(js_name = getAsyncTask)]
-    pub fn get_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        self.task_call(function_name, task_id, options, false)
-    }
-
-    /// StopAsyncTask; resolves to `undefined`.
-    #[wasm_bindgen(js_name = stopAsyncTask)]
-    pub fn stop_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        self.task_call(function_name, task_id, options, true)
-    }
-
-    /// ListAsyncTasks; resolves to `{ tasks, nextToken }` (parsed JSON).
-    #[wasm_bindgen(js_name = listAsyncTasks)]
-    pub fn list_async_tasks(&self, function_name: JsValue, options: JsValue) -> Promise {
-        promise(&self.inner, move |client| async move {
+        }
+        Job::List { function_name, options } => {
             let name = text_arg(&function_name, "functionName")?;
             let options = ListOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
@@ -179,13 +256,8 @@ impl WasmClient {
                 include_payload: options.include_payload,
             };
             Ok(client.list_async_tasks(&name, &list, &call).await?.json_value())
-        })
-    }
-
-    /// Polls until the task ends; resolves to the final task (parsed JSON).
-    #[wasm_bindgen(js_name = waitForAsyncTask)]
-    pub fn wait_for_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        promise(&self.inner, move |client| async move {
+        }
+        Job::Wait { function_name, task_id, options } => {
             let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
             let options = WaitOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
@@ -195,12 +267,8 @@ impl WasmClient {
             let qualifier = options.qualifier.as_deref();
             let done = client.wait_for_async_task(&name, &task, qualifier, interval, max_interval, &call).await?;
             Ok(done.json_value())
-        })
-    }
-
-    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`.
-    pub fn request(&self, options: JsValue, body_hash: Option<String>) -> Promise {
-        promise(&self.inner, move |client| async move {
+        }
+        Job::Request { options, body_hash } => {
             let options = RequestOptions::read(options)?;
             let signal = signal_from(&options.signal)?;
             let call = call_options(
@@ -227,21 +295,8 @@ impl WasmClient {
             };
             let response = client.request(&custom, body.as_ref(), &call).await?;
             Ok(response_object(&response).into())
-        })
-    }
-
-    /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
-    /// and clock; resolves to `{ method, url, headers }`.
-    #[wasm_bindgen(js_name = signTrigger)]
-    pub fn sign_trigger(
-        &self,
-        method: JsValue,
-        url: JsValue,
-        headers: JsValue,
-        body: JsValue,
-        body_hash: Option<String>,
-    ) -> Promise {
-        promise(&self.inner, move |client| async move {
+        }
+        Job::Trigger { method, url, headers, body, body_hash } => {
             let method = text_arg(&method, "method")?;
             let url = Url::parse(&text_arg(&url, "url")?, "url")?;
             let headers = host::pairs_from_js(&headers)
@@ -249,8 +304,23 @@ impl WasmClient {
             let payload = JsBody::from_js(&body, body_hash)?.payload_hash();
             let signed = client.sign(&SignableRequest::new(&method, url, &headers, payload)?).await?;
             Ok(host::signed_object(&signed))
-        })
+        }
     }
+}
+
+fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
+    value.as_string().ok_or_else(|| Error::invalid(argument, "must be a string"))
+}
+
+/// `{ status, requestId, headers, body }` of any answer.
+fn response_object(response: &JsResponse) -> Object {
+    let result = Object::new();
+    let _ = Reflect::set(&result, &"status".into(), &JsValue::from(response.status));
+    let request_id = response.header("x-fc-request-id").map_or(JsValue::UNDEFINED, |id| JsValue::from_str(&id));
+    let _ = Reflect::set(&result, &"requestId".into(), &request_id);
+    let _ = Reflect::set(&result, &"headers".into(), &response.js_headers);
+    let _ = Reflect::set(&result, &"body".into(), &response.body);
+    result
 }
 
 fn call_options<'a>(
@@ -267,47 +337,6 @@ fn call_options<'a>(
         retry: retry_policy(retry)?,
         idempotent,
     })
-}
-
-async fn invoke(
-    client: &Client<JsHost>,
-    function_name: &str,
-    options: JsValue,
-    body: JsBody,
-    headers: JsValue,
-) -> Result<JsValue, Error> {
-    let options = InvokeOptions::read(options)?;
-    let headers = if headers.is_undefined() || headers.is_null() {
-        Vec::new()
-    } else {
-        host::pairs_from_js(&headers).ok_or_else(|| {
-            Error::invalid("headers", "must be [name, value] string pairs with no CR or LF in names or values")
-        })?
-    };
-    let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
-    let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
-    let signal = signal_from(&options.signal)?;
-    let call =
-        call_options(options.timeout_ms, options.deadline_ms, signal.as_ref(), &options.retry, options.idempotent)?;
-    let request = InvokeFunction {
-        function_name,
-        qualifier: options.qualifier.as_deref(),
-        invocation_type: invocation_type.unwrap_or_default(),
-        log_type: log_type.unwrap_or_default(),
-        async_task_id: options.async_task_id.as_deref(),
-        headers: &headers,
-    };
-    let out = client.invoke_function(&request, &body, &call).await?;
-    let meta = out.meta;
-    Ok(host::invoke_result(
-        out.status,
-        &out.response.js_headers,
-        &out.response.body,
-        meta.request_id,
-        meta.log,
-        meta.function_error,
-        meta.async_task_id,
-    ))
 }
 
 /// Signs any FC 3.0 request without sending it, synchronously. The date defaults to now and
