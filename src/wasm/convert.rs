@@ -61,35 +61,35 @@ enum Field {
 /// The typed readers do not fail one by one: they keep the first error, which [`Fields::check`]
 /// returns once every field is read. One check instead of an early return per field spares each
 /// reader the code that drops the fields read before it.
-pub struct Fields<'n> {
+pub struct Fields {
     object: JsValue,
-    names: &'n [&'n str],
+    /// The field names, `", "`-separated: the form `readFields` takes and error messages show.
+    names: &'static str,
     fields: Vec<Field>,
     argument: &'static str,
     error: Option<Error>,
 }
 
-impl<'n> Fields<'n> {
+impl Fields {
     /// `value` must be an object, `undefined` or `null`, with no keys outside `names`.
-    pub fn new(value: JsValue, argument: &'static str, names: &'n [&'n str]) -> Result<Self, Error> {
+    pub fn new(value: JsValue, argument: &'static str, names: &'static str) -> Result<Self, Error> {
         Self::read(value, argument, names, false)
     }
 
     /// Like [`Fields::new`], but other keys are allowed (and ignored).
-    pub fn open(value: JsValue, argument: &'static str, names: &'n [&'n str]) -> Result<Self, Error> {
+    pub fn open(value: JsValue, argument: &'static str, names: &'static str) -> Result<Self, Error> {
         Self::read(value, argument, names, true)
     }
 
-    fn read(value: JsValue, argument: &'static str, names: &'n [&'n str], open: bool) -> Result<Self, Error> {
-        let encoded = super::host::read_fields(&value, &names.join(","), open);
+    fn read(value: JsValue, argument: &'static str, names: &'static str, open: bool) -> Result<Self, Error> {
+        let encoded = super::host::read_fields(&value, names, open);
         let fields = match encoded.strip_prefix('{') {
-            Some(rest) => {
-                decode_fields(rest, names.len()).ok_or_else(|| Error::invalid(argument, "could not be read"))?
-            }
+            Some(rest) => decode_fields(rest, names.split(',').count())
+                .ok_or_else(|| Error::invalid(argument, "could not be read"))?,
             None if encoded == "u" => Vec::new(),
             None => {
                 return Err(if let Some(key) = encoded.strip_prefix('!') {
-                    Error::invalid(argument, format!("unknown option `{key}`; expected one of {}", names.join(", ")))
+                    Error::invalid(argument, format!("unknown option `{key}`; expected one of {names}"))
                 } else if let Some(message) = encoded.strip_prefix('e') {
                     Error::invalid(argument, format!("could not be read: {message}"))
                 } else {
@@ -113,7 +113,7 @@ impl<'n> Fields<'n> {
     }
 
     fn field(&mut self, key: &str) -> Option<&mut Field> {
-        let i = self.names.iter().position(|n| *n == key)?;
+        let i = self.names.split(',').position(|n| n.trim_ascii_start() == key)?;
         self.fields.get_mut(i)
     }
 
@@ -270,12 +270,12 @@ pub fn time_ms(value: &JsValue, argument: &'static str) -> Result<Option<f64>, E
 /// Credentials from a JS object `{ accessKeyId, accessKeySecret, securityToken?, expiration? }`
 /// (other keys, as in an STS answer, are ignored), with the expiration in epoch milliseconds.
 pub fn credentials_from_js(value: &JsValue) -> Result<(Credentials, Option<f64>), Error> {
-    const NAMES: [&str; 4] = ["accessKeyId", "accessKeySecret", "securityToken", "expiration"];
+    const NAMES: &str = "accessKeyId, accessKeySecret, securityToken, expiration";
     let shape = || Error::credentials("expected an object with accessKeyId and accessKeySecret");
     if value.is_undefined() || value.is_null() {
         return Err(shape());
     }
-    let mut f = Fields::open(value.clone(), "credentials", &NAMES).map_err(|_| shape())?;
+    let mut f = Fields::open(value.clone(), "credentials", NAMES).map_err(|_| shape())?;
     let mut text = |name: &str| match (f.string(name), f.check()) {
         (_, Err(_)) => Err(Error::credentials(format!("{name} must be a string"))),
         (text, Ok(())) => Ok(text),
@@ -298,8 +298,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let mut f =
-            Fields::new(value, "options", &["endpoint", "accountId", "region", "credentials", "fetch", "retry"])?;
+        let mut f = Fields::new(value, "options", "endpoint, accountId, region, credentials, fetch, retry")?;
         let out = ClientConfig {
             endpoint: f.string("endpoint"),
             account_id: f.string("accountId"),
@@ -329,20 +328,11 @@ pub struct InvokeOptions {
 
 impl InvokeOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let names = [
-            "qualifier",
-            "invocationType",
-            "logType",
-            "asyncTaskId",
-            "headers",
-            "body",
-            "signal",
-            "timeoutMs",
-            "deadlineMs",
-            "retry",
-            "idempotent",
-        ];
-        let mut f = Fields::new(value, "options", &names)?;
+        let names = concat!(
+            "qualifier, invocationType, logType, asyncTaskId, headers, body, signal, timeoutMs, deadlineMs, ",
+            "retry, idempotent"
+        );
+        let mut f = Fields::new(value, "options", names)?;
         let out = InvokeOptions {
             qualifier: f.string("qualifier"),
             invocation_type: f.string("invocationType"),
@@ -368,7 +358,7 @@ pub fn retry_policy(value: &JsValue) -> Result<Option<RetryPolicy>, Error> {
     if let Some(on) = value.as_bool() {
         return Ok(Some(if on { RetryPolicy::default() } else { RetryPolicy::none() }));
     }
-    let mut f = Fields::new(value.clone(), "retry", &["maxAttempts", "baseDelayMs", "maxDelayMs"])?;
+    let mut f = Fields::new(value.clone(), "retry", "maxAttempts, baseDelayMs, maxDelayMs")?;
     let default = RetryPolicy::default();
     let max_attempts = f.integer("maxAttempts", 1000).unwrap_or(default.max_attempts);
     let base_delay_ms = f.integer("baseDelayMs", 600_000).map_or(default.base_delay_ms, u64::from);
@@ -388,7 +378,7 @@ pub struct RequestToSign {
 
 impl RequestToSign {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let mut f = Fields::new(value, "request", &["method", "url", "headers", "body", "payloadHash"])?;
+        let mut f = Fields::new(value, "request", "method, url, headers, body, payloadHash")?;
         let out = RequestToSign {
             method: f.string("method"),
             url: f.string("url").unwrap_or_else(|| {
@@ -414,7 +404,7 @@ pub struct SignOptions {
 
 impl SignOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let mut f = Fields::new(value, "options", &["action", "version", "date", "nonce"])?;
+        let mut f = Fields::new(value, "options", "action, version, date, nonce")?;
         let out = SignOptions {
             action: f.string("action"),
             version: f.string("version"),
@@ -445,7 +435,7 @@ pub struct TaskOptions {
 
 impl TaskOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let mut f = Fields::new(value, "options", &["qualifier", "signal", "timeoutMs", "retry"])?;
+        let mut f = Fields::new(value, "options", "qualifier, signal, timeoutMs, retry")?;
         let out = TaskOptions {
             qualifier: f.string("qualifier"),
             signal: f.value("signal"),
@@ -475,21 +465,11 @@ pub struct ListOptions {
 
 impl ListOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let names = [
-            "qualifier",
-            "status",
-            "prefix",
-            "startedTimeBegin",
-            "startedTimeEnd",
-            "limit",
-            "nextToken",
-            "sortOrderByTime",
-            "includePayload",
-            "signal",
-            "timeoutMs",
-            "retry",
-        ];
-        let mut f = Fields::new(value, "options", &names)?;
+        let names = concat!(
+            "qualifier, status, prefix, startedTimeBegin, startedTimeEnd, limit, nextToken, sortOrderByTime, ",
+            "includePayload, signal, timeoutMs, retry"
+        );
+        let mut f = Fields::new(value, "options", names)?;
         let out = ListOptions {
             qualifier: f.string("qualifier"),
             status: f.string("status"),
@@ -520,11 +500,7 @@ pub struct WaitOptions {
 
 impl WaitOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let mut f = Fields::new(
-            value,
-            "options",
-            &["qualifier", "signal", "pollIntervalMs", "maxPollIntervalMs", "timeoutMs"],
-        )?;
+        let mut f = Fields::new(value, "options", "qualifier, signal, pollIntervalMs, maxPollIntervalMs, timeoutMs")?;
         let out = WaitOptions {
             qualifier: f.string("qualifier"),
             signal: f.value("signal"),
@@ -554,20 +530,8 @@ pub struct RequestOptions {
 
 impl RequestOptions {
     pub fn read(value: JsValue) -> Result<Self, Error> {
-        let names = [
-            "method",
-            "path",
-            "query",
-            "headers",
-            "body",
-            "action",
-            "signal",
-            "timeoutMs",
-            "deadlineMs",
-            "retry",
-            "idempotent",
-        ];
-        let mut f = Fields::new(value, "options", &names)?;
+        let names = "method, path, query, headers, body, action, signal, timeoutMs, deadlineMs, retry, idempotent";
+        let mut f = Fields::new(value, "options", names)?;
         let out = RequestOptions {
             method: f.string("method"),
             path: f.string("path"),

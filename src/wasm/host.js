@@ -49,7 +49,7 @@ export function invokeResult(status, headers, body, requestId, log, functionErro
 const fieldLists = new Map();
 
 /**
- * An object's fields `names` ("a,b,c") in one string, for the wasm's Fields reader: "u"
+ * An object's fields `names` ("a, b, c") in one string, for the wasm's Fields reader: "u"
  * (undefined or null), "x" (not an object), "!" + key (a key outside `names`, unless `open`),
  * "e" + message (reading threw), or
  * "{" then per name "-" (absent), "s" + UTF-16 length + ":" + text, "t", "f", or "o" (anything
@@ -59,7 +59,7 @@ export function readFields(value, names, open) {
   if (value === undefined || value === null) return "u";
   if (typeof value !== "object") return "x";
   let list = fieldLists.get(names);
-  if (list === undefined) fieldLists.set(names, (list = names.split(",")));
+  if (list === undefined) fieldLists.set(names, (list = names.split(", ")));
   // A getter or a proxy trap may throw: that must come back as a value, never unwind through
   // the wasm (it would abandon the caller's state, and the module with it).
   try {
