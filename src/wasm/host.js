@@ -45,6 +45,22 @@ export function invokeResult(status, headers, body, requestId, log, functionErro
   return { status, requestId, headers, body, log, functionError, asyncTaskId };
 }
 
+/**
+ * Bytes parsed as JSON (invalid UTF-8 replaced, as TextDecoder does), when they hold an object;
+ * else undefined. Decoded here, so the body is not copied into wasm memory first.
+ */
+export function parseJson(bytes) {
+  try {
+    const value = JSON.parse(textDecoder.decode(bytes));
+    return typeof value === "object" && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ignoreBOM: a leading BOM stays, and makes the text not JSON, as before.
+const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /** The name lists readFields has split, by their joined form. */
 const fieldLists = new Map();
 

@@ -39,6 +39,8 @@ extern "C" {
     fn lines_from_pairs(pairs: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = readFields)]
     pub fn read_fields(value: &JsValue, names: &str, open: bool) -> String;
+    #[wasm_bindgen(js_name = parseJson)]
+    fn parse_json(bytes: &Uint8Array) -> Option<JsValue>;
     #[wasm_bindgen(js_name = signedResult)]
     fn signed_result(method: &str, url: &str, header_lines: &str) -> JsValue;
     #[wasm_bindgen(js_name = invokeResult)]
@@ -327,8 +329,7 @@ impl JsResponse {
                 if self.body.length() > 1 << 20 {
                     return None;
                 }
-                let text = String::from_utf8_lossy(&self.body.to_vec()).into_owned();
-                js_sys::JSON::parse(&text).ok().filter(JsValue::is_object)
+                parse_json(&self.body)
             })
             .as_ref()
     }
