@@ -7,22 +7,6 @@ use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// A short, safe description of a thrown JS value (its `message`, and `cause.code` if any).
-pub fn js_message(value: &JsValue) -> String {
-    let field = |v: &JsValue, name: &str| Reflect::get(v, &JsValue::from_str(name)).ok().and_then(|m| m.as_string());
-    let mut message = match value.as_string() {
-        Some(s) => s,
-        None => field(value, "message").unwrap_or_else(|| "unknown error".to_owned()),
-    };
-    let cause = Reflect::get(value, &JsValue::from_str("cause")).unwrap_or(JsValue::UNDEFINED);
-    if let Some(code) = field(&cause, "code") {
-        message = format!("{message} ({code})");
-    } else if let Some(inner) = field(&cause, "message") {
-        message = format!("{message}: {inner}");
-    }
-    message.chars().take(300).collect()
-}
-
 /// The rejection value the JS face turns into an `FcError`: an `Error` with `code`, `status`,
 /// `requestId` and `argument` set.
 pub fn error_to_js(error: &Error) -> JsValue {

@@ -46,6 +46,38 @@ export function invokeResult(status, headers, body, requestId, log, functionErro
 }
 
 /**
+ * A short, safe description of a thrown value: the string itself or its `message`, with
+ * `cause.code` (else `cause.message`) if any; at most 300 characters (code points).
+ */
+export function jsMessage(value) {
+  let message = typeof value === "string" ? value : (stringField(value, "message") ?? "unknown error");
+  const cause = field(value, "cause");
+  const code = stringField(cause, "code");
+  if (code !== undefined) {
+    message = `${message} (${code})`;
+  } else {
+    const inner = stringField(cause, "message");
+    if (inner !== undefined) message = `${message}: ${inner}`;
+  }
+  return Array.from(message).slice(0, 300).join("");
+}
+
+/** `value[name]` as Reflect.get reads it; undefined for a non-object or a getter that throws. */
+function field(value, name) {
+  if ((typeof value !== "object" || value === null) && typeof value !== "function") return undefined;
+  try {
+    return value[name];
+  } catch {
+    return undefined;
+  }
+}
+
+function stringField(value, name) {
+  const v = field(value, name);
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
  * Bytes parsed as JSON (invalid UTF-8 replaced, as TextDecoder does), when they hold an object;
  * else undefined. Decoded here, so the body is not copied into wasm memory first.
  */

@@ -1,7 +1,7 @@
 //! The JS host: the clock, the nonce, credentials and `fetch`, all taken from the global scope
 //! (`globalThis`), never from `window`, so the same code runs in browsers, Workers, Deno and Node.
 
-use super::convert::{credentials_from_js, js_message};
+use super::convert::credentials_from_js;
 use crate::acs3::{Credentials, PayloadHash, PayloadHasher, SignedRequest};
 use crate::client::{credentials_fresh, Attempt, Host, HostResponse};
 use crate::error::Error;
@@ -39,6 +39,9 @@ extern "C" {
     fn lines_from_pairs(pairs: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = readFields)]
     pub fn read_fields(value: &JsValue, names: &str, open: bool) -> String;
+    /// A short, safe description of a thrown JS value.
+    #[wasm_bindgen(js_name = jsMessage)]
+    fn js_message(value: &JsValue) -> String;
     #[wasm_bindgen(js_name = parseJson)]
     fn parse_json(bytes: &Uint8Array) -> Option<JsValue>;
     #[wasm_bindgen(js_name = signedResult)]
