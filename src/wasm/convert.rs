@@ -10,22 +10,11 @@ use wasm_bindgen::JsCast;
 /// The rejection value the JS face turns into an `FcError`: an `Error` with `code`, `status`,
 /// `requestId` and `argument` set.
 pub fn error_to_js(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.to_string());
-    js.set_name("FcError");
-    let set = |name: &str, value: JsValue| {
-        let _ = Reflect::set(&js, &JsValue::from_str(name), &value);
+    let argument = match error {
+        Error::InvalidArgument { argument, .. } => Some(*argument),
+        _ => None,
     };
-    set("code", JsValue::from_str(error.code()));
-    if let Some(status) = error.status() {
-        set("status", JsValue::from(status));
-    }
-    if let Some(id) = error.request_id() {
-        set("requestId", JsValue::from_str(id));
-    }
-    if let Error::InvalidArgument { argument, .. } = error {
-        set("argument", JsValue::from_str(argument));
-    }
-    js.into()
+    super::host::fc_error(&error.to_string(), error.code(), error.status(), error.request_id(), argument)
 }
 
 /// One field of a JS object as [`Fields`] read it.

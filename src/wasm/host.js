@@ -93,6 +93,22 @@ export function parseJson(bytes) {
 // ignoreBOM: a leading BOM stays, and makes the text not JSON, as before.
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/** The plain object `request` resolves to. */
+export function responseResult(status, requestId, headers, body) {
+  return { status, requestId, headers, body };
+}
+
+/** The rejection value for an error of the wasm: an Error named FcError with its fields set. */
+export function fcError(message, code, status, requestId, argument) {
+  const error = new Error(message);
+  error.name = "FcError";
+  error.code = code;
+  if (status !== undefined) error.status = status;
+  if (requestId !== undefined) error.requestId = requestId;
+  if (argument !== undefined) error.argument = argument;
+  return error;
+}
+
 /** The name lists readFields has split, by their joined form. */
 const fieldLists = new Map();
 

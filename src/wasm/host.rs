@@ -42,6 +42,16 @@ extern "C" {
     /// A short, safe description of a thrown JS value.
     #[wasm_bindgen(js_name = jsMessage)]
     fn js_message(value: &JsValue) -> String;
+    #[wasm_bindgen(js_name = fcError)]
+    pub fn fc_error(
+        message: &str,
+        code: &str,
+        status: Option<u16>,
+        request_id: Option<&str>,
+        argument: Option<&str>,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = responseResult)]
+    pub fn response_result(status: u16, request_id: Option<String>, headers: &JsValue, body: &Uint8Array) -> JsValue;
     #[wasm_bindgen(js_name = parseJson)]
     fn parse_json(bytes: &Uint8Array) -> Option<JsValue>;
     #[wasm_bindgen(js_name = signedResult)]

@@ -19,7 +19,7 @@ use convert::{
     RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
 use host::{CredentialSource, JsBody, JsHost, JsResponse, ProviderCache};
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -294,7 +294,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
                 action: options.action.as_deref().unwrap_or_default(),
             };
             let response = client.request(&custom, body.as_ref(), &call).await?;
-            Ok(response_object(&response).into())
+            Ok(response_object(&response))
         }
         Job::Trigger { method, url, headers, body, body_hash } => {
             let method = text_arg(&method, "method")?;
@@ -313,14 +313,9 @@ fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
 }
 
 /// `{ status, requestId, headers, body }` of any answer.
-fn response_object(response: &JsResponse) -> Object {
-    let result = Object::new();
-    let _ = Reflect::set(&result, &"status".into(), &JsValue::from(response.status));
-    let request_id = response.header("x-fc-request-id").map_or(JsValue::UNDEFINED, |id| JsValue::from_str(&id));
-    let _ = Reflect::set(&result, &"requestId".into(), &request_id);
-    let _ = Reflect::set(&result, &"headers".into(), &response.js_headers);
-    let _ = Reflect::set(&result, &"body".into(), &response.body);
-    result
+fn response_object(response: &JsResponse) -> JsValue {
+    let request_id = response.header("x-fc-request-id");
+    host::response_result(response.status, request_id, &response.js_headers, &response.body)
 }
 
 fn call_options<'a>(
