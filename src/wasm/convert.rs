@@ -36,9 +36,8 @@ enum Field {
 /// reader the code that drops the fields read before it.
 pub struct Fields {
     object: JsValue,
-    /// The field names, `", "`-separated: the form `readFields` takes and error messages show.
-    names: &'static str,
-    fields: Vec<Field>,
+    /// Each name with its field, split once: lookups would otherwise re-split `names`.
+    fields: Vec<(&'static str, Field)>,
     argument: &'static str,
     error: Option<Error>,
 }
@@ -57,8 +56,7 @@ impl Fields {
     fn read(value: JsValue, argument: &'static str, names: &'static str, open: bool) -> Result<Self, Error> {
         let encoded = super::host::read_fields(&value, names, open);
         let fields = match encoded.strip_prefix('{') {
-            Some(rest) => decode_fields(rest, names.split(',').count())
-                .ok_or_else(|| Error::invalid(argument, "could not be read"))?,
+            Some(rest) => decode_fields(rest, names).ok_or_else(|| Error::invalid(argument, "could not be read"))?,
             None if encoded == "u" => Vec::new(),
             None => {
                 return Err(if let Some(key) = encoded.strip_prefix('!') {
@@ -70,7 +68,7 @@ impl Fields {
                 })
             }
         };
-        Ok(Fields { object: value, names, fields, argument, error: None })
+        Ok(Fields { object: value, fields, argument, error: None })
     }
 
     /// The first error met while reading, if any.
@@ -86,8 +84,7 @@ impl Fields {
     }
 
     fn field(&mut self, key: &str) -> Option<&mut Field> {
-        let i = self.names.split(',').position(|n| n.trim_ascii_start() == key)?;
-        self.fields.get_mut(i)
+        self.fields.iter_mut().find(|(name, _)| *name == key).map(|(_, field)| field)
     }
 
     #[inline(never)]
@@ -169,11 +166,12 @@ impl Fields {
     }
 }
 
-/// Decodes `readFields`' encoding of `count` fields: per field a tag, `-` (absent), `o` (other),
-/// `t`/`f` or `s<UTF-16 length>:<text>`. `None` if it does not parse.
-fn decode_fields(mut rest: &str, count: usize) -> Option<Vec<Field>> {
-    let mut fields = Vec::with_capacity(count);
-    for _ in 0..count {
+/// Decodes `readFields`' encoding of the fields `names` (`", "`-separated): per field a tag, `-`
+/// (absent), `o` (other), `t`/`f` or `s<UTF-16 length>:<text>`. `None` if it does not parse.
+fn decode_fields(mut rest: &str, names: &'static str) -> Option<Vec<(&'static str, Field)>> {
+    let mut fields = Vec::with_capacity(16);
+    // A char pattern: splitting on ", " would pull a substring searcher into the wasm.
+    for name in names.split(',').map(str::trim_ascii_start) {
         let tag = rest.chars().next()?;
         rest = rest.get(1..)?;
         let field = match tag {
@@ -210,7 +208,7 @@ fn decode_fields(mut rest: &str, count: usize) -> Option<Vec<Field>> {
             }
             _ => return None,
         };
-        fields.push(field);
+        fields.push((name, field));
     }
     rest.is_empty().then_some(fields)
 }
