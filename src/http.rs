@@ -222,6 +222,13 @@ impl Url {
         &self.path
     }
 
+    /// The same origin with `encoded_path` (percent-encoded, from the root, as the crate's own
+    /// builders make it) and no query.
+    pub(crate) fn with_path(&self, encoded_path: String) -> Url {
+        debug_assert!(encoded_path.starts_with('/') && encoded_path.bytes().all(|b| is_path_char(b) || b == b'%'));
+        Url { scheme: self.scheme, host: self.host.clone(), port: self.port, path: encoded_path, query: Vec::new() }
+    }
+
     /// The URL with `pairs` appended to its query.
     pub fn with_query(mut self, pairs: &[(String, String)]) -> Self {
         self.query.extend_from_slice(pairs);

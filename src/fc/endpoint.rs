@@ -8,6 +8,9 @@ use crate::http::Url;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     origin: String,
+    /// The root URL, parsed once: requests take their URL from it without formatting and
+    /// parsing a string on every call.
+    root: Url,
 }
 
 /// A DNS label of the kind account and region ids are: ASCII letters, digits and `-`,
@@ -34,7 +37,7 @@ impl Endpoint {
                 "must be a region id such as cn-hangzhou (lower-case letters, digits, '-')",
             ));
         }
-        Ok(Endpoint { origin: format!("https://{account_id}.{region}.fc.aliyuncs.com") })
+        Self::parse(&format!("https://{account_id}.{region}.fc.aliyuncs.com"))
     }
 
     /// An explicit endpoint URL, `http://` or `https://`, with no path beyond `/`, no query and
@@ -49,12 +52,17 @@ impl Endpoint {
                 "must be scheme://host[:port] only, without a path, query or fragment",
             ));
         }
-        Ok(Endpoint { origin: parsed.origin() })
+        Ok(Endpoint { origin: parsed.origin(), root: parsed })
     }
 
     /// `scheme://host[:port]`, no trailing slash.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// The URL of `encoded_path` (percent-encoded, from the root) on this endpoint.
+    pub(crate) fn url(&self, encoded_path: String) -> Url {
+        self.root.with_path(encoded_path)
     }
 }
 

@@ -5,7 +5,6 @@ use super::{ApiRequest, Endpoint, API_VERSION};
 use crate::acs3::encode::percent_encode;
 use crate::acs3::{PayloadHash, SignableRequest};
 use crate::error::Error;
-use crate::http::Url;
 
 /// Sync waits for the function's answer; Async queues the event and answers 202 at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,13 +121,14 @@ impl InvokeFunction<'_> {
         if let Some(id) = self.async_task_id {
             headers.push(("x-fc-async-task-id".to_owned(), id.to_owned()));
         }
-        let mut url =
-            format!("{}/{API_VERSION}/functions/{}/invocations", endpoint.origin(), percent_encode(self.function_name));
-        if let Some(q) = self.qualifier {
-            url.push_str("?qualifier=");
-            url.push_str(&percent_encode(q));
+        let mut path = String::with_capacity(64 + self.function_name.len());
+        for part in ["/", API_VERSION, "/functions/", &percent_encode(self.function_name), "/invocations"] {
+            path.push_str(part);
         }
-        let url = Url::parse(&url, "endpoint")?;
+        let mut url = endpoint.url(path);
+        if let Some(q) = self.qualifier {
+            url = url.with_query(&[("qualifier".to_owned(), q.to_owned())]);
+        }
         let request = SignableRequest::new("POST", url, &headers, payload_hash)?;
         Ok(ApiRequest { action: "InvokeFunction".to_owned(), request })
     }
