@@ -155,15 +155,22 @@ impl Fields {
     /// `[name, value]` string pairs (the JS face has already turned objects and Headers into
     /// pairs); errors name the field itself (`headers`, `query`).
     pub fn pairs(&mut self, key: &'static str) -> Vec<(String, String)> {
-        let value = self.value(key);
-        if value.is_undefined() || value.is_null() {
-            return Vec::new();
-        }
-        super::host::pairs_from_js(&value).unwrap_or_else(|| {
-            self.fail(Error::invalid(key, "must be [name, value] string pairs with no CR or LF in names or values"));
+        string_pairs(&self.value(key), key).unwrap_or_else(|error| {
+            self.fail(error);
             Vec::new()
         })
     }
+}
+
+/// `[name, value]` string pairs free of CR and LF (the JS face turns objects and Headers into
+/// pairs); `undefined` or `null` is none. Errors name `argument` (`headers`, `query`).
+pub fn string_pairs(value: &JsValue, argument: &'static str) -> Result<Vec<(String, String)>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    super::host::pairs_from_js(value).ok_or_else(|| {
+        Error::invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values")
+    })
 }
 
 /// Decodes `readFields`' encoding of the fields `names` (`", "`-separated): per field a tag, `-`

@@ -189,13 +189,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
             let name = text_arg(&function_name, "functionName")?;
             let body = JsBody::from_js(&body, body_hash)?;
             let options = InvokeOptions::read(options)?;
-            let headers = if headers.is_undefined() || headers.is_null() {
-                Vec::new()
-            } else {
-                host::pairs_from_js(&headers).ok_or_else(|| {
-                    Error::invalid("headers", "must be [name, value] string pairs with no CR or LF in names or values")
-                })?
-            };
+            let headers = convert::string_pairs(&headers, "headers")?;
             let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
             let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
             let signal = signal_from(&options.signal)?;
@@ -299,8 +293,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
         Job::Trigger { method, url, headers, body, body_hash } => {
             let method = text_arg(&method, "method")?;
             let url = Url::parse(&text_arg(&url, "url")?, "url")?;
-            let headers = host::pairs_from_js(&headers)
-                .ok_or_else(|| Error::invalid("headers", "must be [name, value] pairs of strings"))?;
+            let headers = convert::string_pairs(&headers, "headers")?;
             let payload = JsBody::from_js(&body, body_hash)?.payload_hash();
             let signed = client.sign(&SignableRequest::new(&method, url, &headers, payload)?).await?;
             Ok(host::signed_object(&signed))
