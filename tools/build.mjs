@@ -67,8 +67,8 @@ function optimise(file) {
 ensureToolchain();
 if (process.argv.includes("--check")) process.exit(0);
 
-log("cargo build --release --target wasm32-unknown-unknown");
-run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown"]);
+log("cargo build --release --target wasm32-unknown-unknown --features talc");
+run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "talc"]);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const built = join(root, "target", "wasm32-unknown-unknown", "release", "fc_invoke.wasm");

@@ -17,7 +17,7 @@ const env = {
     ? { WASM_BINDGEN_USE_BROWSER: "1", CHROMEDRIVER: "/usr/bin/chromedriver", WASM_BINDGEN_TEST_WEBDRIVER_JSON: join(root, "tests", "webdriver.json") }
     : {}),
 };
-const child = spawn("cargo", ["test", "--target", "wasm32-unknown-unknown", "--test", "wasm"], { cwd: root, env, stdio: "inherit" });
+const child = spawn("cargo", ["test", "--target", "wasm32-unknown-unknown", "--features", "talc", "--test", "wasm"], { cwd: root, env, stdio: "inherit" });
 const code = await new Promise((resolve) => child.on("close", resolve));
 await server.close();
 process.exit(code ?? 1);

@@ -355,3 +355,8 @@ fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsVa
     let signed = acs3::sign(&signable, &credentials, &params)?;
     Ok(host::signed_object(&signed))
 }
+
+// The npm package's allocator (see Cargo.toml); a library must not impose one on Rust users.
+#[cfg(feature = "talc")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
