@@ -9,8 +9,10 @@ use base64::Engine;
 pub struct InvokeMeta {
     /// `x-fc-request-id`.
     pub request_id: Option<String>,
-    /// `x-fc-log-result`, base64-decoded (UTF-8, invalid sequences replaced).
-    pub log: Option<String>,
+    /// `x-fc-log-result` as sent: the log tail in base64 (see [`InvokeMeta::log`]). Kept
+    /// encoded so a host that decodes natively (the wasm layer: `atob`) leaves the base64
+    /// decoder out of its build.
+    pub log_result: Option<String>,
     /// `x-fc-error-type`: the function itself failed (status is still 200).
     pub function_error: Option<String>,
     /// `x-fc-async-task-id`, for Async invocations.
@@ -20,19 +22,22 @@ pub struct InvokeMeta {
 impl InvokeMeta {
     /// Reads the metadata through `header` (a case-insensitive lookup the host provides).
     pub fn from_headers(header: impl Fn(&str) -> Option<String>) -> Self {
-        let log = header("x-fc-log-result").map(|b64| {
-            match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                // Not base64: hand it over as it came rather than lose it.
-                Err(_) => b64,
-            }
-        });
         InvokeMeta {
             request_id: header("x-fc-request-id"),
-            log,
+            log_result: header("x-fc-log-result"),
             function_error: header("x-fc-error-type").filter(|t| !t.is_empty()),
             async_task_id: header("x-fc-async-task-id"),
         }
+    }
+
+    /// The log tail, decoded: UTF-8 with invalid sequences replaced; a value that is not base64
+    /// is handed over as it came rather than lost.
+    pub fn log(&self) -> Option<String> {
+        let b64 = self.log_result.as_deref()?;
+        Some(match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => b64.to_owned(),
+        })
     }
 }
 
@@ -81,10 +86,15 @@ mod tests {
         ];
         let meta = InvokeMeta::from_headers(lookup(&headers));
         assert_eq!(meta.request_id.as_deref(), Some("req-1"));
-        assert_eq!(meta.log.as_deref(), Some("FC Invoke Start\nhello é"));
+        assert_eq!(meta.log().as_deref(), Some("FC Invoke Start\nhello é"));
         assert_eq!(meta.function_error.as_deref(), Some("UnhandledInvocationError"));
         assert_eq!(meta.async_task_id, None);
         assert_eq!(InvokeMeta::from_headers(lookup(&[])), InvokeMeta::default());
+        // Bytes 68 ff 69 ("aP9p", from Buffer.toString("base64")): the invalid byte is replaced.
+        let lossy = InvokeMeta::from_headers(lookup(&[("x-fc-log-result", "aP9p")]));
+        assert_eq!(lossy.log().as_deref(), Some("h\u{fffd}i"));
+        let raw = InvokeMeta::from_headers(lookup(&[("x-fc-log-result", "not base64!")]));
+        assert_eq!(raw.log().as_deref(), Some("not base64!"));
     }
 
     #[test]

@@ -62,7 +62,7 @@ extern "C" {
         headers: &JsValue,
         body: &Uint8Array,
         request_id: Option<String>,
-        log: Option<String>,
+        log_result: Option<String>,
         function_error: Option<String>,
         async_task_id: Option<String>,
     ) -> JsValue;

@@ -215,7 +215,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
                 &out.response.js_headers,
                 &out.response.body,
                 meta.request_id,
-                meta.log,
+                meta.log_result,
                 meta.function_error,
                 meta.async_task_id,
             ))

@@ -71,8 +71,8 @@ impl FcClient {
         let out = self.inner.invoke_function(options, &body, &CallOptions::default()).await?;
         Ok(InvokeResponse {
             status: out.status,
+            log: out.meta.log(),
             request_id: out.meta.request_id,
-            log: out.meta.log,
             function_error: out.meta.function_error,
             async_task_id: out.meta.async_task_id,
             body: out.response.body.to_vec(),

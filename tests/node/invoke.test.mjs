@@ -57,6 +57,22 @@ test("bodies: empty, text, every byte value, JSON object, ArrayBuffer, Blob, 6 M
   assert.deepEqual(echoed.body, every);
 });
 
+test("the log tail decodes as Node's Buffer does, and a value that is not base64 comes as sent", async () => {
+  const bom = Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from("log é ✓\n")]);
+  const cases = [
+    Buffer.from("FC Invoke Start\nhello é").toString("base64"),
+    Buffer.from([0x68, 0xff, 0x69, 0xc3]).toString("base64"), // invalid UTF-8: replaced
+    ` ${bom.toString("base64")}\n`, // a BOM is kept; surrounding whitespace ignored
+    "not base64!",
+  ];
+  for (const logResult of cases) {
+    const answering = async () => new Response("ok", { headers: { "x-fc-log-result": logResult } });
+    const res = await new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answering }).invokeFunction("f", { logType: "Tail" });
+    const expected = /^[\sA-Za-z0-9+/=]+$/.test(logResult) ? Buffer.from(logResult, "base64").toString("utf8") : logResult;
+    assert.equal(res.log, expected, JSON.stringify(logResult));
+  }
+});
+
 test("a JSON body gets content-type application/json unless one is given", async () => {
   const res = await client.invokeFunction("echo", { body: { x: 1 } });
   assert.equal(res.headers.get("x-echo-content-type"), "application/json");
