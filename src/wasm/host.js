@@ -59,7 +59,7 @@ function decodeLog(base64) {
   } catch {
     return base64;
   }
-  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+  return textDecoder.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
 /**
@@ -107,7 +107,8 @@ export function parseJson(bytes) {
   }
 }
 
-// ignoreBOM: a leading BOM stays, and makes the text not JSON, as before.
+// ignoreBOM: a leading BOM stays (in a log tail, as Rust's decoding keeps it), and makes the
+// text not JSON, as before.
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The plain object `request` resolves to. */
