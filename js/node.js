@@ -1,5 +1,4 @@
 // Node entry: the module is read from the installed package and compiled on first use.
-import { readFileSync } from "node:fs";
 import { initSync } from "../dist/wasm/fc_invoke.js";
 import { setWasmLoader } from "./core.js";
 
@@ -23,6 +22,12 @@ function digest(bytes) {
   return undefined;
 }
 
-setWasmLoader(() => initSync({ module: readFileSync(new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url)) }), { digest, minBytes: 256 });
+// Not `import { readFileSync } from "node:fs"`: that makes Node build every export of fs, its
+// streams included, which cost about 2 ms of every import (bench/results.md, start-up).
+// getBuiltinModule (Node 20.16+) hands over the already loaded module.
+const nodeFs = () => process.getBuiltinModule?.("node:fs") ?? import("node:fs");
+const wasmUrl = new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url);
+
+setWasmLoader(async () => initSync({ module: (await nodeFs()).readFileSync(wasmUrl) }), { digest, minBytes: 256 });
 
 export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";

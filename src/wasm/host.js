@@ -212,9 +212,10 @@ function pairLines(pairs) {
   return lines;
 }
 
-// Looked up once: the nonce is made on every request.
-const webCrypto = globalThis.crypto;
-const randomUUID = typeof webCrypto?.randomUUID === "function" ? webCrypto.randomUUID.bind(webCrypto) : null;
+// Looked up on the first nonce, not at import: in Node, reading globalThis.crypto loads Web
+// Crypto and Node's streams (about 1.5 ms), which an import that signs nothing should not pay.
+let webCrypto;
+let randomUUID;
 
 /**
  * A fresh random nonce: crypto.randomUUID, or 16 random bytes in hex where randomUUID is missing
@@ -222,6 +223,10 @@ const randomUUID = typeof webCrypto?.randomUUID === "function" ? webCrypto.rando
  * (unique enough against replay, not secret).
  */
 export function randomNonce() {
+  if (webCrypto === undefined) {
+    webCrypto = globalThis.crypto ?? null;
+    randomUUID = typeof webCrypto?.randomUUID === "function" ? webCrypto.randomUUID.bind(webCrypto) : null;
+  }
   if (randomUUID) {
     try {
       return randomUUID();

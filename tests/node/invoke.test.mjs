@@ -322,6 +322,27 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
   assert.deepEqual(JSON.parse(out), [...expected, ...expected]);
 });
 
+
+test("the Node entry reads its .wasm with or without process.getBuiltinModule, and imports no fs streams", async () => {
+  // getBuiltinModule arrived in Node 20.16; before it, the entry falls back to import("node:fs").
+  // Either way, the import itself loads neither fs's ESM exports nor Web Crypto, each of which
+  // pulls in Node's streams and costs start-up time (bench/results.md, section 3).
+  const { execFileSync } = await import("node:child_process");
+  const script = (withoutGetBuiltinModule) => `
+    ${withoutGetBuiltinModule ? "delete process.getBuiltinModule;" : ""}
+    const before = new Set(process.moduleLoadList);
+    const { signRequest } = await import("fc-invoke");
+    const loadedByImport = process.moduleLoadList.filter((m) => !before.has(m));
+    const signed = await signRequest({ method: "POST", url: "https://h/x", body: "hi" }, { accessKeyId: "id", accessKeySecret: "s" }, { action: "A", date: 0, nonce: "n" });
+    console.log(JSON.stringify({ hasGetBuiltinModule: typeof process.getBuiltinModule, loadedByImport, hash: signed.headers["x-acs-content-sha256"] }));
+  `;
+  for (const without of [false, true]) {
+    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script(without)], { encoding: "utf8" }));
+    assert.equal(out.hasGetBuiltinModule, without ? "undefined" : "function");
+    assert.equal(out.hash, sha256(new TextEncoder().encode("hi")));
+    assert.deepEqual(out.loadedByImport.filter((m) => /streams|crypto/.test(m)), [], out.loadedByImport.join(", "));
+  }
+});
 test("secrets never show in errors or in the client", async () => {
   const secret = "very-secret-value-123";
   const token = "very-secret-token-456";
