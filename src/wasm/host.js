@@ -240,3 +240,60 @@ export function randomNonce() {
   }
   return Date.now().toString(16) + Math.random().toString(16).slice(2);
 }
+
+/** `AttemptStop.stopped`: why an attempt stopped early (the Rust side reads the same numbers). */
+const STOPPED_BY_TIMER = 1;
+const STOPPED_BY_CALLER = 2;
+
+/**
+ * One attempt's AbortController: it aborts when `timeoutMs` passes or the caller's `signal`
+ * aborts, whichever comes first, and `stopped` records which. `dispose()` clears the timer and
+ * the listener, so nothing outlives the attempt. Wired here rather than in Rust, where each
+ * callback would be a wasm closure kept alive by hand.
+ */
+export class AttemptStop {
+  #controller = new AbortController();
+  #timer;
+  #caller;
+  #onAbort;
+  stopped = 0;
+
+  constructor(timeoutMs, signal) {
+    const stop = (reason) => {
+      if (this.stopped === 0) {
+        this.stopped = reason;
+        this.#controller.abort();
+      }
+    };
+    if (signal !== undefined) {
+      this.#caller = signal;
+      this.#onAbort = () => stop(STOPPED_BY_CALLER);
+      signal.addEventListener("abort", this.#onAbort);
+    }
+    if (timeoutMs !== undefined) this.#timer = setTimeout(() => stop(STOPPED_BY_TIMER), timeoutMs);
+  }
+
+  get signal() {
+    return this.#controller.signal;
+  }
+
+  dispose() {
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+/** Waits `ms`: resolves to true when the time has passed, to false as soon as `signal` aborts. */
+export function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

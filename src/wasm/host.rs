@@ -6,24 +6,28 @@ use crate::acs3::{Credentials, PayloadHash, PayloadHasher, SignedRequest};
 use crate::client::{credentials_fresh, Attempt, Host, HostResponse};
 use crate::error::Error;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use std::cell::{Cell, OnceCell, RefCell};
-use std::rc::Rc;
+use std::cell::{OnceCell, RefCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal};
-
-#[wasm_bindgen]
-extern "C" {
-    // Bound to the global functions: every runtime we target has them.
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
-}
+use web_sys::AbortSignal;
 
 #[wasm_bindgen(module = "/src/wasm/host.js")]
 extern "C" {
+    /// One attempt's AbortController, fed by a timer and the caller's signal (see host.js).
+    type AttemptStop;
+    #[wasm_bindgen(catch, constructor)]
+    fn new(timeout_ms: Option<f64>, cancel: Option<AbortSignal>) -> Result<AttemptStop, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn signal(this: &AttemptStop) -> AbortSignal;
+    /// 0 while running, else [`STOPPED_BY_TIMER`] or [`STOPPED_BY_CALLER`].
+    #[wasm_bindgen(method, getter)]
+    fn stopped(this: &AttemptStop) -> u8;
+    #[wasm_bindgen(method)]
+    fn dispose(this: &AttemptStop);
+    /// Resolves to `true` after `ms`, or to `false` as soon as `cancel` aborts.
+    #[wasm_bindgen(js_name = sleep)]
+    fn sleep_js(ms: f64, cancel: Option<AbortSignal>) -> Promise;
     fn exchange(
         fetch: &Function,
         this: &JsValue,
@@ -151,21 +155,15 @@ impl JsHost {
     }
 }
 
-/// Why an attempt stopped early, set by the timer or the caller's signal.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    Running,
-    TimedOut,
-    Aborted,
-}
+/// `AttemptStop.stopped` values (host.js).
+const STOPPED_BY_TIMER: u8 = 1;
+const STOPPED_BY_CALLER: u8 = 2;
 
-/// One attempt's own AbortController, fed by the caller's signal and a timer; dropping it
-/// clears the timer and removes the listener, so nothing outlives the attempt.
+/// One attempt's own AbortController, fed by the caller's signal and a timer, wired in host.js
+/// (no Rust closures to keep alive); dropping it clears the timer and removes the listener, so
+/// nothing outlives the attempt.
 struct AttemptGuard {
-    controller: AbortController,
-    stop: Rc<Cell<Stop>>,
-    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
-    caller: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    stop: AttemptStop,
     timeout_ms: u64,
 }
 
@@ -174,38 +172,17 @@ impl AttemptGuard {
         if cancel.is_some_and(AbortSignal::aborted) {
             return Err(Error::Aborted);
         }
-        let controller =
-            AbortController::new().map_err(|e| Error::Network { message: js_message(&e), maybe_sent: false })?;
-        let stop = Rc::new(Cell::new(Stop::Running));
-        let stopper = |reason: Stop| {
-            let (controller, stop) = (controller.clone(), stop.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                if stop.get() == Stop::Running {
-                    stop.set(reason);
-                    controller.abort();
-                }
-            })
-        };
-        let caller = cancel.map(|signal| {
-            let on_abort = stopper(Stop::Aborted);
-            // Cannot fail for a real AbortSignal; if it did, the call would only lose early abort.
-            let _ = signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
-            (signal.clone(), on_abort)
-        });
-        let timer = timeout_ms.map(|ms| {
-            let on_timeout = stopper(Stop::TimedOut);
-            let id = set_timeout(on_timeout.as_ref().unchecked_ref(), ms as f64);
-            (id, on_timeout)
-        });
-        Ok(AttemptGuard { controller, stop, timer, caller, timeout_ms: timeout_ms.unwrap_or(0) })
+        let stop = AttemptStop::new(timeout_ms.map(|ms| ms as f64), cancel.cloned())
+            .map_err(|e| Error::Network { message: js_message(&e), maybe_sent: false })?;
+        Ok(AttemptGuard { stop, timeout_ms: timeout_ms.unwrap_or(0) })
     }
 
     /// Why the attempt stopped early, if it did.
     fn stopped(&self) -> Option<Error> {
-        match self.stop.get() {
-            Stop::Aborted => Some(Error::Aborted),
-            Stop::TimedOut => Some(Error::Timeout { after_ms: self.timeout_ms }),
-            Stop::Running => None,
+        match self.stop.stopped() {
+            STOPPED_BY_CALLER => Some(Error::Aborted),
+            STOPPED_BY_TIMER => Some(Error::Timeout { after_ms: self.timeout_ms }),
+            _ => None,
         }
     }
 }
@@ -217,12 +194,7 @@ fn failure(guard: Option<&AttemptGuard>, error: &JsValue, maybe_sent: bool) -> E
 
 impl Drop for AttemptGuard {
     fn drop(&mut self) {
-        if let Some((id, _)) = &self.timer {
-            clear_timeout(id);
-        }
-        if let Some((signal, on_abort)) = &self.caller {
-            let _ = signal.remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
-        }
+        self.stop.dispose();
     }
 }
 
@@ -384,17 +356,11 @@ impl Host for JsHost {
     }
 
     async fn sleep(&self, ms: u64, cancel: Option<&AbortSignal>) -> Result<(), Error> {
-        // The attempt guard doubles as an abortable timer: its signal fires on either.
-        let guard = AttemptGuard::new(Some(ms), cancel)?;
-        let signal = guard.controller.signal();
-        let fired = Promise::new(&mut |resolve, _| {
-            let options = web_sys::AddEventListenerOptions::new();
-            options.set_once(true);
-            let _ = signal.add_event_listener_with_callback_and_add_event_listener_options("abort", &resolve, &options);
-        });
-        let _ = JsFuture::from(fired).await;
-        match guard.stopped() {
-            Some(Error::Aborted) => Err(Error::Aborted),
+        if cancel.is_some_and(AbortSignal::aborted) {
+            return Err(Error::Aborted);
+        }
+        match JsFuture::from(sleep_js(ms as f64, cancel.cloned())).await.map(|slept| slept.as_bool()) {
+            Ok(Some(false)) => Err(Error::Aborted),
             _ => Ok(()),
         }
     }
@@ -426,7 +392,7 @@ impl Host for JsHost {
             .map(|b| &b.bytes)
             .filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD"))
             .cloned();
-        let signal = guard.as_ref().map(|g| g.controller.signal());
+        let signal = guard.as_ref().map(|g| g.stop.signal());
         let exchanged =
             exchange(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal);
         let read = JsFuture::from(exchanged).await.map_err(|rejected| {

@@ -128,6 +128,32 @@ test("aborting during a backoff wait rejects at once with Aborted", async () => 
   assert.ok(Date.now() - started < 5000);
 });
 
+test("nothing outlives a call: its timers are cleared and its listeners on the caller's signal removed", async () => {
+  const { getEventListeners } = await import("node:events");
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const before = timers();
+  const controller = new AbortController();
+  // Ends normally, after a retried 503 (a backoff wait) with a per-attempt timer.
+  script({ kind: "status", status: 503, code: "ResourceThrottled" });
+  const res = await client({ retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 20 } }).invokeFunction("echo", {
+    body: "x",
+    timeoutMs: 60_000,
+    signal: controller.signal,
+  });
+  assert.equal(await res.text(), "x");
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0, "listeners left on the caller's signal");
+  assert.equal(timers(), before, "timers left running");
+  // Ends by the caller's abort during a long backoff wait.
+  server.setFaults(() => ({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 30 }));
+  const aborting = new AbortController();
+  const call = client().invokeFunction("echo", { signal: aborting.signal, timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 100));
+  aborting.abort();
+  await assert.rejects(call, { code: "Aborted" });
+  assert.equal(getEventListeners(aborting.signal, "abort").length, 0, "listeners left on the caller's signal");
+  assert.equal(timers(), before, "timers left running");
+});
+
 test("clock skew: a wrong clock is corrected from the server's Date once, and kept", async () => {
   server.setClockOffset(2 * 3600_000); // the device is two hours slow
   const c = client({ retry: false });
