@@ -283,17 +283,20 @@ export class AttemptStop {
   }
 }
 
-/** Waits `ms`: resolves to true when the time has passed, to false as soon as `signal` aborts. */
+/**
+ * Waits `ms`: resolves to true when the time has passed, to false as soon as `signal` aborts.
+ * The same race as an attempt's, so it is an AttemptStop whose own signal ends the wait.
+ */
 export function sleep(ms, signal) {
   return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const stop = new AttemptStop(ms, signal);
+    stop.signal.addEventListener(
+      "abort",
+      () => {
+        stop.dispose();
+        resolve(stop.stopped === STOPPED_BY_TIMER);
+      },
+      { once: true },
+    );
   });
 }

@@ -359,9 +359,11 @@ impl Host for JsHost {
         if cancel.is_some_and(AbortSignal::aborted) {
             return Err(Error::Aborted);
         }
-        match JsFuture::from(sleep_js(ms as f64, cancel.cloned())).await.map(|slept| slept.as_bool()) {
-            Ok(Some(false)) => Err(Error::Aborted),
-            _ => Ok(()),
+        match JsFuture::from(sleep_js(ms as f64, cancel.cloned())).await {
+            Ok(slept) if slept.as_bool() == Some(false) => Err(Error::Aborted),
+            Ok(_) => Ok(()),
+            // Only when the runtime cannot make an AbortController, as for an attempt.
+            Err(e) => Err(Error::Network { message: js_message(&e), maybe_sent: false }),
         }
     }
 

@@ -322,8 +322,7 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
   assert.deepEqual(JSON.parse(out), [...expected, ...expected]);
 });
 
-
-test("the Node entry reads its .wasm with or without process.getBuiltinModule, and imports no fs streams", async () => {
+test("the Node entry reads its .wasm with or without process.getBuiltinModule, and its import loads no streams or crypto", async () => {
   // getBuiltinModule arrived in Node 20.16; before it, the entry falls back to import("node:fs").
   // Either way, the import itself loads neither fs's ESM exports nor Web Crypto, each of which
   // pulls in Node's streams and costs start-up time (bench/results.md, section 3).
@@ -343,6 +342,7 @@ test("the Node entry reads its .wasm with or without process.getBuiltinModule, a
     assert.deepEqual(out.loadedByImport.filter((m) => /streams|crypto/.test(m)), [], out.loadedByImport.join(", "));
   }
 });
+
 test("secrets never show in errors or in the client", async () => {
   const secret = "very-secret-value-123";
   const token = "very-secret-token-456";
