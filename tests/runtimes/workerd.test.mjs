@@ -74,6 +74,7 @@ before(async () => {
       worker("static", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) }),
       worker("sts", { FC_ENDPOINT: server.url, ...keys(sts), FC_SECURITY_TOKEN: sts.securityToken }),
       worker("wrong-secret", { FC_ENDPOINT: server.url, ...keys({ ...DEMO_CREDENTIALS, accessKeySecret: "not-the-secret" }) }),
+      worker("short-timeout", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS), FC_TIMEOUT_MS: "200" }),
     ],
   });
   await mf.ready;
@@ -86,7 +87,10 @@ after(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
-beforeEach(() => server.reset());
+beforeEach(() => {
+  server.reset();
+  server.setFaults(null);
+});
 
 test("wrangler bundles the workerd entry and imports the .wasm as a module", () => {
   const files = readdirSync(outdir);
@@ -184,6 +188,25 @@ test("a wrong secret is rejected by the server as SignatureNotMatch", async () =
   assert.equal(error.status, 403);
   assert.ok(!JSON.stringify(error).includes("not-the-secret"), "the secret is not in the error");
   assert.equal(server.invocations.length, 0);
+});
+
+test("an attempt past FC_TIMEOUT_MS is a 504 Timeout, its timer and abort wiring run in workerd", async () => {
+  const worker = await mf.getWorker("short-timeout");
+  const started = Date.now();
+  const res = await worker.fetch("http://worker.local/slow", { method: "POST", body: "3000" });
+  assert.equal(res.status, 504);
+  assert.equal((await res.json()).error.code, "Timeout");
+  assert.ok(Date.now() - started < 2500, "gave up well before the function's 3 s");
+});
+
+test("a throttled first attempt is retried after a backoff wait, in workerd", async () => {
+  let faults = 1;
+  server.setFaults(() => (faults-- > 0 ? { kind: "status", status: 503, code: "ResourceThrottled" } : null));
+  const res = await mf.dispatchFetch("http://worker.local/echo", { method: "POST", body: "after a wait" });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "after a wait");
+  assert.equal(server.rejections.length + server.invocations.length, 2, "two attempts");
+  assert.equal(server.invocations.length, 1, "ran once");
 });
 
 test("no function name is a 400 from the worker itself", async () => {

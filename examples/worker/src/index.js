@@ -12,6 +12,8 @@
 //   or FC_ACCOUNT_ID + FC_REGION        → https://{accountId}.{region}.fc.aliyuncs.com
 //   FC_ACCESS_KEY_ID, FC_ACCESS_KEY_SECRET (secrets)
 //   FC_SECURITY_TOKEN                   optional (secret): temporary STS credentials
+//   FC_TIMEOUT_MS                       optional: give up on an attempt after this long (default
+//                                       25000); a Timeout answers 504
 
 import { FcClient, FcError } from "fc-invoke";
 
@@ -56,6 +58,9 @@ export default {
         qualifier: url.searchParams.get("qualifier") ?? undefined,
         body: hasBody ? new Uint8Array(await request.arrayBuffer()) : undefined,
         headers: contentType ? { "content-type": contentType } : undefined,
+        // Each attempt is bounded, so a stuck connection cannot hold the request open; throttling
+        // (429/503) is retried after a backoff wait, within the client's default policy.
+        timeoutMs: Number(env.FC_TIMEOUT_MS) || 25_000,
       });
       const headers = new Headers({ "x-fc-request-id": res.requestId ?? "" });
       const answerType = res.headers.get("content-type");
