@@ -4,7 +4,7 @@
 //
 // Environment: FC_ENDPOINT (or FC_ACCOUNT_ID + FC_REGION), FC_ACCESS_KEY_ID, FC_ACCESS_KEY_SECRET,
 // FC_SECURITY_TOKEN (only for temporary STS credentials), FC_FUNCTION (default "echo"),
-// FC_QUALIFIER (optional: a version or alias).
+// FC_QUALIFIER (optional: a version or alias), FC_TIMEOUT_MS (per attempt, default 30000).
 // A failed call prints {"error": {code, message, status, requestId}} to stderr and exits with 1.
 
 import { FcClient, FcError } from "fc-invoke";
@@ -28,6 +28,8 @@ try {
   const res = await client.invokeFunction(env("FC_FUNCTION") ?? "echo", {
     qualifier: env("FC_QUALIFIER"),
     body: Deno.args.join(" "),
+    // Each attempt is bounded; throttling (429/503) is retried after a backoff wait.
+    timeoutMs: Number(env("FC_TIMEOUT_MS") ?? 30_000),
   });
   console.log(JSON.stringify({ status: res.status, requestId: res.requestId, body: await res.text() }));
 } catch (e) {

@@ -34,7 +34,10 @@ after(async () => {
   if (denoDir) rmSync(denoDir, { recursive: true, force: true });
 });
 
-beforeEach(() => server.reset());
+beforeEach(() => {
+  server.reset();
+  server.setFaults(null);
+});
 
 // Every FC_* variable is set, so nothing leaks in from the caller's environment ("" = unset for
 // invoke.ts). Deno caches in its own temp DENO_DIR, does not check for updates, and any attempt to
@@ -56,6 +59,7 @@ function deno(args, fcEnv = {}) {
       FC_SECURITY_TOKEN: "",
       FC_FUNCTION: "",
       FC_QUALIFIER: "",
+      FC_TIMEOUT_MS: "",
       ...fcEnv,
     },
   });
@@ -137,6 +141,23 @@ test("STS credentials: the token is sent and verified", async () => {
   assert.equal(call.accessKeyId, sts.accessKeyId);
   assert.equal(call.headers["x-acs-security-token"], sts.securityToken);
   assert.equal(call.requestId, out.requestId);
+});
+
+test("an attempt past FC_TIMEOUT_MS exits 1 with Timeout: the timer and abort wiring run in Deno", async () => {
+  const started = Date.now();
+  const error = parseError(await invoke("3000", { FC_FUNCTION: "slow", FC_TIMEOUT_MS: "200" }));
+  assert.equal(error.code, "Timeout");
+  assert.ok(Date.now() - started < 2500, "gave up well before the function's 3 s");
+});
+
+test("a throttled first attempt is retried after a backoff wait, in Deno", async () => {
+  let faults = 1;
+  server.setFaults(() => (faults-- > 0 ? { kind: "status", status: 503, code: "ResourceThrottled" } : null));
+  const out = parseOutput(await invoke("after a wait"));
+  assert.equal(out.status, 200);
+  assert.equal(out.body, "after a wait");
+  assert.equal(server.rejections.length + server.invocations.length, 2, "two attempts");
+  assert.equal(server.invocations.length, 1, "ran once");
 });
 
 test("a missing function exits 1 with a FunctionNotFound error", async () => {
