@@ -935,8 +935,10 @@ export async function startFcServer(options = {}) {
   const instanceIdFor = (functionName) => "c-local-" + sha256Hex("instance:" + functionName).slice(0, 16);
   const functionArn = (functionName) => `acs:fc:${region}:${accountId}:functions/${functionName}`;
 
-  function addTaskEvent(task, status, detail) {
-    task.events.push({ eventId: task.events.length + 1, status, timestamp: serverNow(), eventDetail: JSON.stringify(detail) });
+  // Each event carries the time the task recorded for that change (startedAt, runningAt,
+  // endedAt), read once, so that an event's timestamp and the task's own field always agree.
+  function addTaskEvent(task, status, timestamp, detail) {
+    task.events.push({ eventId: task.events.length + 1, status, timestamp, eventDetail: JSON.stringify(detail) });
   }
 
   function createAsyncTask({ taskId, functionName, qualifier, version, requestId, payload }) {
@@ -963,7 +965,7 @@ export async function startFcServer(options = {}) {
     };
     taskControl.set(task, { abort: new AbortController(), done, resolveDone });
     asyncTasks.set(taskId, task);
-    addTaskEvent(task, "Enqueued", { requestId, qualifier: qualifier ?? "LATEST", version });
+    addTaskEvent(task, "Enqueued", task.startedAt, { requestId, qualifier: qualifier ?? "LATEST", version });
     return task;
   }
 
@@ -972,7 +974,7 @@ export async function startFcServer(options = {}) {
     task.status = status;
     task.endedAt = serverNow();
     task.durationMs = task.runningAt === null ? 0 : Math.max(0, task.endedAt - task.runningAt);
-    addTaskEvent(task, status, { durationMs: task.durationMs, ...detail });
+    addTaskEvent(task, status, task.endedAt, { durationMs: task.durationMs, ...detail });
     taskControl.get(task).resolveDone(task);
     return true;
   }
@@ -1001,7 +1003,7 @@ export async function startFcServer(options = {}) {
       task.runningAt = serverNow();
       task.instanceId = instanceIdFor(task.functionName);
       task.status = "Running";
-      addTaskEvent(task, "Running", { instanceId: task.instanceId });
+      addTaskEvent(task, "Running", task.runningAt, { instanceId: task.instanceId });
       const outcome = await runHandler(handler, event, ctxBase, signal);
       finish(outcome, signal.aborted);
       if (FINAL_STATUSES.has(task.status)) return; // stopped meanwhile: the outcome is ignored
