@@ -1,6 +1,7 @@
 //! wasm-bindgen-test tests of the binding layer, run in Node and in headless Chromium. A fake
 //! `fetch` (a JS function returning a real `Response`) stands in for the network, so these check
-//! the conversions, the host (clock, nonce, hashing, abort) and the error shapes.
+//! the conversions, the host (clock, nonce, hashing, abort, timeouts, backoff waits) and the error
+//! shapes.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -290,4 +291,102 @@ async fn large_and_small_bodies_hash_the_same_way() {
         let sent = get(&get(&signed, "headers"), "x-acs-content-sha256").as_string().expect("hash");
         assert_eq!(sent, PayloadHash::of_bytes(&bytes).as_str(), "length {len}");
     }
+}
+
+/// A fetch whose answer never comes: it rejects with an AbortError when its signal fires.
+fn hanging_fetch() -> Function {
+    Function::new_with_args(
+        "url, init",
+        "(globalThis.__calls ??= []).push({ url, init });
+         return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));",
+    )
+}
+
+/// Answers 503 ResourceThrottled (with `retry-after` seconds, if given) `throttled` times, then 200 "ok".
+fn throttling_fetch(throttled: u32, retry_after: Option<u32>) -> Function {
+    let retry_after = retry_after.map_or(String::new(), |s| format!("'retry-after': '{s}'"));
+    Function::new_with_args(
+        "url, init",
+        &format!(
+            "const calls = (globalThis.__calls ??= []);
+             calls.push({{ url, init }});
+             if (calls.length <= {throttled}) {{
+               const body = JSON.stringify({{ Code: 'ResourceThrottled', Message: 'slow down', RequestId: 'r-' + calls.length }});
+               return Promise.resolve(new Response(body, {{ status: 503, headers: {{ {retry_after} }} }}));
+             }}
+             return Promise.resolve(new Response('ok', {{ status: 200 }}));"
+        ),
+    )
+}
+
+fn client_with_retry(fetch: Function, max_attempts: u32, delay_ms: u32) -> WasmClient {
+    let retry = obj(&[
+        ("maxAttempts", max_attempts.into()),
+        ("baseDelayMs", delay_ms.into()),
+        ("maxDelayMs", delay_ms.into()),
+    ]);
+    let config = obj(&[
+        ("endpoint", "http://127.0.0.1:9000".into()),
+        ("credentials", creds()),
+        ("fetch", fetch.into()),
+        ("retry", retry),
+    ]);
+    WasmClient::new(config).map_err(|e| get(&e, "message")).expect("client")
+}
+
+#[wasm_bindgen_test]
+async fn an_attempt_past_its_timeout_is_a_timeout_and_its_fetch_is_aborted() {
+    reset_calls();
+    let client = client_with_retry(hanging_fetch(), 1, 1);
+    let started = js_sys::Date::now();
+    let err = JsFuture::from(client.invoke_function(
+        "f".into(),
+        obj(&[("timeoutMs", 50.into())]),
+        JsValue::UNDEFINED,
+        None,
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .expect_err("timed out");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("Timeout"));
+    assert!(js_sys::Date::now() - started < 5_000.0);
+    let signal: web_sys::AbortSignal = get(&get(&calls().get(0), "init"), "signal").unchecked_into();
+    assert!(signal.aborted(), "the fetch's own signal fired");
+}
+
+#[wasm_bindgen_test]
+async fn a_throttled_answer_is_retried_after_its_retry_after_wait() {
+    reset_calls();
+    // Retry-After: 1 s, so the wait is measurable (the backoff alone is a random 0–20 ms).
+    let client = client_with_retry(throttling_fetch(1, Some(1)), 3, 20);
+    let started = js_sys::Date::now();
+    let res = JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, None, JsValue::UNDEFINED))
+        .await
+        .map_err(|e| get(&e, "message"))
+        .expect("retried");
+    assert_eq!(get(&res, "status").as_f64(), Some(200.0));
+    assert_eq!(calls().length(), 2);
+    assert!(js_sys::Date::now() - started >= 900.0, "waited for Retry-After before the second attempt");
+}
+
+#[wasm_bindgen_test]
+async fn aborting_during_a_backoff_wait_rejects_at_once() {
+    reset_calls();
+    // Retry-After: 30 s; the caller aborts after 30 ms.
+    let client = client_with_retry(throttling_fetch(5, Some(30)), 3, 1);
+    let aborted_soon = Function::new_no_args("const c = new AbortController(); setTimeout(() => c.abort(), 30); return c.signal;");
+    let signal = aborted_soon.call0(&JsValue::NULL).expect("a signal");
+    let started = js_sys::Date::now();
+    let err = JsFuture::from(client.invoke_function(
+        "f".into(),
+        obj(&[("signal", signal)]),
+        JsValue::UNDEFINED,
+        None,
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .expect_err("aborted");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
+    assert_eq!(calls().length(), 1, "no second attempt");
+    assert!(js_sys::Date::now() - started < 5_000.0, "did not wait out the 30 s");
 }
