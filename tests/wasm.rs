@@ -65,6 +65,11 @@ async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Resul
     sign_request(request, credentials, options)
 }
 
+/// `invokeFunction(name, options)` with no body or extra headers, awaited.
+async fn invoke(client: &WasmClient, name: &str, options: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(client.invoke_function(name.into(), options, JsValue::UNDEFINED, None, JsValue::UNDEFINED)).await
+}
+
 #[wasm_bindgen_test]
 async fn sign_request_reproduces_the_v3_doc_example() {
     let request = obj(&[
@@ -167,7 +172,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     // With a timeout, fetch gets the attempt's own signal.
     reset_calls();
     let options = obj(&[("timeoutMs", 5_000.into())]);
-    JsFuture::from(client.invoke_function("my-func".into(), options, JsValue::UNDEFINED, None, JsValue::UNDEFINED))
+    invoke(&client, "my-func", options)
         .await
         .map_err(|e| get(&e, "message"))
         .expect("ok");
@@ -179,15 +184,7 @@ async fn service_errors_keep_code_status_and_request_id() {
     let fetch =
         fake_fetch(404, r#"{"Code":"FunctionNotFound","Message":"no such function","RequestId":"r-404"}"#, "{}");
     let client = client_with(creds(), fetch);
-    let err = JsFuture::from(client.invoke_function(
-        "missing".into(),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-        None,
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .expect_err("404");
+    let err = invoke(&client, "missing", JsValue::UNDEFINED).await.expect_err("404");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("FunctionNotFound"));
     assert_eq!(get(&err, "status").as_f64(), Some(404.0));
     assert_eq!(get(&err, "requestId").as_string().as_deref(), Some("r-404"));
@@ -199,15 +196,7 @@ async fn an_aborted_signal_sends_nothing() {
     let fetch = fake_fetch(200, "", "{}");
     let client = client_with(creds(), fetch);
     let signal = web_sys::AbortSignal::abort();
-    let err = JsFuture::from(client.invoke_function(
-        "f".into(),
-        obj(&[("signal", signal.into())]),
-        JsValue::UNDEFINED,
-        None,
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .expect_err("aborted");
+    let err = invoke(&client, "f", obj(&[("signal", signal.into())])).await.expect_err("aborted");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
     assert_eq!(calls().length(), 0);
 }
@@ -222,7 +211,7 @@ async fn a_provider_with_expiration_is_called_once() {
     let fetch = fake_fetch(200, "ok", "{}");
     let client = client_with(counter.into(), fetch);
     for _ in 0..3 {
-        JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, None, JsValue::UNDEFINED))
+        invoke(&client, "f", JsValue::UNDEFINED)
             .await
             .map_err(|e| get(&e, "message"))
             .expect("ok");
@@ -339,15 +328,7 @@ async fn an_attempt_past_its_timeout_is_a_timeout_and_its_fetch_is_aborted() {
     reset_calls();
     let client = client_with_retry(hanging_fetch(), 1, 1);
     let started = js_sys::Date::now();
-    let err = JsFuture::from(client.invoke_function(
-        "f".into(),
-        obj(&[("timeoutMs", 50.into())]),
-        JsValue::UNDEFINED,
-        None,
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .expect_err("timed out");
+    let err = invoke(&client, "f", obj(&[("timeoutMs", 50.into())])).await.expect_err("timed out");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Timeout"));
     assert!(js_sys::Date::now() - started < 5_000.0);
     let signal: web_sys::AbortSignal = get(&get(&calls().get(0), "init"), "signal").unchecked_into();
@@ -360,7 +341,7 @@ async fn a_throttled_answer_is_retried_after_its_retry_after_wait() {
     // Retry-After: 1 s, so the wait is measurable (the backoff alone is a random 0–20 ms).
     let client = client_with_retry(throttling_fetch(1, Some(1)), 3, 20);
     let started = js_sys::Date::now();
-    let res = JsFuture::from(client.invoke_function("f".into(), JsValue::UNDEFINED, JsValue::UNDEFINED, None, JsValue::UNDEFINED))
+    let res = invoke(&client, "f", JsValue::UNDEFINED)
         .await
         .map_err(|e| get(&e, "message"))
         .expect("retried");
@@ -374,18 +355,11 @@ async fn aborting_during_a_backoff_wait_rejects_at_once() {
     reset_calls();
     // Retry-After: 30 s; the caller aborts after 30 ms.
     let client = client_with_retry(throttling_fetch(5, Some(30)), 3, 1);
-    let aborted_soon = Function::new_no_args("const c = new AbortController(); setTimeout(() => c.abort(), 30); return c.signal;");
+    let aborted_soon =
+        Function::new_no_args("const c = new AbortController(); setTimeout(() => c.abort(), 30); return c.signal;");
     let signal = aborted_soon.call0(&JsValue::NULL).expect("a signal");
     let started = js_sys::Date::now();
-    let err = JsFuture::from(client.invoke_function(
-        "f".into(),
-        obj(&[("signal", signal)]),
-        JsValue::UNDEFINED,
-        None,
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .expect_err("aborted");
+    let err = invoke(&client, "f", obj(&[("signal", signal)])).await.expect_err("aborted");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
     assert_eq!(calls().length(), 1, "no second attempt");
     assert!(js_sys::Date::now() - started < 5_000.0, "did not wait out the 30 s");
