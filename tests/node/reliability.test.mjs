@@ -69,6 +69,24 @@ test("Sync is NOT retried after a timeout or a connection lost once sent", async
   assert.equal(server.invocations.length, 4, "each ran once; the 'reset' one never ran");
 });
 
+test("a redirect is never followed: the signed request, token included, goes to the endpoint only", async () => {
+  // Following would resend the same nonce, which the server refuses (a rejection); sending the
+  // STS token on to the Location is what must not happen.
+  const sts = mintStsCredentials(server);
+  for (const status of [307, 308, 302]) {
+    server.reset();
+    script({ kind: "redirect", status });
+    await assert.rejects(client({ credentials: sts }).invokeFunction("echo", { body: "once" }), (e) => {
+      assert.ok(e instanceof FcError);
+      assert.equal(e.code, "NetworkError");
+      assert.match(e.message, /redirect/);
+      return true;
+    });
+    assert.equal(server.faultCounts.redirect, 1, `${status}: one request`);
+    assert.equal(requests(), 0, `${status}: not resent, not run`);
+  }
+});
+
 test("idempotent: true opts a Sync invocation into retries after 5xx and timeouts", async () => {
   script({ kind: "status", status: 500, code: "InternalServerError", run: true }, { kind: "reset-after-run" });
   const res = await client().invokeFunction("echo", { body: "again", idempotent: true });

@@ -340,4 +340,26 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
   }
   assert.equal(app.stsCalls, stsBefore + 2, "short-lived credentials were fetched for each call");
   assertCleanPage(seen);
+
+  // A redirect is never followed: Chromium fails the fetch (redirect: "error"), so the signed
+  // request, token included, goes nowhere but the endpoint.
+  fc.reset();
+  fc.setFaults(() => ({ kind: "redirect" }));
+  try {
+    const redirected = await page.evaluate(async (endpoint) => {
+      const { FcClient } = await import("fc-invoke");
+      const client = new FcClient({ endpoint, credentials: async () => (await fetch("/api/sts")).json() });
+      try {
+        await client.invokeFunction("echo", { body: "once" });
+        return null;
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    }, fc.url);
+    assert.equal(redirected?.code, "NetworkError", JSON.stringify(redirected));
+    assert.equal(fc.faultCounts.redirect, 1, "one request");
+    assert.equal(fc.rejections.length + fc.invocations.length, 0, "not resent, not run");
+  } finally {
+    fc.setFaults(null);
+  }
 });

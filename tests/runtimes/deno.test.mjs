@@ -160,6 +160,14 @@ test("a throttled first attempt is retried after a backoff wait, in Deno", async
   assert.equal(server.invocations.length, 1, "ran once");
 });
 
+test("a redirect is not followed in Deno: a NetworkError, and the signed request goes nowhere else", async () => {
+  server.setFaults(() => ({ kind: "redirect" }));
+  const error = parseError(await invoke("once"));
+  assert.equal(error.code, "NetworkError");
+  assert.equal(server.faultCounts.redirect, 1, "one request");
+  assert.equal(server.rejections.length + server.invocations.length, 0, "not resent, not run");
+});
+
 test("a missing function exits 1 with a FunctionNotFound error", async () => {
   const error = parseError(await invoke("x", { FC_FUNCTION: "no-such-function" }));
   assert.equal(error.code, "FunctionNotFound");

@@ -635,13 +635,15 @@ export function mintStsCredentials(server, { ttlMs = 3600_000 } = {}) {
  *   { kind: "truncate" }                                 ran, half the promised body, then a clean close
  *   { kind: "slow-headers", ms }                         ran, headers only after ms
  *   { kind: "slow-body", ms }                            ran, headers at once, the rest after ms
+ *   { kind: "redirect", status? }                        a redirect (307) to the same URL, not run:
+ *                                                       a client that follows it resends the nonce
  * A client with a wrong clock is emulated with server.setClockOffset(ms).
  */
-export const FAULTS = Object.freeze(["status", "expired-token", "reset", "reset-after-run", "reset-mid-body", "truncate", "slow-headers", "slow-body"]);
+export const FAULTS = Object.freeze(["status", "expired-token", "reset", "reset-after-run", "reset-mid-body", "truncate", "slow-headers", "slow-body", "redirect"]);
 
 function faultRunsHandler(fault) {
   if (fault.kind === "status") return fault.run === true;
-  return !["expired-token", "reset"].includes(fault.kind);
+  return !["expired-token", "reset", "redirect"].includes(fault.kind);
 }
 
 export async function startFcServer(options = {}) {
@@ -825,6 +827,10 @@ export async function startFcServer(options = {}) {
       if (fault && !faultRunsHandler(fault)) {
         // Faults that mean the function never ran: FC throttled it, or the connection died first.
         if (fault.kind === "reset") return void res.socket?.destroy();
+        if (fault.kind === "redirect") {
+          res.writeHead(fault.status ?? 307, { ...baseHeaders(req, requestId), location: req.url, "content-length": 0 });
+          return void res.end();
+        }
         const retryAfter = fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
         if (fault.kind === "expired-token") {
           throw new HttpError(403, "InvalidSecurityToken.Expired", "The security token you provided has expired");
