@@ -38,9 +38,9 @@ export async function exchange(fetch, thisArg, url, method, headerLines, body, s
 /**
  * Signed requests are never redirected: host and path are signed, so a redirected request can
  * only fail, and following it would send the security token on to another URL. "error" makes
- * fetch reject instead, and spares Node's fetch a clone of the request and its body (about a
- * fifth of its CPU per call, bench/results.md). workerd refuses "error"; there, "manual" hands
- * the redirect back and exchange() fails the same way.
+ * fetch reject instead, and spares Node's fetch a clone of the request and its body (a tenth
+ * to a fifth of its CPU per call: bench/results.md, (e) against (b)). workerd refuses "error";
+ * there, "manual" hands the redirect back and exchange() fails the same way.
  */
 const REDIRECT = globalThis.navigator?.userAgent === "Cloudflare-Workers" ? "manual" : "error";
 
