@@ -28,7 +28,10 @@ export interface FcClientOptions {
   accountId?: string;
   region?: string;
   credentials: Credentials | CredentialsProvider;
-  /** Defaults to the runtime's global fetch. */
+  /**
+   * Defaults to the runtime's global fetch. It is called with `redirect: "error"` (`"manual"` in
+   * Cloudflare Workers): a signed request is never redirected.
+   */
   fetch?: FetchLike;
   /** The client's retry policy; each call may override it. */
   retry?: RetryOptions;
