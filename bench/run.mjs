@@ -380,6 +380,9 @@ async function benchEndToEnd() {
         if (m.errors > 0.01 * plan.calls * rounds) fail(`${x.name} failed ${m.errors} of ${plan.calls * rounds} calls at concurrency ${plan.concurrency}`);
         Object.assign(m, { cpuMedian: median(m.cpu), cpuSpread: spread(m.cpu), rateMedian: median(m.rate), connsMedian: median(m.conns) });
       }
+      // Ratios are paired by round (each contender against (b) of the same round), then the
+      // median taken: the machine's speed drifts between rounds, and pairing cancels that drift.
+      row.vs = (key, base = "b") => median(row[key].cpu.map((cpu, i) => cpu / row[base].cpu[i]));
       results.push(row);
       log(`end to end, concurrency ${plan.concurrency}: ${contenders.map((x) => `${x.key} ${num(row[x.key].cpuMedian)} µs CPU/call`).join(", ")}`);
     }
@@ -606,6 +609,7 @@ function report({ sign, e2e, startup, size }) {
       `One trivial node:http server in a separate process (bench/trivial-server.mjs; answers 200 "ok", verifies nothing), 1 KB body, ` +
         `\`process.cpuUsage()\` user+system of the client process divided by calls; ${e2e.results[0].rounds} rounds of ` +
         `${e2e.results.map((r) => `${r.calls} calls at concurrency ${r.concurrency}`).join(" and ")} per contender, after one warm-up round. ` +
+        `Ratios ("vs bare fetch", and those under Targets) are the median of per-round ratios: each round runs every contender once, and pairing them by round cancels the machine's drift between rounds. ` +
         `(a) \`FcClient.invokeFunction\` (retry defaults) with the global fetch; (b) a bare unsigned \`fetch\` of the same URL, method, body and header bytes, with \`redirect: "error"\` as fc-invoke sends it; ` +
         `(c) @alicloud/fc20230330 4.7.6 \`invokeFunctionWithOptions\` (default RuntimeOptions); ` +
         `(d) the same \`fetch\` as (b), signed on every call by the official signer as in section 1 (b), with the current date and a fresh nonce: ` +
@@ -621,7 +625,7 @@ function report({ sign, e2e, startup, size }) {
           `(${key}) ${name}`,
           num(m.cpuMedian),
           pct(m.cpuSpread),
-          ratio(m.cpuMedian / r.b.cpuMedian),
+          ratio(r.vs(key)),
           num(m.rateMedian),
           num(m.connsMedian, 2),
           String(m.errors),
@@ -630,16 +634,16 @@ function report({ sign, e2e, startup, size }) {
     }
     md.push(table(["concurrency", "client", "CPU µs/call", "spread", "vs bare fetch", "calls/s", "new connections / round", "errors"], rows, ["r", "l"]) + "\n");
     for (const r of e2e.results) {
-      const s = r.a.cpuMedian / r.b.cpuMedian;
+      const s = r.vs("a");
       const extra = r.a.cpuMedian - r.b.cpuMedian;
       targets.push([
         `End to end, concurrency ${r.concurrency}: ≤ 1.05× bare fetch CPU`,
         `${ratio(s)} (${num(r.a.cpuMedian)} vs ${num(r.b.cpuMedian)} µs/call; +${num(extra)} µs)`,
         verdict(s <= 1.05, s <= 1.05 ? `${num(1.05 * r.b.cpuMedian - r.a.cpuMedian)} µs/call to spare` : `${num(r.a.cpuMedian - 1.05 * r.b.cpuMedian)} µs/call over; allowance is ${num(0.05 * r.b.cpuMedian)} µs`),
-        `(d), fetch plus the official JS signer and nothing else, costs ${ratio(r.d.cpuMedian / r.b.cpuMedian)} bare fetch here (+${num(r.d.cpuMedian - r.b.cpuMedian)} µs): ` +
+        `(d), fetch plus the official JS signer and nothing else, costs ${ratio(r.vs("d"))} bare fetch here (+${num(r.d.cpuMedian - r.b.cpuMedian)} µs): ` +
           `the same work costs more between fetches than alone${sign?.[1]?.n === 1024 ? ` (${num(sign[1].b.us)} µs in section 1)` : ""}; ` +
-          `fc-invoke is ${ratio(r.a.cpuMedian / r.d.cpuMedian)} of (d)${sign?.[1]?.n === 1024 ? `, and signs a 1 KB request in ${num(sign[1].a.us)} µs alone` : ""}; ` +
-          `against (e), a bare fetch in the default redirect mode, it is ${ratio(r.a.cpuMedian / r.e.cpuMedian)}`,
+          `fc-invoke is ${ratio(r.vs("a", "d"))} of (d)${sign?.[1]?.n === 1024 ? `, and signs a 1 KB request in ${num(sign[1].a.us)} µs alone` : ""}; ` +
+          `against (e), a bare fetch in the default redirect mode, it is ${ratio(r.vs("a", "e"))}`,
       ]);
     }
   }
