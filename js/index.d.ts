@@ -29,8 +29,8 @@ export interface FcClientOptions {
   region?: string;
   credentials: Credentials | CredentialsProvider;
   /**
-   * Defaults to the runtime's global fetch. It is called with `redirect: "error"` (`"manual"` in
-   * Cloudflare Workers): a signed request is never redirected.
+   * Defaults to the runtime's global fetch. It is called with `redirect: "error"` in Node and
+   * `"manual"` elsewhere: a signed request is never redirected, and a redirect is a NetworkError.
    */
   fetch?: FetchLike;
   /** The client's retry policy; each call may override it. */

@@ -6,7 +6,8 @@
  * One request, sent and read whole in one promise: calls `fetch` with headers given as
  * "name\nvalue\n…" (names and values never hold newlines) and resolves like readResponse. A
  * failure rejects with { stage, error }: "init" (fetch threw: nothing was sent), "send" (fetch
- * rejected) or "read" (the body failed), which is what the retry rules need to know.
+ * rejected, or answered with a redirect) or "read" (the body failed), which is what the retry
+ * rules need to know.
  */
 export async function exchange(fetch, thisArg, url, method, headerLines, body, signal) {
   const init = { method, headers: objectFromLines(headerLines), redirect: REDIRECT };
@@ -21,12 +22,12 @@ export async function exchange(fetch, thisArg, url, method, headerLines, body, s
   let response;
   try {
     response = await pending;
-    if (REDIRECT === "manual" && isRedirect(response)) {
-      response.body?.cancel().catch(() => {});
-      throw new TypeError(`unexpected redirect (${response.status})`);
-    }
   } catch (error) {
-    throw { stage: "send", error };
+    throw { stage: "send", error: stringField(field(error, "cause"), "message") === "unexpected redirect" ? redirectError() : error };
+  }
+  if (isRedirect(response)) {
+    response.body?.cancel().catch(() => {});
+    throw { stage: "send", error: redirectError(response) };
   }
   try {
     return await readResponse(response);
@@ -37,14 +38,24 @@ export async function exchange(fetch, thisArg, url, method, headerLines, body, s
 
 /**
  * Signed requests are never redirected: host and path are signed, so a redirected request can
- * only fail, and following it would send the security token on to another URL. "error" makes
- * fetch reject instead, and spares Node's fetch a clone of the request and its body (a tenth
- * to a fifth of its CPU per call: bench/results.md, (e) against (b)). workerd refuses "error";
- * there, "manual" hands the redirect back and exchange() fails the same way.
+ * only fail, and following it would send the security token on to another URL. Node's fetch
+ * (no navigator before Node 21) gets "error": it rejects with "unexpected redirect", and skips
+ * the clone of the request and its body that the other modes cost it (a tenth to a fifth of its
+ * CPU per call: bench/results.md, (e) against (b)). Elsewhere "manual" hands the redirect back,
+ * which can say where it pointed: browsers say only "Failed to fetch" in "error" mode, and
+ * workerd refuses it.
  */
-const REDIRECT = globalThis.navigator?.userAgent === "Cloudflare-Workers" ? "manual" : "error";
+const userAgent = globalThis.navigator?.userAgent;
+const REDIRECT = userAgent === undefined || String(userAgent).startsWith("Node.js/") ? "error" : "manual";
 
+/** A redirect as fetch defines them; browsers give an opaque one (status 0, no headers). */
 const isRedirect = (response) => response?.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(response?.status);
+
+function redirectError(response) {
+  const location = response?.headers?.get("location");
+  const where = response?.status ? ` (${response.status}${location ? ` to ${location}` : ""})` : "";
+  return new TypeError(`the endpoint answered with a redirect${where}; a signed request is never redirected, so give the URL it points to as the endpoint`);
+}
 
 /** Reads a whole Response: resolves to [status, "name\nvalue\n…" of every header, Headers, bytes]. */
 export async function readResponse(response) {

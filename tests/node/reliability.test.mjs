@@ -79,7 +79,7 @@ test("a redirect is never followed: the signed request, token included, goes to 
     await assert.rejects(client({ credentials: sts }).invokeFunction("echo", { body: "once" }), (e) => {
       assert.ok(e instanceof FcError);
       assert.equal(e.code, "NetworkError");
-      assert.match(e.message, /redirect/);
+      assert.match(e.message, /answered with a redirect; a signed request is never redirected, so give the URL it points to as the endpoint/);
       return true;
     });
     assert.equal(server.faultCounts.redirect, 1, `${status}: one request`);

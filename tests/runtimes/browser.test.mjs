@@ -341,8 +341,8 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
   assert.equal(app.stsCalls, stsBefore + 2, "short-lived credentials were fetched for each call");
   assertCleanPage(seen);
 
-  // A redirect is never followed: Chromium fails the fetch (redirect: "error"), so the signed
-  // request, token included, goes nowhere but the endpoint.
+  // A redirect is never followed (redirect: "manual" hands Chromium's opaque redirect back), so
+  // the signed request, token included, goes nowhere but the endpoint.
   fc.reset();
   fc.setFaults(() => ({ kind: "redirect" }));
   try {
@@ -357,6 +357,7 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
       }
     }, fc.url);
     assert.equal(redirected?.code, "NetworkError", JSON.stringify(redirected));
+    assert.match(redirected.message, /answered with a redirect; a signed request is never redirected/);
     assert.equal(fc.faultCounts.redirect, 1, "one request");
     assert.equal(fc.rejections.length + fc.invocations.length, 0, "not resent, not run");
   } finally {

@@ -164,6 +164,7 @@ test("a redirect is not followed in Deno: a NetworkError, and the signed request
   server.setFaults(() => ({ kind: "redirect" }));
   const error = parseError(await invoke("once"));
   assert.equal(error.code, "NetworkError");
+  assert.match(error.message, /answered with a redirect \(307 to \/2023-03-30\/functions\/echo\/invocations/);
   assert.equal(server.faultCounts.redirect, 1, "one request");
   assert.equal(server.rejections.length + server.invocations.length, 0, "not resent, not run");
 });
