@@ -28,6 +28,13 @@ pub enum Error {
         /// Whether the request may have reached the service (false only when it provably did not).
         maybe_sent: bool,
     },
+    /// The endpoint answered with a redirect, which a signed request never follows (host and
+    /// path are signed). Code `NetworkError`, like the other failures to reach the service, but
+    /// never retried: a retry would be redirected the same way.
+    Redirect {
+        /// What the host reported: the status and `Location` where the runtime shows them.
+        message: String,
+    },
     /// An attempt or the whole call ran out of time.
     Timeout {
         /// The limit that was hit, in milliseconds.
@@ -76,7 +83,7 @@ impl Error {
         match self {
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::Credentials { .. } => "CredentialsError",
-            Error::Network { .. } => "NetworkError",
+            Error::Network { .. } | Error::Redirect { .. } => "NetworkError",
             Error::Timeout { .. } => "Timeout",
             Error::Aborted => "Aborted",
             Error::Service(e) => &e.code,
@@ -107,7 +114,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid {argument}: {reason}")
             }
             Error::Credentials { reason } => write!(f, "credentials: {reason}"),
-            Error::Network { message, .. } => write!(f, "network error: {message}"),
+            Error::Network { message, .. } | Error::Redirect { message } => write!(f, "network error: {message}"),
             Error::Timeout { after_ms } => write!(f, "timed out after {after_ms} ms"),
             Error::Aborted => f.write_str("the call was aborted"),
             Error::Service(e) => write!(f, "{} ({}): {}", e.code, e.status, e.message),

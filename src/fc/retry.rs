@@ -243,6 +243,7 @@ mod tests {
             Error::Aborted,
             Error::invalid("x", "y"),
             Error::credentials("z"),
+            Error::Redirect { message: "the endpoint answered with a redirect (307)".into() },
         ] {
             assert!(!retries(SAFE, &e), "{e:?}");
         }

@@ -6,8 +6,8 @@
  * One request, sent and read whole in one promise: calls `fetch` with headers given as
  * "name\nvalue\n…" (names and values never hold newlines) and resolves like readResponse. A
  * failure rejects with { stage, error }: "init" (fetch threw: nothing was sent), "send" (fetch
- * rejected, or answered with a redirect) or "read" (the body failed), which is what the retry
- * rules need to know.
+ * rejected), "redirect" (the answer was a redirect) or "read" (the body failed), which is what
+ * the retry rules need to know.
  */
 export async function exchange(fetch, thisArg, url, method, headerLines, body, signal) {
   const init = { method, headers: objectFromLines(headerLines), redirect: REDIRECT };
@@ -23,11 +23,12 @@ export async function exchange(fetch, thisArg, url, method, headerLines, body, s
   try {
     response = await pending;
   } catch (error) {
-    throw { stage: "send", error: stringField(field(error, "cause"), "message") === "unexpected redirect" ? redirectError() : error };
+    if (stringField(field(error, "cause"), "message") === "unexpected redirect") throw { stage: "redirect", error: redirectError() };
+    throw { stage: "send", error };
   }
   if (isRedirect(response)) {
     response.body?.cancel().catch(() => {});
-    throw { stage: "send", error: redirectError(response) };
+    throw { stage: "redirect", error: redirectError(response) };
   }
   try {
     return await readResponse(response);

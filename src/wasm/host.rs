@@ -403,6 +403,7 @@ impl Host for JsHost {
             let maybe_sent = match stage.as_deref() {
                 Some("init") => false,
                 Some("send") => !provably_not_sent(&error),
+                Some("redirect") => return Error::Redirect { message: js_message(&error) },
                 _ => true,
             };
             failure(guard.as_ref(), &error, maybe_sent)

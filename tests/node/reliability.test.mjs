@@ -85,6 +85,11 @@ test("a redirect is never followed: the signed request, token included, goes to 
     assert.equal(server.faultCounts.redirect, 1, `${status}: one request`);
     assert.equal(requests(), 0, `${status}: not resent, not run`);
   }
+  // Not retried even where a retry is safe: it would be redirected the same way.
+  server.reset();
+  server.setFaults(() => ({ kind: "redirect" }));
+  await assert.rejects(client().invokeFunction("echo", { idempotent: true }), { code: "NetworkError" });
+  assert.equal(server.faultCounts.redirect, 1, "one attempt, no retries");
 });
 
 test("idempotent: true opts a Sync invocation into retries after 5xx and timeouts", async () => {
