@@ -172,10 +172,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     // With a timeout, fetch gets the attempt's own signal.
     reset_calls();
     let options = obj(&[("timeoutMs", 5_000.into())]);
-    invoke(&client, "my-func", options)
-        .await
-        .map_err(|e| get(&e, "message"))
-        .expect("ok");
+    invoke(&client, "my-func", options).await.map_err(|e| get(&e, "message")).expect("ok");
     assert!(get(&get(&self::calls().get(0), "init"), "signal").is_instance_of::<web_sys::AbortSignal>());
 }
 
@@ -211,10 +208,7 @@ async fn a_provider_with_expiration_is_called_once() {
     let fetch = fake_fetch(200, "ok", "{}");
     let client = client_with(counter.into(), fetch);
     for _ in 0..3 {
-        invoke(&client, "f", JsValue::UNDEFINED)
-            .await
-            .map_err(|e| get(&e, "message"))
-            .expect("ok");
+        invoke(&client, "f", JsValue::UNDEFINED).await.map_err(|e| get(&e, "message")).expect("ok");
     }
     assert_eq!(get(&js_sys::global(), "__provided").as_f64(), Some(1.0));
 }
@@ -309,11 +303,8 @@ fn throttling_fetch(throttled: u32, retry_after: Option<u32>) -> Function {
 }
 
 fn client_with_retry(fetch: Function, max_attempts: u32, delay_ms: u32) -> WasmClient {
-    let retry = obj(&[
-        ("maxAttempts", max_attempts.into()),
-        ("baseDelayMs", delay_ms.into()),
-        ("maxDelayMs", delay_ms.into()),
-    ]);
+    let retry =
+        obj(&[("maxAttempts", max_attempts.into()), ("baseDelayMs", delay_ms.into()), ("maxDelayMs", delay_ms.into())]);
     let config = obj(&[
         ("endpoint", "http://127.0.0.1:9000".into()),
         ("credentials", creds()),
@@ -341,10 +332,7 @@ async fn a_throttled_answer_is_retried_after_its_retry_after_wait() {
     // Retry-After: 1 s, so the wait is measurable (the backoff alone is a random 0–20 ms).
     let client = client_with_retry(throttling_fetch(1, Some(1)), 3, 20);
     let started = js_sys::Date::now();
-    let res = invoke(&client, "f", JsValue::UNDEFINED)
-        .await
-        .map_err(|e| get(&e, "message"))
-        .expect("retried");
+    let res = invoke(&client, "f", JsValue::UNDEFINED).await.map_err(|e| get(&e, "message")).expect("retried");
     assert_eq!(get(&res, "status").as_f64(), Some(200.0));
     assert_eq!(calls().length(), 2);
     assert!(js_sys::Date::now() - started >= 900.0, "waited for Retry-After before the second attempt");

@@ -258,7 +258,10 @@ impl JsBody {
         let bytes = if bytes.is_undefined() || bytes.is_null() {
             Uint8Array::new_with_length(0)
         } else {
-            bytes.dyn_ref::<Uint8Array>().cloned().ok_or_else(|| Error::invalid("body", "must be bytes (Uint8Array)"))?
+            bytes
+                .dyn_ref::<Uint8Array>()
+                .cloned()
+                .ok_or_else(|| Error::invalid("body", "must be bytes (Uint8Array)"))?
         };
         let hash = hash.map(|hex| PayloadHash::from_hex(&hex)).transpose()?;
         Ok(JsBody { bytes, hash })
