@@ -26,7 +26,7 @@ export async function exchange(fetch, thisArg, url, method, headerLines, body, s
     if (stringField(field(error, "cause"), "message") === "unexpected redirect") throw { stage: "redirect", error: redirectError() };
     throw { stage: "send", error };
   }
-  if (isRedirect(response)) {
+  if (response instanceof Response && isRedirect(response)) {
     response.body?.cancel().catch(() => {});
     throw { stage: "redirect", error: redirectError(response) };
   }
@@ -50,10 +50,10 @@ const userAgent = globalThis.navigator?.userAgent;
 const REDIRECT = userAgent === undefined || String(userAgent).startsWith("Node.js/") ? "error" : "manual";
 
 /** A redirect as fetch defines them; browsers give an opaque one (status 0, no headers). */
-const isRedirect = (response) => response?.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(response?.status);
+const isRedirect = (response) => response.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(response.status);
 
 function redirectError(response) {
-  const location = response?.headers?.get("location");
+  const location = response?.headers.get("location");
   const where = response?.status ? ` (${response.status}${location ? ` to ${location}` : ""})` : "";
   return new TypeError(`the endpoint answered with a redirect${where}; a signed request is never redirected, so give the URL it points to as the endpoint`);
 }

@@ -403,13 +403,12 @@ impl Host for JsHost {
         let read = JsFuture::from(exchanged).await.map_err(|rejected| {
             let stage = Reflect::get(&rejected, &JsValue::from_str("stage")).ok().and_then(|s| s.as_string());
             let error = Reflect::get(&rejected, &JsValue::from_str("error")).unwrap_or(rejected);
-            let maybe_sent = match stage.as_deref() {
-                Some("init") => false,
-                Some("send") => !provably_not_sent(&error),
-                Some("redirect") => return Error::Redirect { message: js_message(&error) },
-                _ => true,
-            };
-            failure(guard.as_ref(), &error, maybe_sent)
+            match stage.as_deref() {
+                Some("redirect") => Error::Redirect { message: js_message(&error) },
+                Some("init") => failure(guard.as_ref(), &error, false),
+                Some("send") => failure(guard.as_ref(), &error, !provably_not_sent(&error)),
+                _ => failure(guard.as_ref(), &error, true),
+            }
         })?;
         drop(guard);
         let read = js_sys::Array::from(&read);
