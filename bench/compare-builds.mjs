@@ -2,16 +2,23 @@
 // signed by each build in alternating samples, medians and their ratio. For choosing build
 // settings (Cargo.toml's opt-level), where the rest of the bench would only add noise.
 //
-//   node bench/compare-builds.mjs <build A's dist/node.js> <build B's dist/node.js> [body bytes]
+//   node bench/compare-builds.mjs <build A's dist/node.js> <build B's dist/node.js> [body bytes] [--e2e]
+//
+// --e2e also compares the builds' FcClient.invokeFunction end to end (client CPU per call against
+// bench/trivial-server.mjs, concurrency 1 and 64): a build that signs faster in a tight loop may
+// not be faster between real fetches, where its code runs with cold caches.
 //
 // Build B in a second worktree (git worktree add ../b; edit; node tools/build.mjs there).
 
 import { gzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { spawn } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const [pathA, pathB, bodyArg = "0"] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const E2E = args.includes("--e2e");
+const [pathA, pathB, bodyArg = "0"] = args.filter((a) => a !== "--e2e");
 if (!pathA || !pathB) {
   console.error("usage: node bench/compare-builds.mjs <A/dist/node.js> <B/dist/node.js> [body bytes]");
   process.exit(2);
@@ -27,9 +34,9 @@ const options = { action: "InvokeFunction", date: 1700000000000, nonce: "compare
 const builds = await Promise.all(
   [pathA, pathB].map(async (path, i) => {
     const file = resolve(path);
-    const { signRequest } = await import(pathToFileURL(file).href);
+    const { signRequest, FcClient } = await import(pathToFileURL(file).href);
     const wasm = readFileSync(resolve(file, "..", "wasm", "fc_invoke_bg.wasm"));
-    return { name: "AB"[i], file, signRequest, wasmBytes: wasm.length, wasmGzip: gzipSync(wasm, { level: 9 }).length };
+    return { name: "AB"[i], file, signRequest, FcClient, wasmBytes: wasm.length, wasmGzip: gzipSync(wasm, { level: 9 }).length };
   }),
 );
 
@@ -56,3 +63,47 @@ for (const [i, build] of builds.entries()) {
   console.log(`${build.name} ${median(times[i]).toFixed(2)} µs per signature (${body.length} B body); .wasm ${kb(build.wasmBytes)} KB, ${kb(build.wasmGzip)} KB gzipped  ${build.file}`);
 }
 console.log(`B/A time ${(b / a).toFixed(2)}×, B/A .wasm gzipped ${(builds[1].wasmGzip / builds[0].wasmGzip).toFixed(2)}× (${SAMPLES} alternating samples of ${PER_SAMPLE} signatures each)`);
+
+if (E2E) await endToEnd();
+
+/** Both builds' invokeFunction against one trivial server, in alternating rounds; CPU ratios paired by round. */
+async function endToEnd() {
+  const server = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), "trivial-server.mjs")], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  try {
+    const { port } = await new Promise((resolve, reject) => {
+      server.once("message", resolve);
+      server.once("exit", (code) => reject(new Error(`the bench server exited (${code})`)));
+    });
+    const e2eBody = new Uint8Array(1024).fill(7);
+    const calls = builds.map((b) => {
+      const client = new b.FcClient({ endpoint: `http://127.0.0.1:${port}`, credentials });
+      return async () => {
+        const res = await client.invokeFunction("my-func", { qualifier: "prod", logType: "None", body: e2eBody });
+        if (res.status !== 200) throw new Error(`build ${b.name}: status ${res.status}`);
+      };
+    });
+    const ROUNDS = 9;
+    for (const [concurrency, total] of [[1, 500], [64, 2048]]) {
+      const cpu = builds.map(() => []);
+      for (let r = -1; r < ROUNDS; r++) {
+        for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+          let started = 0;
+          const worker = async () => {
+            while (started < total) {
+              started++;
+              await calls[i]();
+            }
+          };
+          const cpu0 = process.cpuUsage();
+          await Promise.all(Array.from({ length: concurrency }, worker));
+          const used = process.cpuUsage(cpu0);
+          if (r >= 0) cpu[i].push((used.user + used.system) / total); // round -1 warms up
+        }
+      }
+      const paired = median(cpu[1].map((x, i) => x / cpu[0][i]));
+      console.log(`end to end, concurrency ${concurrency}: A ${median(cpu[0]).toFixed(0)}, B ${median(cpu[1]).toFixed(0)} µs client CPU per call; B/A ${paired.toFixed(2)}× (median of ${ROUNDS} paired rounds of ${total} calls)`);
+    }
+  } finally {
+    server.kill();
+  }
+}
