@@ -386,10 +386,47 @@ async function benchEndToEnd() {
       results.push(row);
       log(`end to end, concurrency ${plan.concurrency}: ${contenders.map((x) => `${x.key} ${num(row[x.key].cpuMedian)} µs CPU/call`).join(", ")}`);
     }
-    return { results, contenders: contenders.map(({ key, name }) => ({ key, name })) };
+    const deno = await benchEndToEndDeno(server, rounds, plans);
+    return { results, contenders: contenders.map(({ key, name }) => ({ key, name })), deno };
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The same comparison in Deno (bench/deno-e2e.mjs, a child process against the same server):
+ * (a), (b) and (d) only. Edge runtimes bill by CPU, and Deno's fetch costs the client far less
+ * than Node's, so the signing client's own share is larger there. Skipped without the deno
+ * dev dependency.
+ */
+async function benchEndToEndDeno(server, rounds, plans) {
+  const deno = join(root, "node_modules", ".bin", "deno");
+  if (!existsSync(deno)) {
+    log("deno is not installed (npm install): skipping end to end in Deno");
+    return null;
+  }
+  const [c1, c64] = plans.map((p) => p.calls);
+  const before = await server.stats();
+  const child = spawn(
+    deno,
+    ["run", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", "--allow-sys=hostname", "--v8-flags=--expose-gc", join(here, "deno-e2e.mjs"), String(server.port), String(rounds), String(c1), String(c64)],
+    { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NO_COLOR: "1" } },
+  );
+  let stdout = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  if (code !== 0) fail(`bench/deno-e2e.mjs exited with ${code}`);
+  const out = JSON.parse(stdout.trim().split("\n").pop());
+  const after = await server.stats();
+  // Every contender's calls of every round (the warm-up included) and one check call each.
+  const expected = out.results.reduce((n, r) => n + 3 * r.calls * (r.rounds + 1), 3);
+  if (after.requests - before.requests < expected) fail(`the server saw ${after.requests - before.requests} requests from Deno, expected ${expected}`);
+  for (const row of out.results) {
+    row.median = Object.fromEntries(Object.entries(row.cpu).map(([k, v]) => [k, median(v)]));
+    row.vs = (key, base = "b") => median(row.cpu[key].map((cpu, i) => cpu / row.cpu[base][i]));
+    log(`end to end in Deno, concurrency ${row.concurrency}: ${Object.entries(row.median).map(([k, v]) => `${k} ${num(v)} µs CPU/call`).join(", ")}`);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,6 +683,24 @@ function report({ sign, e2e, startup, size }) {
           `against (e), a bare fetch in the default redirect mode, it is ${ratio(r.vs("a", "e"))}`,
       ]);
     }
+  }
+
+  if (e2e?.deno) {
+    const { deno } = e2e;
+    md.push(`### 2b. End to end in Deno ${deno.deno} (V8 ${deno.v8})\n`);
+    md.push(
+      `The same server, body and rounds, from a Deno process (bench/deno-e2e.mjs, the package's \`deno\` entry js/web.js); client CPU from Deno's \`process.cpuUsage()\`, ratios paired by round as above. ` +
+        `(a) \`FcClient.invokeFunction\`; (b) the bare unsigned fetch of the same request, with \`redirect: "manual"\` as fc-invoke sends it in Deno; (d) that fetch signed per call by the official signer. ` +
+        `Not a target of the issue, which measures Node: shown because edge runtimes bill by CPU, and Deno's fetch costs its client a fraction of what Node's does, so what any signer adds weighs more here.\n`,
+    );
+    const names = { a: "fc-invoke FcClient.invokeFunction", b: "bare unsigned fetch", d: "fetch signed per call by the official signer" };
+    const rows = [];
+    for (const r of deno.results) {
+      for (const key of Object.keys(names)) {
+        rows.push([String(r.concurrency), `(${key}) ${names[key]}`, num(r.median[key]), ratio(r.vs(key)), key === "b" ? "" : `+${num(r.median[key] - r.median.b)}`, key === "a" ? ratio(r.vs("a", "d")) : ""]);
+      }
+    }
+    md.push(table(["concurrency", "client (Deno)", "CPU µs/call", "vs bare fetch", "extra µs/call", "fc-invoke vs (d)"], rows, ["r", "l"]) + "\n");
   }
 
   if (startup) {
