@@ -23,6 +23,7 @@ import { brotliCompressSync, gzipSync, constants as zlib } from "node:zlib";
 import { signRequest, FcClient } from "fc-invoke";
 import { signAcs3 } from "./webcrypto-signer.mjs";
 import { sdkSign } from "./sdk-signer.mjs";
+import { bytes, CREDS, FUNCTION, HEADERS, QUALIFIER, fetchContenders, runCalls } from "./bench-request.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -102,35 +103,13 @@ function table(head, rows, align) {
   return [line(cells[0]), sep, ...cells.slice(1).map(line)].join("\n");
 }
 
-// mulberry32: deterministic bodies.
-function bytes(n, seed = 42) {
-  const out = new Uint8Array(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i += 4) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    t = (t ^ (t >>> 14)) >>> 0;
-    for (let k = 0; k < 4 && i + k < n; k++) out[i + k] = (t >>> (8 * k)) & 0xff;
-  }
-  return out;
-}
-
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 
 // ---------------------------------------------------------------------------------------------
 // The request every contender signs or sends
 
-const FUNCTION = "my-func";
-const QUALIFIER = "prod";
+// (FUNCTION, QUALIFIER, HEADERS and CREDS come from bench-request.mjs, shared with Deno.)
 const URL_ = `https://1234567890123456.cn-hangzhou.fc.aliyuncs.com/2023-03-30/functions/${FUNCTION}/invocations?qualifier=${QUALIFIER}`;
-const HEADERS = { "content-type": "application/octet-stream", "x-fc-invocation-type": "Sync", "x-fc-log-type": "None" };
-const CREDS = {
-  accessKeyId: "STS.NUgYrLnoC37mZZCNnAbez2Pb1",
-  accessKeySecret: "Bench+Secret/0123456789abcdefghijklmnopq",
-  // STS tokens are long (≈ 600–1000 characters); the signer hashes it as a header.
-  securityToken: "CAIS" + Buffer.from(bytes(480, 7)).toString("base64"),
-};
 const DATE = "2025-11-25T12:00:00Z";
 const NONCE = "3f2a9c1e8b7d4a6f9e0c1b2a3d4e5f60";
 const SIGN_OPTS = { action: "InvokeFunction", version: "2023-03-30", date: DATE, nonce: NONCE };
@@ -265,49 +244,13 @@ function startServer() {
   });
 }
 
-async function runCalls(call, total, concurrency) {
-  let started = 0;
-  let errors = 0;
-  let firstError;
-  const worker = async () => {
-    while (started < total) {
-      started++;
-      try {
-        await call();
-      } catch (e) {
-        errors++;
-        firstError ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { errors, firstError };
-}
-
 async function benchEndToEnd() {
   const server = await startServer();
   const endpoint = `http://127.0.0.1:${server.port}`;
-  const url = `${endpoint}/2023-03-30/functions/${FUNCTION}/invocations?qualifier=${QUALIFIER}`;
-  const body = bytes(1024, 1);
   try {
-    // (a) ours, retry defaults.
-    const client = new FcClient({ endpoint, credentials: CREDS });
-    const ours = async () => {
-      const res = await client.invokeFunction(FUNCTION, { qualifier: QUALIFIER, logType: "None", body });
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
-    };
-    // (b) bare fetch: the same URL, method, body and header bytes (a signature computed once),
-    // and the redirect mode fc-invoke sends ("error", which spares undici a clone of the request).
-    const signed = await signRequest({ method: "POST", url, headers: HEADERS, body }, CREDS, { action: "InvokeFunction" });
-    const bareHeaders = signed.headers; // exactly the header set FcClient sends
-    const bareFetch = (redirect) => async () => {
-      const res = await fetch(signed.url, { method: "POST", headers: bareHeaders, body, redirect });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
-    };
-    const bare = bareFetch("error");
-    // (e) the same with fetch's default redirect mode ("follow"), as hand-written fetch code sends it.
-    const bareDefault = bareFetch(undefined);
+    // (a), (b), (d) and (e), as bench-request.mjs describes them; Node's fetch gets
+    // redirect: "error" from fc-invoke (which spares undici a clone of the request), so (b) too.
+    const { body, ours, bare, bareDefault, sdkSigned } = await fetchContenders({ FcClient, signRequest, endpoint, redirect: "error" });
     // (c) the official client, used as its README shows.
     const FC = require("@alicloud/fc20230330");
     const { $OpenApiUtil } = require("@alicloud/openapi-core");
@@ -322,19 +265,6 @@ async function benchEndToEnd() {
       );
       for await (const _ of res.body); // read the answer, as the others do
       if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-    };
-    // (d) the cheapest signed fetch there is with the official signer: sign each call with
-    // openapi-core (as in section 1, current date and a fresh nonce) and fetch.
-    const target = new URL(url);
-    const sdkSigned = async () => {
-      const { host, ...headers } = sdkSign(
-        { method: "POST", host: target.host, pathname: target.pathname, query: { qualifier: QUALIFIER }, headers: HEADERS, body },
-        CREDS,
-        { action: "InvokeFunction" },
-      );
-      const res = await fetch(url, { method: "POST", headers, body, redirect: "error" });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
     };
     const contenders = [
       { key: "a", name: "fc-invoke FcClient.invokeFunction", call: ours },
@@ -422,6 +352,7 @@ async function benchEndToEndDeno(server, rounds, plans) {
   const expected = out.results.reduce((n, r) => n + 3 * r.calls * (r.rounds + 1), 3);
   if (after.requests - before.requests < expected) fail(`the server saw ${after.requests - before.requests} requests from Deno, expected ${expected}`);
   for (const row of out.results) {
+    if (row.errors > 0.01 * row.calls * row.rounds * 3) fail(`Deno: ${row.errors} calls failed at concurrency ${row.concurrency}`);
     row.median = Object.fromEntries(Object.entries(row.cpu).map(([k, v]) => [k, median(v)]));
     row.vs = (key, base = "b") => median(row.cpu[key].map((cpu, i) => cpu / row.cpu[base][i]));
     log(`end to end in Deno, concurrency ${row.concurrency}: ${Object.entries(row.median).map(([k, v]) => `${k} ${num(v)} µs CPU/call`).join(", ")}`);
