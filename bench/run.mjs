@@ -347,7 +347,10 @@ async function benchEndToEndDeno(server, rounds, plans) {
   );
   let stdout = "";
   child.stdout.on("data", (chunk) => (stdout += chunk));
-  const code = await new Promise((resolve) => child.on("close", resolve));
+  const code = await new Promise((resolve) => {
+    child.on("error", (e) => fail(`deno could not be started: ${e.message}`));
+    child.on("close", resolve);
+  });
   if (code !== 0) fail(`bench/deno-e2e.mjs exited with ${code}`);
   const out = JSON.parse(stdout.trim().split("\n").pop());
   const after = await server.stats();
