@@ -290,6 +290,29 @@ impl ClientConfig {
     }
 }
 
+/// The options that govern one call's attempts, which `invokeFunction` and `request` share.
+pub struct CallFields {
+    pub signal: JsValue,
+    pub timeout_ms: Option<f64>,
+    pub deadline_ms: Option<f64>,
+    pub retry: JsValue,
+    pub idempotent: bool,
+}
+
+impl CallFields {
+    /// Reads them from options whose names include `signal, timeoutMs, deadlineMs, retry,
+    /// idempotent`.
+    fn read(f: &mut Fields) -> Self {
+        CallFields {
+            signal: f.value("signal"),
+            timeout_ms: f.number("timeoutMs"),
+            deadline_ms: f.number("deadlineMs"),
+            retry: f.value("retry"),
+            idempotent: f.boolean("idempotent").unwrap_or(false),
+        }
+    }
+}
+
 /// `invokeFunction` options, but for `body` and `headers`, which the JS face converts and
 /// passes on their own.
 pub struct InvokeOptions {
@@ -297,11 +320,7 @@ pub struct InvokeOptions {
     pub invocation_type: Option<String>,
     pub log_type: Option<String>,
     pub async_task_id: Option<String>,
-    pub signal: JsValue,
-    pub timeout_ms: Option<f64>,
-    pub deadline_ms: Option<f64>,
-    pub retry: JsValue,
-    pub idempotent: bool,
+    pub call: CallFields,
 }
 
 impl InvokeOptions {
@@ -316,11 +335,7 @@ impl InvokeOptions {
             invocation_type: f.string("invocationType"),
             log_type: f.string("logType"),
             async_task_id: f.string("asyncTaskId"),
-            signal: f.value("signal"),
-            timeout_ms: f.number("timeoutMs"),
-            deadline_ms: f.number("deadlineMs"),
-            retry: f.value("retry"),
-            idempotent: f.boolean("idempotent").unwrap_or(false),
+            call: CallFields::read(&mut f),
         };
         f.check()?;
         Ok(out)
@@ -499,11 +514,7 @@ pub struct RequestOptions {
     pub headers: Vec<(String, String)>,
     pub body: JsValue,
     pub action: Option<String>,
-    pub signal: JsValue,
-    pub timeout_ms: Option<f64>,
-    pub deadline_ms: Option<f64>,
-    pub retry: JsValue,
-    pub idempotent: bool,
+    pub call: CallFields,
 }
 
 impl RequestOptions {
@@ -517,11 +528,7 @@ impl RequestOptions {
             headers: f.pairs("headers"),
             body: f.value("body"),
             action: f.string("action"),
-            signal: f.value("signal"),
-            timeout_ms: f.number("timeoutMs"),
-            deadline_ms: f.number("deadlineMs"),
-            retry: f.value("retry"),
-            idempotent: f.boolean("idempotent").unwrap_or(false),
+            call: CallFields::read(&mut f),
         };
         f.check()?;
         Ok(out)

@@ -15,8 +15,8 @@ use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
 use convert::{
-    epoch_ms, error_to_js, millis, retry_policy, time_ms, ClientConfig, InvokeOptions, ListOptions, RequestOptions,
-    RequestToSign, SignOptions, TaskOptions, WaitOptions,
+    epoch_ms, error_to_js, millis, retry_policy, time_ms, CallFields, ClientConfig, InvokeOptions, ListOptions,
+    RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
 };
 use host::{CredentialSource, JsBody, JsHost, JsResponse, ProviderCache};
 use js_sys::{Function, Promise};
@@ -192,14 +192,8 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
             let headers = convert::string_pairs(&headers, "headers")?;
             let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
             let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(
-                options.timeout_ms,
-                options.deadline_ms,
-                signal.as_ref(),
-                &options.retry,
-                options.idempotent,
-            )?;
+            let signal = signal_from(&options.call.signal)?;
+            let call = attempt_options(&options.call, signal.as_ref())?;
             let request = InvokeFunction {
                 function_name: &name,
                 qualifier: options.qualifier.as_deref(),
@@ -264,14 +258,8 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
         }
         Job::Request { options, body_hash } => {
             let options = RequestOptions::read(options)?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(
-                options.timeout_ms,
-                options.deadline_ms,
-                signal.as_ref(),
-                &options.retry,
-                options.idempotent,
-            )?;
+            let signal = signal_from(&options.call.signal)?;
+            let call = attempt_options(&options.call, signal.as_ref())?;
             let body = if options.body.is_undefined() || options.body.is_null() {
                 None
             } else {
@@ -309,6 +297,14 @@ fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
 fn response_object(response: &JsResponse) -> JsValue {
     let request_id = response.header("x-fc-request-id");
     host::response_result(response.status, request_id, &response.js_headers, &response.body)
+}
+
+/// The CallOptions of a call whose options carry all of [`CallFields`].
+fn attempt_options<'a>(
+    fields: &CallFields,
+    signal: Option<&'a AbortSignal>,
+) -> Result<CallOptions<'a, AbortSignal>, Error> {
+    call_options(fields.timeout_ms, fields.deadline_ms, signal, &fields.retry, fields.idempotent)
 }
 
 fn call_options<'a>(
