@@ -29,16 +29,17 @@ export const CREDS = {
 };
 
 /**
- * The end-to-end calls against `endpoint`, each throwing unless the answer is a 200, all with a
- * 1 KB body: (a) `ours`, FcClient.invokeFunction with retry defaults; (b) `bare`, an unsigned fetch
+ * The end-to-end calls against `endpoint`, each throwing unless the answer is a 200, all with the
+ * same body: (a) `ours`, FcClient.invokeFunction with retry defaults; (b) `bare`, an unsigned fetch
  * of the same URL, method, body and header bytes (one signature computed up front) in `redirect`
  * mode, the one fc-invoke sends in this runtime; (e) `bareDefault`, the same in fetch's default
  * redirect mode, as hand-written fetch code sends it; (d) `sdkSigned`, that fetch signed on every
  * call by the official signer (current date, fresh nonce): the cheapest signed fetch there is.
+ * The body is 1 KB unless `bodyBytes` says otherwise.
  */
-export async function fetchContenders({ FcClient, signRequest, endpoint, redirect }) {
+export async function fetchContenders({ FcClient, signRequest, endpoint, redirect, bodyBytes = 1024 }) {
   const url = `${endpoint}/2023-03-30/functions/${FUNCTION}/invocations?qualifier=${QUALIFIER}`;
-  const body = bytes(1024, 1);
+  const body = bytes(bodyBytes, 1);
   const client = new FcClient({ endpoint, credentials: CREDS });
   const ours = async () => {
     const res = await client.invokeFunction(FUNCTION, { qualifier: QUALIFIER, logType: "None", body });
