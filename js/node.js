@@ -2,10 +2,13 @@
 import { initSync } from "../dist/wasm/fc_invoke.js";
 import { setWasmLoader } from "./core.js";
 
-// node:crypto hashes without copying and faster than wasm or Web Crypto from a few hundred
-// bytes on. Loading it takes about 2 ms, so it loads after the current turn instead of delaying
-// the import and the first call: until then, bodies hash in wasm, except large ones, for which
-// waiting for node:crypto is the faster way.
+// node:crypto hashes without copying and faster than wasm. Below 2 KB the wasm still hashes:
+// in a loop of signatures node:crypto is ahead from a few hundred bytes, but between real fetches
+// each of its hash objects costs tens of µs more, and the whole call costs about 5% less CPU at
+// 1 KB with the wasm (`bench/compare-builds.mjs --e2e`, bench/README.md). Loading it takes about
+// 2 ms, so it loads after the current turn instead of delaying the import and the first call:
+// until then, bodies hash in wasm, except large ones, for which waiting for it is faster.
+const NODE_CRYPTO_FROM = 2048;
 const WAIT_FOR_NODE_CRYPTO_FROM = 1 << 20;
 let createHash = null;
 let loading = null;
@@ -28,6 +31,6 @@ function digest(bytes) {
 const nodeFs = () => process.getBuiltinModule?.("node:fs") ?? import("node:fs");
 const wasmUrl = new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url);
 
-setWasmLoader(async () => initSync({ module: (await nodeFs()).readFileSync(wasmUrl) }), { digest, minBytes: 256 });
+setWasmLoader(async () => initSync({ module: (await nodeFs()).readFileSync(wasmUrl) }), { digest, minBytes: NODE_CRYPTO_FROM });
 
 export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";
