@@ -306,11 +306,13 @@ test("non-ASCII option text crosses into the wasm intact, and so do the fields a
 
 test("in a fresh process, bodies sign right before and after node:crypto has loaded", async () => {
   // The Node entry loads node:crypto after the first turn: the first calls hash small bodies in
-  // wasm and wait for node:crypto for large ones. Every body's x-acs-content-sha256 must be right.
+  // wasm and wait for node:crypto for large ones; once loaded, node:crypto takes bodies from 2 KB
+  // on (2047 and 2048 sit on either side). Every body's x-acs-content-sha256 must be right.
   const { execFileSync } = await import("node:child_process");
+  const sizes = [0, 100, 1024, 2047, 2048, 300000, 2 << 20];
   const script = `
     import { signRequest } from "fc-invoke";
-    const sizes = [0, 100, 1024, 300000, 2 << 20];
+    const sizes = ${JSON.stringify(sizes)};
     const sign = (n) => signRequest({ method: "POST", url: "https://h/x", body: new Uint8Array(n).fill(n % 251) }, { accessKeyId: "id", accessKeySecret: "s" }, { action: "A" });
     const first = await Promise.all(sizes.map(sign));
     await new Promise((r) => setTimeout(r, 50));
@@ -318,7 +320,7 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
     console.log(JSON.stringify([...first, ...later].map((s) => s.headers["x-acs-content-sha256"])));
   `;
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
-  const expected = [0, 100, 1024, 300000, 2 << 20].map((n) => sha256(new Uint8Array(n).fill(n % 251)));
+  const expected = sizes.map((n) => sha256(new Uint8Array(n).fill(n % 251)));
   assert.deepEqual(JSON.parse(out), [...expected, ...expected]);
 });
 
