@@ -34,7 +34,7 @@ export const CREDS = {
  * of the same URL, method, body and header bytes (one signature computed up front) in `redirect`
  * mode, the one fc-invoke sends in this runtime; (e) `bareDefault`, the same in fetch's default
  * redirect mode, as hand-written fetch code sends it; (d) `sdkSigned`, that fetch signed on every
- * call by the official signer (current date, fresh nonce): the cheapest signed fetch there is.
+ * call by the official signer (current date, fresh nonce): a signed fetch with nothing else.
  * The body is 1 KB unless `bodyBytes` says otherwise.
  */
 export async function fetchContenders({ FcClient, signRequest, endpoint, redirect, bodyBytes = 1024 }) {
