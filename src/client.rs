@@ -4,7 +4,7 @@
 use crate::acs3::{AcsDate, Credentials, PayloadHash, SignableRequest, SignedRequest, SigningParams};
 use crate::error::Error;
 use crate::fc::async_task::{self, ListAsyncTasks};
-use crate::fc::retry::{decide, Attempts, Decision, Repeatable, RetryPolicy};
+use crate::fc::retry::{decide, may_have_run, Attempts, Decision, Repeatable, RetryPolicy};
 use crate::fc::{service_error, ApiRequest, CustomCall, Endpoint, InvocationType, InvokeFunction, InvokeMeta};
 use std::cell::Cell;
 
@@ -300,6 +300,8 @@ impl<H: Host> Client<H> {
         let deadline = call.deadline_ms.map(|ms| (self.host.now_ms() + ms as f64, ms));
         let mut attempts = Attempts::default();
         let mut force_refresh = false;
+        // Whether an earlier attempt may have reached FC, and so may have queued the task.
+        let mut may_be_queued = false;
         loop {
             let mut timeout_ms = call.timeout_ms;
             if let Some((at, total)) = deadline {
@@ -313,13 +315,16 @@ impl<H: Host> Client<H> {
             let error = match self.attempt(api, body, call.cancel, timeout_ms, force_refresh).await {
                 Ok(response) => return Ok(Sent { response, accepted_earlier: false }),
                 Err((error, response)) => {
-                    // A retry of an Async invocation whose task id is already taken: an earlier
-                    // attempt reached FC, which de-duplicates by task id.
-                    if task_id_dedup && attempts.made > 1 && error.code() == "AsyncTaskAlreadyExists" {
+                    // A retry of an Async invocation whose task id is already taken, after an
+                    // attempt that may have reached FC: that attempt queued it (FC de-duplicates
+                    // by task id). After attempts that provably did not, the id was taken before
+                    // this call, and the conflict is the caller's.
+                    if task_id_dedup && may_be_queued && error.code() == "AsyncTaskAlreadyExists" {
                         if let Some(response) = response {
                             return Ok(Sent { response, accepted_earlier: true });
                         }
                     }
+                    may_be_queued |= may_have_run(&error);
                     error
                 }
             };
@@ -619,6 +624,32 @@ mod tests {
             invoke(&client, &opts, &CallOptions::default()).map(|o| o.status).map_err(|e| e.code().to_owned()),
             Err("AsyncTaskAlreadyExists".to_owned())
         );
+        // After attempts that provably did not reach FC (throttled, refused, an expired token),
+        // the id was taken before this call: the conflict is the caller's, not a success.
+        for not_queued in [
+            status(429, "ResourceExhausted", &[]),
+            status(503, "ResourceThrottled", &[]),
+            Err(Error::Network { message: "ECONNREFUSED".into(), maybe_sent: false }),
+            status(403, "InvalidSecurityToken.Expired", &[]),
+        ] {
+            let client = Client::new(host(vec![not_queued, status(409, "AsyncTaskAlreadyExists", &[])]), endpoint());
+            let out = invoke(&client, &opts, &CallOptions::default());
+            assert_eq!(
+                out.map(|o| o.status).map_err(|e| e.code().to_owned()),
+                Err("AsyncTaskAlreadyExists".to_owned())
+            );
+            assert_eq!(client.host().sent.borrow().len(), 2);
+        }
+        // One attempt that may have arrived among them is enough.
+        let client = Client::new(
+            host(vec![
+                Err(Error::Timeout { after_ms: 1 }),
+                status(429, "ResourceExhausted", &[]),
+                status(409, "AsyncTaskAlreadyExists", &[]),
+            ]),
+            endpoint(),
+        );
+        assert_eq!(invoke(&client, &opts, &CallOptions::default()).map(|o| o.status), Ok(202));
         // Without a task id, an Async invocation that may have arrived is not repeated.
         let no_id = InvokeFunction { invocation_type: InvocationType::Async, ..SYNC };
         let client = Client::new(host(vec![Err(Error::Timeout { after_ms: 1 }), ok()]), endpoint());

@@ -88,6 +88,17 @@ pub fn function_did_not_run(e: &ServiceError) -> bool {
     has(&e.code, "Throttling") || e.status == 429 || (e.status == 503 && e.code == "ResourceThrottled")
 }
 
+/// Whether a failed attempt may have reached the function: it may have been sent, and FC did
+/// not refuse it (a 4xx, throttling and a redirect all say the function did not run).
+pub fn may_have_run(error: &Error) -> bool {
+    match error {
+        Error::Network { maybe_sent, .. } => *maybe_sent,
+        Error::Timeout { .. } | Error::Aborted => true,
+        Error::Service(e) => e.status >= 500 && !function_did_not_run(e),
+        Error::InvalidArgument { .. } | Error::Credentials { .. } | Error::Redirect { .. } => false,
+    }
+}
+
 /// The service says our request time is off (and may tell the right time in `Date`).
 pub fn is_clock_skew(e: &ServiceError) -> bool {
     has(&e.code, "Skew") || e.code.starts_with("InvalidTimeStamp") || e.code == "RequestTimeExpired"
@@ -209,6 +220,7 @@ mod tests {
         ] {
             assert!(retries(SYNC, &e), "{e:?}");
             assert!(retries(SAFE, &e), "{e:?}");
+            assert!(!may_have_run(&e), "throttled before it ran: {e:?}");
         }
     }
 
@@ -224,6 +236,7 @@ mod tests {
         for e in &maybe_ran {
             assert!(!retries(SYNC, e), "Sync must not retry {e:?}");
             assert!(retries(SAFE, e), "Safe requests retry {e:?}");
+            assert!(may_have_run(e), "{e:?}");
         }
     }
 
@@ -231,6 +244,7 @@ mod tests {
     fn a_request_that_was_not_sent_is_always_retried() {
         let e = Error::Network { message: "ECONNREFUSED".into(), maybe_sent: false };
         assert!(retries(SYNC, &e));
+        assert!(!may_have_run(&e));
     }
 
     #[test]
@@ -246,6 +260,8 @@ mod tests {
             Error::Redirect { message: "the endpoint answered with a redirect (307)".into() },
         ] {
             assert!(!retries(SAFE, &e), "{e:?}");
+            // Refused by FC, or never sent; an abort may come after the request left.
+            assert_eq!(may_have_run(&e), e == Error::Aborted, "{e:?}");
         }
     }
 
