@@ -107,8 +107,15 @@ proptest! {
     fn secrets_never_appear_in_errors_or_debug(secret in "[a-zA-Z0-9]{16,24}", token in "[a-zA-Z0-9]{16,24}", id in ".{0,6}") {
         match Credentials::new(id, secret.clone(), Some(token.clone())) {
             Ok(creds) => {
-                let shown = format!("{creds:?}");
-                prop_assert!(!shown.contains(&secret) && !shown.contains(&token));
+                let url = Url::parse("https://h/x", "url").map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let request = SignableRequest::new("POST", url, &[], PayloadHash::empty())
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let date = AcsDate::from_unix_seconds(1_700_000_000).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let params = SigningParams { action: None, version: None, date, nonce: "n" };
+                let signed = sign(&request, &creds, &params).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(signed.header("x-acs-security-token"), Some(token.as_str()));
+                let shown = format!("{creds:?} {signed:?} {}", signed.canonical_request);
+                prop_assert!(!shown.contains(&secret) && !shown.contains(&token), "{}", shown);
             }
             Err(err) => {
                 let shown = format!("{err} {err:?}");

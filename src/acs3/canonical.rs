@@ -59,7 +59,10 @@ pub fn canonical_query(pairs: &[(String, String)]) -> String {
 }
 
 /// `METHOD\nCanonicalURI\nCanonicalQueryString\nCanonicalHeaders\nSignedHeaders\nHashedPayload`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Display` and `Debug` show the STS token's value as `<redacted>` (they end up in logs); the
+/// exact bytes are [`CanonicalRequest::as_str`].
+#[derive(Clone, PartialEq, Eq)]
 pub struct CanonicalRequest {
     text: String,
     signed_headers: String,
@@ -116,9 +119,30 @@ impl CanonicalRequest {
     }
 }
 
+/// The canonical header line that carries the STS token.
+const TOKEN_LINE: &str = "x-acs-security-token:";
+
 impl fmt::Display for CanonicalRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        for (i, line) in self.text.split('\n').enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            match line.strip_prefix(TOKEN_LINE) {
+                Some(_) => write!(f, "{TOKEN_LINE}<redacted>")?,
+                None => f.write_str(line)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CanonicalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CanonicalRequest")
+            .field("text", &self.to_string())
+            .field("signed_headers", &self.signed_headers)
+            .finish()
     }
 }
 

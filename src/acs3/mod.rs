@@ -20,6 +20,7 @@ use crate::http::{normalize_header_name, normalize_header_value, normalize_metho
 use canonical::{canonical_query, canonical_uri, is_signed_header};
 use encode::hex_lower;
 use hmac::{KeyInit, Mac};
+use std::fmt;
 
 /// Headers the signer owns; a caller setting one would make the signature lie.
 const RESERVED_HEADERS: &[&str] = &[
@@ -119,7 +120,9 @@ pub struct SigningParams<'a> {
 /// A signed request: send `method` to `url` with exactly `headers` (plus the body whose hash
 /// was signed). `host` is signed as the URL's authority and is not in `headers`: every HTTP
 /// stack sets it from the URL, and browsers forbid setting it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the STS token's value as `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignedRequest {
     /// The method.
     pub method: String,
@@ -131,6 +134,21 @@ pub struct SignedRequest {
     pub canonical_request: CanonicalRequest,
     /// The string to sign.
     pub string_to_sign: StringToSign,
+}
+
+impl fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = (self.headers.iter())
+            .map(|(name, value)| (name.as_str(), if name == "x-acs-security-token" { "<redacted>" } else { value }))
+            .collect();
+        f.debug_struct("SignedRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("canonical_request", &self.canonical_request)
+            .field("string_to_sign", &self.string_to_sign)
+            .finish()
+    }
 }
 
 impl SignedRequest {
@@ -265,6 +283,14 @@ mod tests {
         assert!(signed.canonical_request.as_str().contains("\nhost:127.0.0.1:9000\n"));
         assert!(signed.canonical_request.signed_headers().contains("x-acs-accesskey-id;x-acs-action"));
         assert!(signed.canonical_request.signed_headers().contains("x-acs-security-token"));
+        assert!(signed.canonical_request.as_str().contains("\nx-acs-security-token:the-token\n"));
+        // What may be logged hides the token.
+        let canonical = signed.canonical_request.to_string();
+        assert!(canonical.contains("\nx-acs-security-token:<redacted>\nx-acs-signature-nonce:n\n"), "{canonical}");
+        for shown in [canonical, format!("{signed:?}"), format!("{signed:#?}")] {
+            assert!(!shown.contains("the-token"), "{shown}");
+            assert!(shown.contains("STS.id"), "{shown}");
+        }
     }
 
     #[test]
