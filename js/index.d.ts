@@ -226,7 +226,7 @@ export interface SignOptions {
 
 export interface SignedRequest {
   method: string;
-  /** The URL with path and query in canonical form; send exactly this. */
+  /** The URL to send, exactly: the path as given, the query in canonical form. */
   url: string;
   /** Lower-case names, `authorization` included; `host` is signed but left to fetch. */
   headers: Record<string, string>;

@@ -120,6 +120,10 @@ test("client.fetch reaches a signed HTTP trigger with GET and POST and returns t
   assert.equal(echoed.method, "GET");
   assert.equal(echoed.path, "/a/b");
   assert.deepEqual(echoed.query, { x: "1", y: "two words" });
+  // A literal "+" in a path is a plus: sent as written, though signed as "%20" like the SDK does.
+  const plus = await client.fetch(`${server.url}/http/web-echo/a+b*c%7E`);
+  assert.equal(plus.status, 200);
+  assert.equal((await plus.json()).path, "/a+b*c%7E");
 
   const body = new TextEncoder().encode("posted ✓");
   const post = await client.fetch(new URL(`${server.url}/http/web-echo/p`), { method: "POST", body, headers: { "content-type": "text/plain" } });
@@ -131,7 +135,7 @@ test("client.fetch reaches a signed HTTP trigger with GET and POST and returns t
   // A string body: fetch would add text/plain itself; it is signed, as the trigger requires.
   const text = await client.fetch(`${server.url}/http/web-echo/s`, { method: "PUT", body: "plain string" });
   assert.equal((await text.json()).contentType, "text/plain;charset=UTF-8");
-  assert.equal(server.triggerCalls.length, 3);
+  assert.equal(server.triggerCalls.length, 4);
 
   // A Request object works too, and a detached reference to client.fetch.
   const detached = client.fetch;
