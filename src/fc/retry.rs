@@ -114,14 +114,18 @@ pub fn http_date_ms(text: &str) -> Option<f64> {
     AcsDate::parse_http(text).map(|d| d.unix_seconds() as f64 * 1000.0)
 }
 
-/// `Retry-After` in milliseconds: delta-seconds or an HTTP date (relative to `now_ms`).
+/// The longest `Retry-After` honoured: a day (also well inside what `setTimeout` can wait).
+const MAX_RETRY_AFTER_MS: u64 = 86_400_000;
+
+/// `Retry-After` in milliseconds, at most a day: delta-seconds or an HTTP date (relative to
+/// `now_ms`).
 pub fn retry_after_ms(value: &str, now_ms: f64) -> Option<u64> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds.min(86_400) * 1000);
+        return Some(seconds.saturating_mul(1000).min(MAX_RETRY_AFTER_MS));
     }
     let at = http_date_ms(value)?;
-    Some((at - now_ms).max(0.0) as u64)
+    Some(((at - now_ms).max(0.0) as u64).min(MAX_RETRY_AFTER_MS))
 }
 
 /// The state a call keeps across attempts.
@@ -296,6 +300,11 @@ mod tests {
             decide(&RetryPolicy::default(), SYNC, &after(1), &Error::Service(Box::new(e)), 0.0, 1_795_604_400_000.0);
         assert_eq!(d, Decision::RetryAfter { delay_ms: 3000 });
         assert_eq!(retry_after_ms("soon", 0.0), None);
+        // Both forms wait a day at most: 20 days ahead, or more seconds than fit in u64 ms.
+        assert_eq!(retry_after_ms("Tue, 15 Dec 2026 11:00:00 GMT", 1_795_604_400_000.0), Some(86_400_000));
+        assert_eq!(retry_after_ms("Wed, 25 Nov 2026 11:00:00 GMT", 1_795_604_400_000.0 + 1.0), Some(0));
+        assert_eq!(retry_after_ms("18446744073709551615", 0.0), Some(86_400_000));
+        assert_eq!(retry_after_ms("86401", 0.0), Some(86_400_000));
     }
 
     #[test]
