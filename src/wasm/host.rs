@@ -284,7 +284,7 @@ fn wasm_payload_hash(body: &Uint8Array) -> PayloadHash {
     let mut chunk = vec![0u8; len.min(HASH_CHUNK) as usize];
     let mut offset = 0;
     while offset < len {
-        let end = len.min(offset + HASH_CHUNK);
+        let end = len.min(offset.saturating_add(HASH_CHUNK)); // bodies near 4 GiB
         let piece = chunk.get_mut(..(end - offset) as usize).unwrap_or_default();
         body.subarray(offset, end).copy_to(piece);
         hasher.update(piece);
