@@ -167,7 +167,11 @@ impl Url {
         }
         let (host, port_text) = if authority.starts_with('[') {
             match authority.find(']').and_then(|end| authority.split_at_checked(end + 1)) {
-                Some((host, after)) => (host, after.strip_prefix(':')),
+                Some((host, "")) => (host, None),
+                Some((host, after)) => (
+                    host,
+                    Some(after.strip_prefix(':').ok_or_else(|| bad("has text between the IPv6 address and ':'"))?),
+                ),
                 None => return Err(bad("has an unterminated IPv6 address")),
             }
         } else {
@@ -291,6 +295,7 @@ mod tests {
 
         let v6 = Url::parse("http://[::1]:8080/x", "endpoint").expect("valid");
         assert_eq!(v6.authority(), "[::1]:8080");
+        assert_eq!(Url::parse("http://[::1]/x", "endpoint").map(|u| u.authority()), Ok("[::1]".to_owned()));
         assert_eq!(Url::parse("http://h:80/", "u").map(|u| u.authority()), Ok("h".to_owned()));
     }
 
@@ -307,6 +312,8 @@ mod tests {
             "https://host:65536/",
             "https://host:12a/",
             "https://[::1/",
+            "http://[::1]x:9000/p",
+            "http://[::1]9000/p",
             "https://host/a b",
             "https://host/é",
             "https://host/%zz",
