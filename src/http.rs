@@ -109,12 +109,43 @@ fn valid_encoded_path(path: &str) -> bool {
     true
 }
 
+/// Whether a path has a `.` or `..` segment (also as `%2e`): fetch resolves those, so it would
+/// send another path than the one signed.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let lower = segment.to_ascii_lowercase();
+        matches!(lower.as_str(), "." | "%2e" | ".." | ".%2e" | "%2e." | "%2e%2e")
+    })
+}
+
 fn valid_reg_name(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 253
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         && !host.starts_with('.')
         && !host.as_bytes().windows(2).any(|w| w == b"..")
+        && numeric_host_is_canonical_ipv4(host)
+}
+
+/// A host whose last label is a number is an IPv4 address to fetch, which rewrites short and
+/// hex forms (`127.1` → `127.0.0.1`) and refuses others (`a.123`); only the form fetch sends
+/// unchanged is accepted, so that the signed host is the one sent.
+fn numeric_host_is_canonical_ipv4(host: &str) -> bool {
+    let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or_default();
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit()) || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")));
+    if !numeric {
+        return true;
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+                && p.parse::<u8>().is_ok()
+        })
 }
 
 fn valid_ipv6_literal(host: &str) -> bool {
@@ -147,6 +178,9 @@ impl Url {
     ///
     /// The host is lower-cased and a default port dropped (fetch does both); a path must
     /// already be percent-encoded; the query is decoded into pairs; a fragment is dropped.
+    /// What fetch would rewrite otherwise (`.`/`..` segments, IPv4 in short or hex form) is
+    /// refused: the signature covers the host and path as given. IPv6 must be in its canonical
+    /// (RFC 5952) form for the same reason; that is not checked.
     pub fn parse(text: &str, argument: &'static str) -> Result<Url, Error> {
         let bad = |reason: &str| Error::invalid(argument, reason.to_owned());
         let (scheme, rest) = if let Some(rest) = strip_prefix_ignore_case(text, "https://") {
@@ -197,6 +231,9 @@ impl Url {
         };
         if !valid_encoded_path(path) {
             return Err(bad("has a path that is not percent-encoded (spaces, quotes, non-ASCII or a bad %-escape)"));
+        }
+        if has_dot_segment(path) {
+            return Err(bad("has a '.' or '..' path segment, which fetch would resolve (send the resolved path)"));
         }
         let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
         let query = parse_query(query, argument)?;
@@ -297,6 +334,11 @@ mod tests {
         assert_eq!(v6.authority(), "[::1]:8080");
         assert_eq!(Url::parse("http://[::1]/x", "endpoint").map(|u| u.authority()), Ok("[::1]".to_owned()));
         assert_eq!(Url::parse("http://h:80/", "u").map(|u| u.authority()), Ok("h".to_owned()));
+        // Dots inside a segment, numeric labels before the last, and plain IPv4 are sent as is.
+        for good in ["https://h/a..b/.c/d.", "https://1234567890.cn-hangzhou.fc.aliyuncs.com/", "http://10.0.0.255:1/"]
+        {
+            assert_eq!(Url::parse(good, "u").map(|u| u.origin() + u.path()), Ok(good.to_owned()));
+        }
     }
 
     #[test]
@@ -313,6 +355,15 @@ mod tests {
             "https://host:12a/",
             "https://[::1/",
             "http://[::1]x:9000/p",
+            "https://h/a/../b",
+            "https://h/a/./b",
+            "https://h/a/%2E%2e/b",
+            "https://h/..",
+            "http://127.1:9000/",
+            "http://0x7f.0.0.1/",
+            "http://127.000.0.1/",
+            "http://256.0.0.1/",
+            "https://a.123/",
             "http://[::1]9000/p",
             "https://host/a b",
             "https://host/é",
