@@ -42,6 +42,9 @@ pub trait Host {
     /// Credentials fit to sign with at `now_ms` (corrected clock): cached ones while fresh
     /// (see [`credentials_fresh`]), fetched anew when stale or when `force_refresh`.
     async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error>;
+    /// Whether [`Host::credentials`] can give others than those it gave (a provider, not
+    /// static keys): when not, an expired token is final.
+    fn can_refresh_credentials(&self) -> bool;
     /// Sends a signed request (with `body`, if any) and reads the whole answer.
     async fn send(
         &self,
@@ -336,6 +339,7 @@ impl<H: Host> Client<H> {
                     self.clock_offset_ms.set(offset_ms);
                     attempts.clock_corrected = true;
                 }
+                Decision::RefreshCredentials if !self.host.can_refresh_credentials() => return Err(error),
                 Decision::RefreshCredentials => {
                     force_refresh = true;
                     attempts.credentials_refreshed = true;
@@ -425,6 +429,8 @@ pub(crate) mod scripted {
         pub nonces: RefCell<u32>,
         pub sleeps: RefCell<Vec<u64>>,
         pub refreshes: RefCell<u32>,
+        /// Static credentials: no refresh possible.
+        pub static_credentials: bool,
         pub timeouts: RefCell<Vec<Option<u64>>>,
     }
 
@@ -457,6 +463,9 @@ pub(crate) mod scripted {
                 *self.refreshes.borrow_mut() += 1;
             }
             self.credentials.clone().ok_or_else(|| Error::credentials("none scripted"))
+        }
+        fn can_refresh_credentials(&self) -> bool {
+            !self.static_credentials
         }
         async fn send(
             &self,
@@ -684,6 +693,17 @@ mod tests {
         );
         assert!(invoke(&client, &SYNC, &CallOptions::default()).is_err());
         assert_eq!(client.host().sent.borrow().len(), 2);
+        // Static keys cannot be refreshed: the same token is not sent again.
+        let client = Client::new(
+            ScriptedHost {
+                static_credentials: true,
+                ..host(vec![status(403, "InvalidSecurityToken.Expired", &[]), ok()])
+            },
+            endpoint(),
+        );
+        let err = invoke(&client, &SYNC, &CallOptions::default()).map(|o| o.status).map_err(|e| e.code().to_owned());
+        assert_eq!(err, Err("InvalidSecurityToken.Expired".to_owned()));
+        assert_eq!(client.host().sent.borrow().len(), 1);
     }
 
     #[test]

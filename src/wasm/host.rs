@@ -381,6 +381,10 @@ impl Host for JsHost {
         }
     }
 
+    fn can_refresh_credentials(&self) -> bool {
+        matches!(self.credentials, CredentialSource::Provider(_))
+    }
+
     async fn send(
         &self,
         request: &SignedRequest,

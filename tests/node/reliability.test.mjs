@@ -200,6 +200,15 @@ test("credentials: an expired token is refreshed once and retried", async () => 
   assert.equal(provided, 2, "cached credentials were replaced after the service said they expired");
   script({ kind: "expired-token" }, { kind: "expired-token" });
   await assert.rejects(c.invokeFunction("echo"), { code: "InvalidSecurityToken.Expired" });
+  assert.equal(requests(), 4);
+});
+
+test("credentials: static credentials cannot be refreshed, so an expired token is final", async () => {
+  const { accessKeyId, accessKeySecret, securityToken } = mintStsCredentials(server, { ttlMs: 3600_000 });
+  script({ kind: "expired-token" });
+  const c = client({ credentials: { accessKeyId, accessKeySecret, securityToken } });
+  await assert.rejects(c.invokeFunction("echo"), { code: "InvalidSecurityToken.Expired" });
+  assert.equal(requests(), 1, "the same token is not sent again");
 });
 
 test("credentials: a token the server already expired is refreshed before use (safety margin)", async () => {
