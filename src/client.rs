@@ -253,7 +253,9 @@ impl<H: Host> Client<H> {
     ) -> Result<H::Response, Error> {
         let api = async_task::get_async_task(&self.endpoint, function_name, task_id, qualifier)?;
         let deadline = call.deadline_ms.map(|ms| (self.host.now_ms() + ms as f64, ms));
-        let mut interval = interval_ms.max(1);
+        // At least 1 ms: with 0 the doubling would stay at 0 and poll without pause.
+        let interval_ms = interval_ms.max(1);
+        let mut interval = interval_ms;
         loop {
             let remaining = deadline.map(|(at, _)| (at - self.host.now_ms()).max(1.0) as u64);
             let each = CallOptions {
@@ -735,6 +737,10 @@ mod tests {
         assert_eq!(*client.host().sleeps.borrow(), [100, 200, 300]);
         let sent = client.host().sent.borrow();
         assert!(sent.iter().all(|s| s.url.ends_with("/2023-03-30/functions/f/async-tasks/t1") && s.method == "GET"));
+        // Intervals of 0 still wait between polls.
+        let client = Client::new(host(vec![task("Running"), task("Running"), task("Succeeded")]), endpoint());
+        block_on(client.wait_for_async_task("f", "t1", None, 0, 0, &CallOptions::default())).expect("ends");
+        assert_eq!(*client.host().sleeps.borrow(), [1, 1]);
     }
 
     #[test]
