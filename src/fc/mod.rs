@@ -58,6 +58,11 @@ impl CustomCall<'_> {
         if self.action.is_empty() {
             return Err(Error::invalid("action", "is required, e.g. \"ListFunctions\""));
         }
+        let bodiless = self.method.eq_ignore_ascii_case("GET") || self.method.eq_ignore_ascii_case("HEAD");
+        if bodiless && has_body && payload_hash != PayloadHash::empty() {
+            // fetch refuses to send it, and the signed hash would not be of what is sent.
+            return Err(Error::invalid("body", "a GET or HEAD request has no body"));
+        }
         let url = Url::parse(&format!("{}{}", endpoint.origin(), self.path), "path")?.with_query(self.query);
         let mut headers = self.headers.to_vec();
         if has_body && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
@@ -73,5 +78,28 @@ impl ApiRequest {
     pub fn sign(&self, credentials: &Credentials, date: AcsDate, nonce: &str) -> Result<SignedRequest, Error> {
         let params = SigningParams { action: Some(&self.action), version: Some(API_VERSION), date, nonce };
         acs3::sign(&self.request, credentials, &params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_get_or_head_with_a_body_is_refused() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:9000").expect("valid");
+        for method in ["GET", "head"] {
+            let call =
+                CustomCall { method, path: "/2023-03-30/functions", action: "ListFunctions", ..CustomCall::default() };
+            let with_body = call.to_request(&endpoint, PayloadHash::of_bytes(b"x"), true);
+            assert_eq!(
+                with_body.map_err(|e| e.to_string()).err().as_deref(),
+                Some("invalid body: a GET or HEAD request has no body")
+            );
+            assert!(call.to_request(&endpoint, PayloadHash::empty(), true).is_ok(), "an empty body is no body");
+            assert!(call.to_request(&endpoint, PayloadHash::empty(), false).is_ok());
+        }
+        let post = CustomCall { method: "POST", path: "/x", action: "A", ..CustomCall::default() };
+        assert!(post.to_request(&endpoint, PayloadHash::of_bytes(b"x"), true).is_ok());
     }
 }
