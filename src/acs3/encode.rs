@@ -18,8 +18,9 @@ fn is_unreserved(b: u8) -> bool {
 /// Appends `s` percent-encoded: every byte of its UTF-8 form except the unreserved ones
 /// becomes `%XX` (upper-case hex).
 ///
-/// This equals the official SDK's `encodeURIComponent` followed by `!'()*` → `%21 %27 %28 %29 %2A`,
-/// and darabonba's `percentEncode` (`+`→`%20`, `*`→`%2A`, `%7E`→`~`).
+/// This equals the official SDK's query encoding, `encodeURIComponent` followed by `!'()*` →
+/// `%21 %27 %28 %29 %2A`. (darabonba's `percentEncode`, used for paths, differs: it leaves
+/// `!'()` as they are.)
 pub fn percent_encode_into(s: &str, out: &mut String) {
     for &b in s.as_bytes() {
         if is_unreserved(b) {

@@ -8,8 +8,8 @@ use crate::http::Url;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     origin: String,
-    /// The root URL, parsed once: requests take their URL from it without formatting and
-    /// parsing a string on every call.
+    /// The root URL, parsed once: InvokeFunction, the hot path, takes its URL from it without
+    /// formatting and parsing a string on every call.
     root: Url,
 }
 
