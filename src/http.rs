@@ -110,11 +110,19 @@ fn valid_encoded_path(path: &str) -> bool {
 }
 
 /// Whether a path has a `.` or `..` segment (also as `%2e`): fetch resolves those, so it would
-/// send another path than the one signed.
+/// send another path than the one signed. (Byte slices, not `str::split`: this is smaller wasm.)
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let lower = segment.to_ascii_lowercase();
-        matches!(lower.as_str(), "." | "%2e" | ".." | ".%2e" | "%2e." | "%2e%2e")
+    path.as_bytes().split(|&b| b == b'/').any(|segment| {
+        let mut rest = segment;
+        let mut dots = 0;
+        loop {
+            rest = match rest {
+                [] => return dots == 1 || dots == 2,
+                [b'.', more @ ..] | [b'%', b'2', b'e' | b'E', more @ ..] => more,
+                _ => return false,
+            };
+            dots += 1;
+        }
     })
 }
 
@@ -124,28 +132,34 @@ fn valid_reg_name(host: &str) -> bool {
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         && !host.starts_with('.')
         && !host.as_bytes().windows(2).any(|w| w == b"..")
-        && numeric_host_is_canonical_ipv4(host)
+        && numeric_host_is_canonical_ipv4(host.as_bytes())
 }
 
 /// A host whose last label is a number is an IPv4 address to fetch, which rewrites short and
 /// hex forms (`127.1` → `127.0.0.1`) and refuses others (`a.123`); only the form fetch sends
 /// unchanged is accepted, so that the signed host is the one sent.
-fn numeric_host_is_canonical_ipv4(host: &str) -> bool {
-    let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or_default();
-    let numeric = !last.is_empty()
-        && (last.bytes().all(|b| b.is_ascii_digit()) || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")));
+fn numeric_host_is_canonical_ipv4(host: &[u8]) -> bool {
+    let last = host.rsplit(|&b| b == b'.').find(|label| !label.is_empty()).unwrap_or_default();
+    let numeric = last.iter().all(u8::is_ascii_digit) || matches!(last, [b'0', b'x' | b'X', ..]);
     if !numeric {
         return true;
     }
-    let parts: Vec<&str> = host.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.len() <= 3
-                && p.bytes().all(|b| b.is_ascii_digit())
-                && (p.len() == 1 || !p.starts_with('0'))
-                && p.parse::<u8>().is_ok()
-        })
+    // Four decimal numbers 0–255 without leading zeros (compared as text: no integer parsing).
+    let mut octets = 0;
+    for p in host.split(|&b| b == b'.') {
+        let ok = p.iter().all(u8::is_ascii_digit)
+            && match p {
+                [_] => true,
+                [b'1'..=b'9', _] => true,
+                [b'1'..=b'2', _, _] => p <= b"255".as_slice(),
+                _ => false,
+            };
+        octets += 1;
+        if !ok || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
 }
 
 fn valid_ipv6_literal(host: &str) -> bool {
@@ -335,8 +349,12 @@ mod tests {
         assert_eq!(Url::parse("http://[::1]/x", "endpoint").map(|u| u.authority()), Ok("[::1]".to_owned()));
         assert_eq!(Url::parse("http://h:80/", "u").map(|u| u.authority()), Ok("h".to_owned()));
         // Dots inside a segment, numeric labels before the last, and plain IPv4 are sent as is.
-        for good in ["https://h/a..b/.c/d.", "https://1234567890.cn-hangzhou.fc.aliyuncs.com/", "http://10.0.0.255:1/"]
-        {
+        for good in [
+            "https://h/a..b/.c/d.",
+            "https://1234567890.cn-hangzhou.fc.aliyuncs.com/",
+            "http://10.0.0.255:1/",
+            "http://199.0.250.9/",
+        ] {
             assert_eq!(Url::parse(good, "u").map(|u| u.origin() + u.path()), Ok(good.to_owned()));
         }
     }
@@ -363,6 +381,8 @@ mod tests {
             "http://0x7f.0.0.1/",
             "http://127.000.0.1/",
             "http://256.0.0.1/",
+            "http://1.2.3.260/",
+            "http://1.2.3.4.5/",
             "https://a.123/",
             "http://[::1]9000/p",
             "https://host/a b",
