@@ -268,7 +268,9 @@ export class FcClient {
       headers: signed.headers,
       body: body?.length ? body : undefined,
       signal: request.signal,
-      redirect: request.redirect,
+      // A followed redirect would carry the signed headers, STS token included, to wherever the
+      // Location points: a 3xx comes back as the Response unless the caller asks otherwise.
+      redirect: init?.redirect ?? "manual",
     });
   };
 

@@ -143,6 +143,30 @@ test("client.fetch reaches a signed HTTP trigger with GET and POST and returns t
   assert.equal((await viaRequest.json()).method, "DELETE");
 });
 
+test("client.fetch does not follow a redirect: the signed headers never reach the other origin", async () => {
+  const { createServer } = await import("node:http");
+  const seen = [];
+  const elsewhere = createServer((req, res) => (seen.push(req.headers), res.end("elsewhere")));
+  await new Promise((r) => elsewhere.listen(0, "127.0.0.1", r));
+  const target = `http://127.0.0.1:${elsewhere.address().port}/steal`;
+  const redirector = createServer((req, res) => res.writeHead(307, { location: target }).end());
+  await new Promise((r) => redirector.listen(0, "127.0.0.1", r));
+  try {
+    const sts = new FcClient({ endpoint: server.url, credentials: DEMO_STS_CREDENTIALS });
+    const res = await sts.fetch(`http://127.0.0.1:${redirector.address().port}/x`);
+    assert.equal(res.status, 307);
+    assert.equal(res.headers.get("location"), target);
+    assert.deepEqual(seen, []);
+    // A caller who asks for it explicitly gets it.
+    const followed = await sts.fetch(`http://127.0.0.1:${redirector.address().port}/x`, { redirect: "follow" });
+    assert.equal(await followed.text(), "elsewhere");
+    assert.equal(seen.length, 1);
+  } finally {
+    redirector.close();
+    elsewhere.close();
+  }
+});
+
 test("client.fetch: a streamed request body, and a streamed answer read chunk by chunk", async () => {
   const parts = ["first,", "second,", "third"];
   const stream = new ReadableStream({
