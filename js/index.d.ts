@@ -62,8 +62,9 @@ export interface InvokeOptions {
   /** This call's retry policy (overrides the client's). */
   retry?: RetryOptions;
   /**
-   * Declares the invocation safe to repeat: then a Sync call is also retried after failures
-   * where the function may already have run (5xx, timeouts, a connection lost after sending).
+   * Declares the invocation safe to repeat: then a Sync call (or an Async one without
+   * `asyncTaskId`) is also retried after failures where the function may already have run (5xx,
+   * timeouts, a connection lost after sending).
    */
   idempotent?: boolean;
 }

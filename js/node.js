@@ -4,9 +4,9 @@ import { setWasmLoader } from "./core.js";
 
 // node:crypto hashes without copying and faster than wasm. Below 2 KB the wasm still hashes:
 // in a loop of signatures node:crypto is ahead from a few hundred bytes, but between real fetches
-// each of its hash objects costs tens of µs more, and with the wasm the whole call costs 5% / 2%
-// less CPU at 1 KB, concurrency 1 / 64 (medians of `bench/compare-builds.mjs --e2e`; data in
-// bench/README.md). Loading it takes about 2 ms, so it loads after the current turn instead of
+// each of its hash objects costs tens of µs more, and with the wasm the whole call costs 5% less
+// CPU at 1 KB and concurrency 1, within noise at 64 (medians of `bench/compare-builds.mjs --e2e`;
+// data in bench/README.md). From 2 to 4 KB the two are within noise. Loading it takes about 2 ms, so it loads after the current turn instead of
 // delaying the import and the first call: until then, bodies hash in wasm, except large ones,
 // for which waiting for it is faster.
 const NODE_CRYPTO_FROM = 2048;

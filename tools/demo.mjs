@@ -30,7 +30,8 @@ try {
     if (!(e instanceof FcError)) throw e;
     console.log("Sync  missing-function → FcError", e.code, e.status, `requestId=${e.requestId}`);
   }
-  console.log(`\n${server.invocations.length} invocations reached the server's handlers; every request's signature was verified.`);
+  console.log(`\n${server.invocations.length} invocations ran a handler (missing-function was answered 404); the server verified every request's signature.`);
+  console.log("To call Function Compute itself: new FcClient({ accountId, region, credentials }) (README.md, Ten lines).");
 } finally {
   await server.close();
 }

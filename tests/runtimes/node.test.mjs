@@ -64,7 +64,7 @@ test("the node condition resolves to the Node entry and the package ships only w
   const { stdout: listing } = await run("find", ["node_modules/fc-invoke", "-type", "f"], { cwd: dir });
   const files = listing.trim().split("\n").map((f) => f.replace("node_modules/fc-invoke/", "").replace(/snippets\/fc-invoke-[0-9a-f]+\//, "snippets/*/")).sort();
   assert.deepEqual(files, [
-    "README.md", "dist/node.js", "dist/wasm/fc_invoke.js", "dist/wasm/fc_invoke_bg.wasm", "dist/wasm/snippets/*/src/wasm/host.js",
+    "LICENSE-APACHE", "LICENSE-MIT", "README.md", "dist/node.js", "dist/wasm/fc_invoke.js", "dist/wasm/fc_invoke_bg.wasm", "dist/wasm/snippets/*/src/wasm/host.js",
     "js/core.js", "js/index.d.ts", "js/web.js", "js/workerd.js", "package.json",
   ]);
 });

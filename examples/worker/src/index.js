@@ -5,7 +5,7 @@
 //
 // It answers with the function's own answer (status, body, content-type) plus `x-fc-request-id`.
 // An FcError (unknown function, bad signature, network failure, …) becomes a JSON answer
-// `{ "error": { code, message, status, requestId } }` with the service's status, or 400/502/500.
+// `{ "error": { code, message, status, requestId } }` with the service's status, or 400/502/504 (else 500).
 //
 // Bindings (wrangler.toml [vars] and `wrangler secret put`):
 //   FC_ENDPOINT                         e.g. https://1234567890123456.cn-hangzhou.fc.aliyuncs.com
