@@ -233,7 +233,14 @@ async function officialClientCases() {
       res.end("ok");
     });
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  // A fixed port (the host is signed) so that regenerating rewrites the same file; any free one
+  // if it is taken.
+  const listen = (p) =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(p, "127.0.0.1", () => (server.off("error", reject), resolve()));
+    });
+  await listen(39331).catch(() => listen(0));
   const port = server.address().port;
   const cases = [];
   for (let i = 0; i < 40; i++) {
