@@ -40,8 +40,14 @@ pub trait Host {
     /// The body's SHA-256 (a host may use its native digest).
     async fn payload_hash(&self, body: &Self::Body) -> Result<PayloadHash, Error>;
     /// Credentials fit to sign with at `now_ms` (corrected clock): cached ones while fresh
-    /// (see [`credentials_fresh`]), fetched anew when stale or when `force_refresh`.
-    async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error>;
+    /// (see [`credentials_fresh`]), fetched anew when stale or when `force_refresh`. Waiting for
+    /// them is part of the attempt: its timeout and cancellation apply.
+    async fn credentials(
+        &self,
+        now_ms: f64,
+        force_refresh: bool,
+        attempt: &Attempt<'_, Self::Cancel>,
+    ) -> Result<Credentials, Error>;
     /// Whether [`Host::credentials`] can give others than those it gave (a provider, not
     /// static keys): when not, an expired token is final.
     fn can_refresh_credentials(&self) -> bool;
@@ -283,7 +289,7 @@ impl<H: Host> Client<H> {
     /// with the client's credentials and clock, without sending it.
     pub async fn sign(&self, request: &SignableRequest) -> Result<SignedRequest, Error> {
         let now = self.now_ms();
-        let credentials = self.host.credentials(now, false).await?;
+        let credentials = self.host.credentials(now, false, &Attempt { timeout_ms: None, cancel: None }).await?;
         let params = SigningParams {
             action: None,
             version: None,
@@ -365,8 +371,13 @@ impl<H: Host> Client<H> {
         timeout_ms: Option<u64>,
         force_refresh: bool,
     ) -> Result<H::Response, (Error, Option<H::Response>)> {
+        let started = self.host.now_ms();
+        let waiting = Attempt { timeout_ms, cancel };
+        let credentials = self.host.credentials(self.now_ms(), force_refresh, &waiting).await.map_err(|e| (e, None))?;
+        // What is left of the attempt's time once credentials are in.
+        let spent = (self.host.now_ms() - started).max(0.0) as u64;
+        let timeout_ms = timeout_ms.map(|t| t.saturating_sub(spent).max(1));
         let now = self.now_ms();
-        let credentials = self.host.credentials(now, force_refresh).await.map_err(|e| (e, None))?;
         let date = AcsDate::from_unix_millis(now).map_err(|e| (e, None))?;
         let signed = api.sign(&credentials, date, &self.host.nonce()).map_err(|e| (e, None))?;
         let attempt = Attempt { timeout_ms, cancel };
@@ -460,7 +471,12 @@ pub(crate) mod scripted {
         async fn payload_hash(&self, body: &Vec<u8>) -> Result<PayloadHash, Error> {
             Ok(PayloadHash::of_bytes(body))
         }
-        async fn credentials(&self, _now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
+        async fn credentials(
+            &self,
+            _now_ms: f64,
+            force_refresh: bool,
+            _attempt: &Attempt<'_, ()>,
+        ) -> Result<Credentials, Error> {
             if force_refresh {
                 *self.refreshes.borrow_mut() += 1;
             }

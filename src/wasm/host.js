@@ -3,11 +3,13 @@
 // more than the signing itself. No signing logic here.
 
 /**
- * One request, sent and read whole in one promise: calls `fetch` with headers given as
- * "name\nvalue\n…" (names and values never hold newlines) and resolves like readResponse. A
- * failure rejects with { stage, error }: "init" (fetch threw: nothing was sent), "send" (fetch
- * rejected), "redirect" (the answer was a redirect) or "read" (the body failed), which is what
- * the retry rules need to know.
+ * One request, sent and read whole in one promise: calls `fetch` (the global one, looked up on
+ * each call so that mocks and instrumentation installed later are used, when `fetch` is
+ * undefined) with headers given as "name\nvalue\n…" (names and values never hold newlines) and
+ * resolves like readResponse. A failure rejects with { stage, error }: "init" (fetch threw:
+ * nothing was sent), "send" (fetch rejected), "redirect" (the answer was a redirect) or "read"
+ * (the body failed), which is what the retry rules need to know. `signal` stops the wait even
+ * when a custom fetch ignores it.
  */
 export async function exchange(fetch, thisArg, url, method, headerLines, body, signal) {
   const init = { method, headers: objectFromLines(headerLines), redirect: REDIRECT };
@@ -15,25 +17,67 @@ export async function exchange(fetch, thisArg, url, method, headerLines, body, s
   if (signal !== undefined) init.signal = signal;
   let pending;
   try {
-    pending = fetch.call(thisArg, url, init);
+    pending = fetch === undefined ? globalThis.fetch(url, init) : fetch.call(thisArg, url, init);
   } catch (error) {
     throw { stage: "init", error };
   }
   let response;
   try {
-    response = await pending;
+    response = await orAbort(pending, signal);
   } catch (error) {
     if (stringField(field(error, "cause"), "message") === "unexpected redirect") throw { stage: "redirect", error: redirectError() };
     throw { stage: "send", error };
   }
-  if (response instanceof Response && isRedirect(response)) {
-    response.body?.cancel().catch(() => {});
+  if (!isResponseLike(response)) throw { stage: "send", error: new TypeError("fetch did not return a Response") };
+  if (response.type === "error") throw { stage: "send", error: new TypeError("fetch returned a network error") };
+  if (isRedirect(response)) {
+    response.body?.cancel?.().catch(() => {});
     throw { stage: "redirect", error: redirectError(response) };
   }
   try {
-    return await readResponse(response);
+    return await orAbort(readResponse(response), signal);
   } catch (error) {
     throw { stage: "read", error };
+  }
+}
+
+/**
+ * A Response by its shape, not its class: the `undici` package, node-fetch and other realms
+ * have their own Response classes.
+ */
+function isResponseLike(value) {
+  return (
+    typeof value === "object" && value !== null && typeof value.status === "number" &&
+    typeof value.arrayBuffer === "function" && typeof value.headers?.[Symbol.iterator] === "function"
+  );
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+export function orAbort(promise, signal) {
+  if (signal === undefined) return promise;
+  let onAbort;
+  const aborted = new Promise((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
+}
+
+/**
+ * The credentials provider's answer as a fresh native promise: a throw or a hostile thenable
+ * rejects it rather than throwing into the wasm.
+ */
+export function callProvider(provider) {
+  return new Promise((resolve) => resolve(provider()));
+}
+
+/** Whether `signal` (an AbortSignal by `instanceof`) can be read; a fake one throws. */
+export function isReadableSignal(signal) {
+  try {
+    return typeof signal.aborted === "boolean";
+  } catch {
+    return false;
   }
 }
 
@@ -53,14 +97,13 @@ const REDIRECT = userAgent === undefined || String(userAgent).startsWith("Node.j
 const isRedirect = (response) => response.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(response.status);
 
 function redirectError(response) {
-  const location = response?.headers.get("location");
+  const location = response?.headers?.get?.("location");
   const where = response?.status ? ` (${response.status}${location ? ` to ${location}` : ""})` : "";
   return new TypeError(`the endpoint answered with a redirect${where}; a signed request is never redirected, so give the URL it points to as the endpoint`);
 }
 
 /** Reads a whole Response: resolves to [status, "name\nvalue\n…" of every header, Headers, bytes]. */
-export async function readResponse(response) {
-  if (!(response instanceof Response)) throw new TypeError("fetch did not return a Response");
+async function readResponse(response) {
   const body = new Uint8Array(await response.arrayBuffer());
   let lines = "";
   for (const [name, value] of response.headers) lines += `${name}\n${value}\n`;

@@ -28,8 +28,9 @@ extern "C" {
     /// Resolves to `true` after `ms`, or to `false` as soon as `cancel` aborts.
     #[wasm_bindgen(js_name = sleep)]
     fn sleep_js(ms: f64, cancel: Option<AbortSignal>) -> Promise;
+    /// `fetch` undefined: the global one, looked up on each call.
     fn exchange(
-        fetch: &Function,
+        fetch: &JsValue,
         this: &JsValue,
         url: &str,
         method: &str,
@@ -37,6 +38,15 @@ extern "C" {
         body: Option<Uint8Array>,
         signal: Option<AbortSignal>,
     ) -> Promise;
+    /// Calls the credentials provider: its answer as a native promise (a throw rejects it).
+    #[wasm_bindgen(js_name = callProvider)]
+    fn call_provider(provider: &Function) -> Promise;
+    /// `promise`, or a rejection as soon as `signal` aborts.
+    #[wasm_bindgen(js_name = orAbort)]
+    fn or_abort(promise: &Promise, signal: &AbortSignal) -> Promise;
+    /// Whether the `aborted` getter of something that passed `instanceof AbortSignal` works.
+    #[wasm_bindgen(js_name = isReadableSignal)]
+    pub fn is_readable_signal(signal: &AbortSignal) -> bool;
     #[wasm_bindgen(js_name = randomNonce)]
     fn random_nonce_js() -> String;
     #[wasm_bindgen(js_name = linesFromPairs)]
@@ -95,7 +105,14 @@ impl ProviderCache {
         ProviderCache { provider, cached: RefCell::new(None), pending: RefCell::new(None) }
     }
 
-    async fn get(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
+    /// Cached credentials while fresh, else the provider's; waiting for it stops with the
+    /// attempt's timeout or the caller's signal (the refresh itself goes on for later calls).
+    async fn get(
+        &self,
+        now_ms: f64,
+        force_refresh: bool,
+        attempt: &Attempt<'_, AbortSignal>,
+    ) -> Result<Credentials, Error> {
         if !force_refresh {
             if let Some((creds, expiration)) = self.cached.borrow().as_ref() {
                 if credentials_fresh(*expiration, now_ms) {
@@ -103,20 +120,26 @@ impl ProviderCache {
                 }
             }
         }
+        let guard = AttemptGuard::for_attempt(attempt)?;
         let existing = self.pending.borrow().clone();
         let promise = match existing {
             Some(p) => p,
             None => {
-                let returned = self
-                    .provider
-                    .call0(&JsValue::UNDEFINED)
-                    .map_err(|e| Error::credentials(format!("the credentials provider threw: {}", js_message(&e))))?;
-                let p = Promise::resolve(&returned);
+                let p = call_provider(&self.provider);
                 *self.pending.borrow_mut() = Some(p.clone());
                 p
             }
         };
-        let settled = JsFuture::from(promise.clone()).await;
+        let settled = match &guard {
+            None => JsFuture::from(promise.clone()).await,
+            Some(g) => {
+                let waited = JsFuture::from(or_abort(&promise, &g.stop.signal())).await;
+                if let Some(stopped) = g.stopped() {
+                    return Err(stopped);
+                }
+                waited
+            }
+        };
         {
             let mut pending = self.pending.borrow_mut();
             if pending.as_ref().is_some_and(|p| Object::is(p, &promise)) {
@@ -133,25 +156,25 @@ impl ProviderCache {
 
 /// The host every JS runtime gets.
 pub struct JsHost {
-    fetch: Function,
-    fetch_this: JsValue,
+    /// The caller's fetch; undefined: the global one, looked up on every attempt (so that mocks
+    /// and instrumentation installed after the client was made are used).
+    fetch: JsValue,
     credentials: CredentialSource,
 }
 
 impl JsHost {
     /// `fetch`: the caller's function, or (when undefined) the global one.
     pub fn new(fetch: &JsValue, credentials: CredentialSource) -> Result<Self, Error> {
-        let global = js_sys::global();
-        let (fetch, fetch_this) = if fetch.is_undefined() || fetch.is_null() {
-            let global_fetch = Reflect::get(&global, &JsValue::from_str("fetch")).unwrap_or(JsValue::UNDEFINED);
-            (global_fetch, JsValue::from(global))
+        let custom = !(fetch.is_undefined() || fetch.is_null());
+        let checked = if custom {
+            fetch.clone()
         } else {
-            (fetch.clone(), JsValue::UNDEFINED)
+            Reflect::get(&js_sys::global(), &JsValue::from_str("fetch")).unwrap_or(JsValue::UNDEFINED)
         };
-        let fetch = fetch.dyn_into::<Function>().map_err(|_| {
-            Error::invalid("fetch", "must be a function; this runtime has no global fetch, so pass one")
-        })?;
-        Ok(JsHost { fetch, fetch_this, credentials })
+        if !checked.is_function() {
+            return Err(Error::invalid("fetch", "must be a function; this runtime has no global fetch, so pass one"));
+        }
+        Ok(JsHost { fetch: if custom { checked } else { JsValue::UNDEFINED }, credentials })
     }
 }
 
@@ -168,6 +191,14 @@ struct AttemptGuard {
 }
 
 impl AttemptGuard {
+    /// A guard when the attempt has a timeout or a caller's signal.
+    fn for_attempt(attempt: &Attempt<'_, AbortSignal>) -> Result<Option<Self>, Error> {
+        match (attempt.timeout_ms, attempt.cancel) {
+            (None, None) => Ok(None),
+            (timeout, cancel) => Self::new(timeout, cancel).map(Some),
+        }
+    }
+
     fn new(timeout_ms: Option<u64>, cancel: Option<&AbortSignal>) -> Result<Self, Error> {
         if cancel.is_some_and(AbortSignal::aborted) {
             return Err(Error::Aborted);
@@ -374,10 +405,15 @@ impl Host for JsHost {
         Ok(body.payload_hash())
     }
 
-    async fn credentials(&self, now_ms: f64, force_refresh: bool) -> Result<Credentials, Error> {
+    async fn credentials(
+        &self,
+        now_ms: f64,
+        force_refresh: bool,
+        attempt: &Attempt<'_, AbortSignal>,
+    ) -> Result<Credentials, Error> {
         match &self.credentials {
             CredentialSource::Static(creds) => Ok(creds.clone()),
-            CredentialSource::Provider(cache) => cache.get(now_ms, force_refresh).await,
+            CredentialSource::Provider(cache) => cache.get(now_ms, force_refresh, attempt).await,
         }
     }
 
@@ -392,10 +428,7 @@ impl Host for JsHost {
         attempt: &Attempt<'_, AbortSignal>,
     ) -> Result<JsResponse, Error> {
         // An AbortController costs fetch real work (signal wiring in undici): only when needed.
-        let guard = match (attempt.timeout_ms, attempt.cancel) {
-            (None, None) => None,
-            (timeout, cancel) => Some(AttemptGuard::new(timeout, cancel)?),
-        };
+        let guard = AttemptGuard::for_attempt(attempt)?;
         let header_lines = header_lines(&request.headers);
         let body = body
             .map(|b| &b.bytes)
@@ -403,7 +436,7 @@ impl Host for JsHost {
             .cloned();
         let signal = guard.as_ref().map(|g| g.stop.signal());
         let exchanged =
-            exchange(&self.fetch, &self.fetch_this, &request.url, &request.method, &header_lines, body, signal);
+            exchange(&self.fetch, &JsValue::UNDEFINED, &request.url, &request.method, &header_lines, body, signal);
         let read = JsFuture::from(exchanged).await.map_err(|rejected| {
             let stage = Reflect::get(&rejected, &JsValue::from_str("stage")).ok().and_then(|s| s.as_string());
             let error = Reflect::get(&rejected, &JsValue::from_str("error")).unwrap_or(rejected);

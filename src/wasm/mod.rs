@@ -47,7 +47,12 @@ fn signal_from(value: &JsValue) -> Result<Option<AbortSignal>, Error> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.dyn_ref::<AbortSignal>().cloned().map(Some).ok_or_else(|| Error::invalid("signal", "must be an AbortSignal"))
+    value
+        .dyn_ref::<AbortSignal>()
+        .filter(|signal| host::is_readable_signal(signal))
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| Error::invalid("signal", "must be an AbortSignal"))
 }
 
 /// A Function Compute client bound to one endpoint and one credential source.

@@ -240,6 +240,74 @@ test("timeoutMs and AbortSignal", async () => {
   assert.equal(await ok.text(), "done");
 });
 
+test("a fake AbortSignal or a hostile provider promise is a typed error, and calls keep settling", async () => {
+  // Both used to throw inside the wasm's async executor: an uncaught exception, a promise that
+  // never settled, and later calls stalled.
+  const fake = Object.create(AbortSignal.prototype);
+  await assert.rejects(client.invokeFunction("echo", { signal: fake }), { code: "InvalidArgument", argument: "signal" });
+  const hostile = () => {
+    const p = Promise.resolve(DEMO_CREDENTIALS);
+    p.then = () => {
+      throw new Error("then override");
+    };
+    return p;
+  };
+  await assert.rejects(new FcClient({ endpoint: server.url, credentials: hostile }).invokeFunction("echo"), { code: "CredentialsError" });
+  for (let i = 0; i < 3; i++) assert.equal(await (await client.invokeFunction("echo", { body: `after ${i}` })).text(), `after ${i}`);
+});
+
+test("timeoutMs and the signal also bound a credentials provider and a fetch that ignores its signal", async () => {
+  const never = new Promise(() => {});
+  const waiting = new FcClient({ endpoint: server.url, credentials: () => never });
+  await assert.rejects(waiting.invokeFunction("echo", { timeoutMs: 100 }), { code: "Timeout" });
+  await assert.rejects(waiting.invokeFunction("echo", { deadlineMs: 100 }), { code: "Timeout" });
+  await assert.rejects(waiting.invokeFunction("echo", { signal: AbortSignal.timeout(100) }), { code: "Aborted" });
+  // A wrapper that drops init.signal: the attempt still stops, and the function's late answer is
+  // not reported as a success.
+  const dropsSignal = (url, { signal, ...init }) => fetch(url, init);
+  const wrapped = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: dropsSignal, retry: false });
+  const started = Date.now();
+  await assert.rejects(wrapped.invokeFunction("slow", { body: "1500", timeoutMs: 100 }), { code: "Timeout" });
+  await assert.rejects(wrapped.invokeFunction("slow", { body: "1500", signal: AbortSignal.timeout(100) }), { code: "Aborted" });
+  assert.ok(Date.now() - started < 1400, "both settled before the function answered");
+  // A provider slower than the attempt's time leaves the rest of it for the request.
+  const slowCredentials = new FcClient({
+    endpoint: server.url,
+    credentials: () => new Promise((resolve) => setTimeout(() => resolve(DEMO_CREDENTIALS), 50)),
+  });
+  assert.equal(await (await slowCredentials.invokeFunction("echo", { body: "x", timeoutMs: 5000 })).text(), "x");
+});
+
+test("a custom fetch's response is read by its shape; a network-error Response is a NetworkError", async () => {
+  // What the undici package, node-fetch or another realm return: a Response, but not this realm's.
+  const foreign = async (url, init) => {
+    const real = await fetch(url, init);
+    const body = await real.arrayBuffer();
+    return { status: real.status, type: "basic", headers: real.headers, arrayBuffer: async () => body };
+  };
+  const res = await new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: foreign }).invokeFunction("echo", { body: "shape" });
+  assert.equal(await res.text(), "shape");
+  assert.equal(server.invocations.length, 1);
+  const failing = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => Response.error(), retry: false });
+  await assert.rejects(failing.invokeFunction("echo"), { code: "NetworkError" });
+  const notAResponse = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => ({ ok: true }), retry: false });
+  await assert.rejects(notAResponse.invokeFunction("echo"), { code: "NetworkError", message: /did not return a Response/ });
+});
+
+test("without a fetch option, the global fetch is looked up on every call", async () => {
+  const fresh = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS });
+  await fresh.invokeFunction("echo");
+  const original = globalThis.fetch;
+  const seen = [];
+  globalThis.fetch = (url, init) => (seen.push(url), original(url, init));
+  try {
+    await fresh.invokeFunction("echo");
+  } finally {
+    globalThis.fetch = original;
+  }
+  assert.equal(seen.length, 1, "a fetch installed after the client's first call is used");
+});
+
 test("network failures are NetworkError", async () => {
   const closed = await startFcServer();
   const url = closed.url;
