@@ -101,22 +101,69 @@ function isPlainJson(value) {
 }
 
 /**
+ * A copy of a caller's options object (undefined and null: empty), or `fallback`; else
+ * `InvalidArgument`, so that a string does not become "unknown option `0`" and a throwing getter
+ * is the caller's error, not ours.
+ */
+function readable(value, argument, fallback) {
+  if (value === undefined || value === null) return {};
+  try {
+    if (typeof value === "object" && !Array.isArray(value)) return { ...value };
+  } catch (e) {
+    if (fallback !== undefined) return fallback;
+    throw unreadable(argument, "could not be read", e);
+  }
+  if (fallback !== undefined) return fallback;
+  throw new FcError("InvalidArgument", `invalid ${argument}: must be an object`, { argument });
+}
+
+/** `InvalidArgument` for a caller's value that threw while we read or converted it. */
+function unreadable(argument, what, cause) {
+  const reason = String(cause?.message ?? cause).slice(0, 200);
+  return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason}`, { argument, cause });
+}
+
+/**
  * Body → { bytes, contentType } with the content type the body implies (JSON, a Blob's type);
  * a Promise of it only for a Blob, so the common cases cost no extra turn of the event loop.
+ * With `copy`, buffers are copied: a request to be sent takes its body when called, as fetch
+ * does, so that a caller reusing the buffer afterwards changes nothing (the hash included).
  */
-function bodyBytes(body) {
+function bodyBytes(body, copy) {
   if (body === undefined || body === null) return { bytes: undefined };
   if (typeof body === "string") return { bytes: encoder.encode(body) };
-  if (body instanceof Uint8Array) return { bytes: body };
-  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
-  if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { bytes: viewBytes(body, copy) };
   if (typeof Blob !== "undefined" && body instanceof Blob) {
-    return body.arrayBuffer().then((buffer) => ({ bytes: new Uint8Array(buffer), contentType: body.type || undefined }));
+    return body.arrayBuffer().then(
+      (buffer) => ({ bytes: new Uint8Array(buffer), contentType: body.type || undefined }),
+      (e) => {
+        throw unreadable("body", "the Blob could not be read", e);
+      },
+    );
   }
   if (typeof body === "object" && isPlainJson(body)) {
-    return { bytes: encoder.encode(JSON.stringify(body)), contentType: "application/json" };
+    let json;
+    try {
+      json = JSON.stringify(body);
+    } catch (e) {
+      throw unreadable("body", "cannot be sent as JSON", e);
+    }
+    return { bytes: encoder.encode(json), contentType: "application/json" };
   }
   throw new FcError("InvalidArgument", "invalid body: must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)", { argument: "body" });
+}
+
+/** A buffer's or view's bytes (copied with `copy`); a detached buffer is refused, not sent empty. */
+function viewBytes(body, copy) {
+  let view;
+  try {
+    view = body instanceof Uint8Array ? body : body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    if (view.byteLength === 0) new Uint8Array(view.buffer, 0, 0); // throws for a detached buffer
+  } catch (e) {
+    throw unreadable("body", "its buffer cannot be read (detached?)", e);
+  }
+  // slice() also turns a SharedArrayBuffer or resizable buffer, which fetch refuses, into a plain one.
+  return copy ? view.slice() : view;
 }
 
 /**
@@ -125,18 +172,27 @@ function bodyBytes(body) {
  */
 function namePairs(value, argument, valueTypes, accepted) {
   if (value === undefined || value === null) return [];
-  const entries =
-    typeof value.entries === "function" && !Array.isArray(value) ? value.entries()
-    : Array.isArray(value) ? value
-    : typeof value === "object" ? Object.entries(value)
-    : null;
   const bad = () => new FcError("InvalidArgument", `invalid ${argument}: must be ${accepted}`, { argument });
+  let entries;
+  try {
+    entries =
+      typeof value.entries === "function" && !Array.isArray(value) ? value.entries()
+      : Array.isArray(value) ? value
+      : typeof value === "object" ? Object.entries(value)
+      : null;
+  } catch (e) {
+    throw unreadable(argument, "could not be read", e);
+  }
   if (entries === null) throw bad();
   // One pass: this runs on every call.
   const pairs = [];
-  for (const p of entries) {
-    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
-    pairs.push(typeof p[1] === "string" ? p : [p[0], String(p[1])]);
+  try {
+    for (const p of entries) {
+      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
+      pairs.push(typeof p[1] === "string" ? p : [p[0], String(p[1])]);
+    }
+  } catch (e) {
+    throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
   }
   return pairs;
 }
@@ -146,16 +202,17 @@ const headerPairs = (headers) =>
 
 /**
  * Body and headers as the wasm takes them: `{ bytes, hash, pairs }` (hash: hex SHA-256 or
- * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto.
+ * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto. `copy`: the body
+ * will be sent (see bodyBytes).
  */
-function prepare(body, headers) {
+function prepare(body, headers, copy) {
   const pairs = headerPairs(headers);
   const finish = ({ bytes, contentType }) => {
     if (contentType && !pairs.some(([k]) => k.toLowerCase() === "content-type")) pairs.push(["content-type", contentType]);
     const hash = nativeBodyHash(bytes);
     return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, pairs })) : { bytes, hash, pairs };
   };
-  const converted = bodyBytes(body);
+  const converted = bodyBytes(body, copy);
   return converted instanceof Promise ? converted.then(finish) : finish(converted);
 }
 
@@ -198,8 +255,16 @@ export class FcClient {
   #wasm = null;
 
   constructor(options = {}) {
-    // Kept whole: the wasm layer reports unknown keys (a typo such as `credentails`).
-    this.#options = { ...options };
+    // Kept whole: the wasm layer reports unknown keys (a typo such as `credentails`). What is not
+    // a plain readable object is kept as given, for the wasm to refuse on the first call.
+    this.#options = options;
+    if (typeof options === "object" && options !== null && !Array.isArray(options)) {
+      try {
+        this.#options = { ...options };
+      } catch {
+        // a throwing getter: reported on the first call
+      }
+    }
   }
 
   async #client() {
@@ -239,8 +304,8 @@ export class FcClient {
   /** Any FC 3.0 API call: `{ method, path, query, headers, body, action, … }`. */
   request(options = {}) {
     return this.#run(async (c) => {
-      const { body, headers, query, ...rest } = options ?? {};
-      const { bytes, hash, pairs } = await prepare(body, headers);
+      const { body, headers, query, ...rest } = readable(options, "options");
+      const { bytes, hash, pairs } = await prepare(body, headers, true);
       return new FcResponse(await c.request({ ...rest, query: queryPairs(query), body: bytes, headers: pairs }, hash));
     });
   }
@@ -253,8 +318,12 @@ export class FcClient {
   fetch = async (input, init) => {
     let signed, body, request;
     try {
-      const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
-      request = new Request(input, streaming ? { duplex: "half", ...init } : init);
+      try {
+        const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
+        request = new Request(input, streaming ? { duplex: "half", ...init } : init);
+      } catch (e) {
+        throw unreadable("input", "not a request fetch can make", e);
+      }
       body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
       const hash = await nativeBodyHash(body);
       const client = await this.#client();
@@ -279,7 +348,13 @@ export class FcClient {
     try {
       // The hot path: no copies of the options object, no extra awaits once loaded. The wasm
       // reads the other options from `options` and takes body and headers converted.
-      let prepared = prepare(options?.body, options?.headers);
+      let body, headers;
+      try {
+        ({ body, headers } = options ?? {});
+      } catch (e) {
+        throw unreadable("options", "could not be read", e);
+      }
+      let prepared = prepare(body, headers, true);
       if (prepared instanceof Promise) prepared = await prepared;
       const client = this.#wasm ?? (await this.#client());
       return new InvokeResponse(await client.invokeFunction(functionName, options, prepared.bytes, prepared.hash, prepared.pairs));
@@ -290,7 +365,7 @@ export class FcClient {
 
   // Never show credentials: JSON.stringify(client) and console.log(client) print only the endpoint.
   toJSON() {
-    const { endpoint, accountId, region } = this.#options;
+    const { endpoint, accountId, region } = readable(this.#options, "options", {});
     return { endpoint, accountId, region };
   }
 
@@ -301,7 +376,13 @@ export class FcClient {
 }
 
 /** One-shot invocation: `invokeFunction({ endpoint | accountId + region, credentials, fetch?, functionName, ...options })`. */
-export async function invokeFunction({ endpoint, accountId, region, credentials, fetch, functionName, ...options } = {}) {
+export async function invokeFunction(request) {
+  let endpoint, accountId, region, credentials, fetch, functionName, options;
+  try {
+    ({ endpoint, accountId, region, credentials, fetch, functionName, ...options } = readable(request, "options"));
+  } catch (e) {
+    throw toFcError(e);
+  }
   const config = Object.fromEntries(Object.entries({ endpoint, accountId, region, credentials, fetch }).filter(([, v]) => v !== undefined));
   return new FcClient(config).invokeFunction(functionName, options);
 }
@@ -310,8 +391,8 @@ export async function invokeFunction({ endpoint, accountId, region, credentials,
 export async function signRequest(request, credentials, options) {
   try {
     // A copy with every key the caller gave, so that the wasm still reports unknown ones.
-    const { body, headers, ...copy } = request ?? {};
-    let prepared = prepare(body, headers);
+    const { body, headers, ...copy } = readable(request, "request");
+    let prepared = prepare(body, headers, false);
     if (prepared instanceof Promise) prepared = await prepared;
     if (wasmExports === null) await loaded();
     copy.body = prepared.bytes;

@@ -189,6 +189,12 @@ test("bad input is rejected before any request is sent", async () => {
     ["f", { headers: { "x-ok": "a\r\nb" } }, "headers"],
     ["f", { headers: { "x-acs-date": "2020-01-01T00:00:00Z" } }, "headers"],
     ["f", { body: 12n }, "body"],
+    ["f", { body: { big: 1n } }, "body"],
+    ["f", { body: (() => { const o = {}; o.self = o; return o; })() }, "body"],
+    ["f", { body: (() => { const b = new ArrayBuffer(8); structuredClone(b, { transfer: [b] }); return b; })() }, "body"],
+    ["f", { body: (() => { const b = new ArrayBuffer(8); const v = new Uint8Array(b, 2); structuredClone(b, { transfer: [b] }); return v; })() }, "body"],
+    ["f", { body: new Blob(["x"]), get headers() { throw new Error("headers getter"); } }, "options"],
+    ["f", { headers: { entries() { throw new Error("entries failed"); } } }, "headers"],
     ["f", { timeoutMs: -1 }, "timeoutMs"],
     ["f", { signal: "nope" }, "signal"],
     ["f", { unknownOption: 1 }, "options"],
@@ -207,8 +213,33 @@ test("bad input is rejected before any request is sent", async () => {
   for (const credentials of [undefined, {}, { accessKeyId: "id" }, { accessKeyId: "", accessKeySecret: "s" }, { accessKeyId: "id", accessKeySecret: 5 }, async () => { throw new Error("backend down"); }, async () => null]) {
     await assert.rejects(new FcClient({ endpoint: server.url, credentials, fetch: counting }).invokeFunction("echo"), { code: "CredentialsError" });
   }
+  for (const call of [
+    () => invokeFunction(null),
+    () => invokeFunction("echo"),
+    () => c.request("GET /x"),
+    () => signRequest("https://h/x", DEMO_CREDENTIALS),
+    () => c.fetch("/relative/url"),
+    () => c.fetch(`${server.url}/http/echo`, "not an init"),
+  ]) {
+    await assert.rejects(call(), (e) => e instanceof FcError && e.code === "InvalidArgument" || assert.fail(`${e?.code}: ${e}`));
+  }
   assert.equal(fetched, 0);
   assert.equal(server.invocations.length + server.rejections.length, 0);
+});
+
+test("the body is taken when the call is made, as fetch takes it: changing the buffer later changes nothing", async () => {
+  for (const size of [1000, 4096]) {
+    const buffer = new Uint8Array(size).fill(65);
+    const pending = client.invokeFunction("echo", { body: buffer });
+    buffer.fill(66);
+    const echoed = new Uint8Array((await pending).body);
+    assert.equal(echoed.length, size);
+    assert.ok(echoed.every((b) => b === 65), `${size} B: the bytes given at the call were sent`);
+  }
+  // A SharedArrayBuffer view, which fetch refuses, goes as a copy.
+  const shared = new Uint8Array(new SharedArrayBuffer(3));
+  shared.set([1, 2, 3]);
+  assert.deepEqual([...(await client.invokeFunction("echo", { body: shared })).body], [1, 2, 3]);
 });
 
 test("options that throw when read are rejected, and the client keeps working", async () => {
