@@ -782,8 +782,9 @@ mod tests {
 
     #[test]
     fn credentials_are_reused_until_shortly_before_expiration() {
-        assert!(credentials_fresh(Some(1_000_000.0), 1_000_000.0 - CREDENTIALS_REFRESH_MARGIN_MS - 1.0));
-        assert!(!credentials_fresh(Some(1_000_000.0), 1_000_000.0 - CREDENTIALS_REFRESH_MARGIN_MS));
+        // The documented margin, 60 s, as literals (not the constant under test).
+        assert!(credentials_fresh(Some(1_000_000.0), 939_999.0));
+        assert!(!credentials_fresh(Some(1_000_000.0), 940_000.0));
         assert!(!credentials_fresh(Some(1_000_000.0), 2_000_000.0));
         assert!(!credentials_fresh(None, 0.0), "no expiration: ask every time");
     }
