@@ -37,7 +37,8 @@ export interface FcClientOptions {
   retry?: RetryOptions;
 }
 
-export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Record<string, unknown> | unknown[] | null | undefined;
+// Record<string, any>, not unknown: values typed by an interface (no index signature) must fit.
+export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Record<string, any> | unknown[] | null | undefined;
 export type HeadersLike = Headers | Array<[string, string]> | Record<string, string | number>;
 
 export interface InvokeOptions {
@@ -71,6 +72,8 @@ export interface InvokeOptions {
 
 /** A successful answer of the FC API (non-2xx answers reject with FcError). */
 export declare class FcResponse {
+  /** Made by the client only. */
+  protected constructor();
   readonly status: number;
   /** `x-fc-request-id`. */
   readonly requestId: string | undefined;
@@ -83,6 +86,7 @@ export declare class FcResponse {
 }
 
 export declare class InvokeResponse extends FcResponse {
+  protected constructor();
   /** 200 for Sync, 202 for Async. */
   readonly status: number;
   /** The decoded log tail, when `logType` was `"Tail"`. */
@@ -194,7 +198,7 @@ export declare class FcClient {
    * Redirects are not followed (`redirect: "manual"`) unless `init.redirect` asks: a followed
    * redirect would carry the signed headers, STS token included, to another URL.
    */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };
 }
 
@@ -246,9 +250,16 @@ export type FcErrorCode =
   | "Aborted"
   | "InitError"
   | "InternalError"
-  | (string & {}); // or the service's own Code, e.g. "SignatureNotMatch"
+  /** The service answered an error without a Code (e.g. a gateway's HTML page); `status` is set. */
+  | "ServiceError"
+  | (string & {}); // or the service's own Code, e.g. "SignatureNotMatch" (then `status` is set)
 
+/**
+ * Client codes come without `status`: nothing was answered (for InvalidArgument, nothing was
+ * sent). FC's own codes come with `status`, among them its 400 "InvalidArgument".
+ */
 export declare class FcError extends Error {
+  constructor(code: FcErrorCode, message: string, options?: { status?: number; requestId?: string; argument?: string; cause?: unknown });
   readonly name: "FcError";
   readonly code: FcErrorCode;
   /** HTTP status, for errors the service answered. */

@@ -272,8 +272,16 @@ impl<H: Host> Client<H> {
                 idempotent: false,
             };
             let response = self.call(&api, None, &each, Repeatable::Safe).await?;
-            if response.json_field("status").is_some_and(|s| async_task::is_terminal_status(&s)) {
-                return Ok(response);
+            match response.json_field("status") {
+                Some(status) if async_task::is_terminal_status(&status) => return Ok(response),
+                Some(_) => {}
+                // Not a task document (a proxy's page): polling again would not end.
+                None => {
+                    return Err(Error::Network {
+                        message: "the GetAsyncTask answer has no task status".to_owned(),
+                        maybe_sent: true,
+                    })
+                }
             }
             if let Some((at, total)) = deadline {
                 if self.host.now_ms() + interval as f64 >= at {
@@ -753,6 +761,10 @@ mod tests {
         assert_eq!(*client.host().sleeps.borrow(), [100, 200, 300]);
         let sent = client.host().sent.borrow();
         assert!(sent.iter().all(|s| s.url.ends_with("/2023-03-30/functions/f/async-tasks/t1") && s.method == "GET"));
+        // An answer without a status ends the wait with an error instead of polling forever.
+        let client = Client::new(host(vec![task("Running"), ok()]), endpoint());
+        let err = block_on(client.wait_for_async_task("f", "t1", None, 1, 1, &CallOptions::default()));
+        assert_eq!(err.map(|_| ()).map_err(|e| e.code().to_owned()), Err("NetworkError".to_owned()));
         // Intervals of 0 still wait between polls.
         let client = Client::new(host(vec![task("Running"), task("Running"), task("Succeeded")]), endpoint());
         block_on(client.wait_for_async_task("f", "t1", None, 0, 0, &CallOptions::default())).expect("ends");

@@ -336,9 +336,16 @@ pub struct JsResponse {
 }
 
 impl JsResponse {
-    /// The body parsed as JSON (`undefined` when it is not JSON), parsed once.
-    pub fn json_value(&self) -> JsValue {
-        self.parsed().cloned().unwrap_or(JsValue::UNDEFINED)
+    /// The body as the JSON object FC answers with; a 2xx that is not one (a proxy's page) is an
+    /// error rather than an `undefined` result.
+    pub fn json_object(&self) -> Result<JsValue, Error> {
+        match self.parsed() {
+            Some(value) if value.is_object() && !js_sys::Array::is_array(value) => Ok(value.clone()),
+            _ => Err(Error::Network {
+                message: format!("the answer (status {}) is not the JSON object FC sends", self.status),
+                maybe_sent: true,
+            }),
+        }
     }
 
     fn parsed(&self) -> Option<&JsValue> {

@@ -229,7 +229,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
                 client.stop_async_task(&name, &task, qualifier, &call).await?;
                 Ok(JsValue::UNDEFINED)
             } else {
-                Ok(client.get_async_task(&name, &task, qualifier, &call).await?.json_value())
+                client.get_async_task(&name, &task, qualifier, &call).await?.json_object()
             }
         }
         Job::List { function_name, options } => {
@@ -248,7 +248,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
                 sort_order_by_time: options.sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
                 include_payload: options.include_payload,
             };
-            Ok(client.list_async_tasks(&name, &list, &call).await?.json_value())
+            client.list_async_tasks(&name, &list, &call).await?.json_object()
         }
         Job::Wait { function_name, task_id, options } => {
             let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
@@ -259,7 +259,7 @@ async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
             let max_interval = millis(options.max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
             let qualifier = options.qualifier.as_deref();
             let done = client.wait_for_async_task(&name, &task, qualifier, interval, max_interval, &call).await?;
-            Ok(done.json_value())
+            done.json_object()
         }
         Job::Request { options, body_hash } => {
             let options = RequestOptions::read(options)?;

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` against the installed package: the README's API must type-check,
 // and misuse must not (the @ts-expect-error lines fail the build if they stop being errors).
-import { FcClient, FcError, invokeFunction, signRequest, type InvokeResponse, type SignedRequest } from "fc-invoke";
+import { FcClient, FcError, FcResponse, invokeFunction, signRequest, type InvokeResponse, type SignedRequest } from "fc-invoke";
 
 const client = new FcClient({
   endpoint: "http://127.0.0.1:9000",
@@ -59,6 +59,17 @@ async function main(): Promise<void> {
   new FcClient({ endpoint: "http://h" });
   // @ts-expect-error signRequest needs an action
   await signRequest({ url: "http://h/" }, { accessKeyId: "a", accessKeySecret: "b" }, {});
-  console.log(status, text, n, bytes, log, fe, auth);
+  // An event typed by an interface (no index signature) is a body.
+  interface Order { id: number; items: string[] }
+  const order: Order = { id: 7, items: ["a"] };
+  await client.invokeFunction("f", { body: order });
+  // client.fetch is a bound property, usable detached.
+  const detached: (input: string | URL | Request, init?: RequestInit) => Promise<Response> = client.fetch;
+  // FcError can be made (mocks, tests) as the package makes it.
+  const mocked = new FcError("ResourceExhausted", "throttled", { status: 429, requestId: "r" });
+  const throttled: boolean = mocked.code === "ResourceExhausted" && mocked.status === 429;
+  // @ts-expect-error responses are made by the client
+  new FcResponse();
+  console.log(status, text, n, bytes, log, fe, auth, detached, throttled);
 }
 void main;

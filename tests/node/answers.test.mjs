@@ -1,0 +1,24 @@
+// Answers that are not what FC sends, from a custom fetch: each is a typed error, never a
+// result of the wrong shape.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FcClient } from "fc-invoke";
+import { DEMO_CREDENTIALS } from "../server/fc-server.mjs";
+
+const answering = (body, init = { status: 200 }) =>
+  new FcClient({ endpoint: "http://127.0.0.1:9", credentials: DEMO_CREDENTIALS, retry: false, fetch: async () => new Response(body, init) });
+
+test("a 2xx task answer that is not a JSON object is a NetworkError, not undefined", async () => {
+  for (const body of ["<html>captive portal</html>", "", "[1, 2]", "42"]) {
+    const client = answering(body);
+    await assert.rejects(client.getAsyncTask("f", "t1"), { code: "NetworkError", message: /not the JSON object FC sends/ });
+    await assert.rejects(client.listAsyncTasks("f"), { code: "NetworkError" });
+    await assert.rejects(client.waitForAsyncTask("f", "t1", { pollIntervalMs: 1 }), { code: "NetworkError" });
+  }
+  const task = await answering(JSON.stringify({ taskId: "t1", status: "Succeeded" })).getAsyncTask("f", "t1");
+  assert.deepEqual(task, { taskId: "t1", status: "Succeeded" });
+});
+
+test("an error answer without a Code is ServiceError with the status", async () => {
+  await assert.rejects(answering("<html>bad gateway</html>", { status: 502 }).invokeFunction("f"), { code: "ServiceError", status: 502 });
+});
