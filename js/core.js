@@ -45,7 +45,7 @@ export class FcError extends Error {
   constructor(code, message, { status, requestId, argument, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "FcError";
-    /** A client code (InvalidArgument, CredentialsError, NetworkError, Timeout, Aborted, InitError) or the service's Code. */
+    /** A client code (InvalidArgument, CredentialsError, NetworkError, Timeout, Aborted, InitError, InternalError) or the service's Code. */
     this.code = code;
     this.status = status;
     this.requestId = requestId;
@@ -363,7 +363,7 @@ export class FcClient {
     }
   }
 
-  // Never show credentials: JSON.stringify(client) and console.log(client) print only the endpoint.
+  // Never show credentials: JSON.stringify(client) and console.log(client) print only where it calls.
   toJSON() {
     const { endpoint, accountId, region } = readable(this.#options, "options", {});
     return { endpoint, accountId, region };

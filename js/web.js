@@ -1,5 +1,5 @@
-// Browser and Deno entry: the module is fetched by URL on first use. Bundlers (Vite, webpack,
-// esbuild) see `new URL(..., import.meta.url)` and ship the .wasm as an asset.
+// Browser and Deno entry: the module is fetched by URL on first use. Vite (and webpack 5) see
+// `new URL(..., import.meta.url)` and ship the .wasm as an asset; esbuild leaves the URL alone.
 import init from "../dist/wasm/fc_invoke.js";
 import { setWasmLoader } from "./core.js";
 

@@ -123,9 +123,12 @@ export function invokeResult(status, headers, body, requestId, logResult, functi
  * decoder costs it 2.6 KB gzipped.
  */
 function decodeLog(base64) {
+  const text = base64.trim();
+  // atob also takes what strict base64 refuses (inner spaces, missing padding).
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return base64;
   let binary;
   try {
-    binary = atob(base64.trim());
+    binary = atob(text);
   } catch {
     return base64;
   }

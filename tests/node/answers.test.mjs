@@ -22,3 +22,9 @@ test("a 2xx task answer that is not a JSON object is a NetworkError, not undefin
 test("an error answer without a Code is ServiceError with the status", async () => {
   await assert.rejects(answering("<html>bad gateway</html>", { status: 502 }).invokeFunction("f"), { code: "ServiceError", status: 502 });
 });
+
+test("a log tail that is not strict base64 comes as sent, as the Rust decoder gives it", async () => {
+  const withLog = (value) => answering("ok", { status: 200, headers: { "x-fc-log-result": value } });
+  for (const value of ["hello world", "aGk", "aGk=\tx"]) assert.equal((await withLog(value).invokeFunction("f", { logType: "Tail" })).log, value);
+  assert.equal((await withLog(" aGk= ").invokeFunction("f", { logType: "Tail" })).log, "hi");
+});
