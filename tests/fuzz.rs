@@ -17,21 +17,33 @@ use fc_invoke::http::Url;
 use fc_invoke::Error;
 use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
-/// Counts live bytes and their peak, so each case's allocation can be bounded.
+/// Counts live bytes and their peak, so each case's allocation can be bounded. Per thread: the
+/// two tests run in parallel, and one's allocations (a failing test's shrinking, say) must not
+/// count against a case of the other. (Bytes freed by another thread than allocated them make
+/// a thread's count drift, hence signed; each case is measured from its own starting point.)
 struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + delta);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
+        count(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        count(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
 }
@@ -171,10 +183,10 @@ fn exercise(input: &Input) -> Vec<Error> {
 }
 
 fn check(input: &Input) {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(before));
     let errors = exercise(input);
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let peak = (PEAK.with(Cell::get) - before).unsigned_abs();
     for e in &errors {
         assert!(
             ["InvalidArgument", "CredentialsError"].contains(&e.code()) && !e.to_string().is_empty(),
