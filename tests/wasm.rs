@@ -5,7 +5,6 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use fc_invoke::acs3::PayloadHash;
 use fc_invoke::wasm::{sign_request, WasmClient};
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -139,7 +138,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
         "{ 'x-fc-request-id': 'req-7', 'x-fc-log-result': btoa('line 1'), 'x-fc-error-type': 'UnhandledInvocationError' }",
     );
     let client = client_with(creds(), fetch);
-    // 200 KB body: hashed in 64 KB pieces from JS memory; the digest must equal a one-shot hash.
+    // 200 KB body: hashed in 64 KB pieces copied from JS memory.
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let body = Uint8Array::from(bytes.as_slice());
     let options = obj(&[("qualifier", "prod".into()), ("logType", "Tail".into())]);
@@ -162,9 +161,13 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     );
     let init = get(&call, "init");
     let headers = get(&init, "headers");
+    // The body's SHA-256, computed outside the library: in Node,
+    //   const b = Buffer.alloc(200000); for (let i = 0; i < b.length; i++) b[i] = i % 251;
+    //   require("node:crypto").createHash("sha256").update(b).digest("hex")
+    // (Python's hashlib.sha256(bytes(i % 251 for i in range(200000))) agrees).
     assert_eq!(
         get(&headers, "x-acs-content-sha256").as_string().as_deref(),
-        Some(PayloadHash::of_bytes(&bytes).as_str())
+        Some("e24bc62381f1224fbbb74688663f8f9743b9680b193edd666835e97b06e730eb")
     );
     assert_eq!(get(&headers, "host"), JsValue::UNDEFINED, "host is never set by us");
     assert_eq!(get(&init, "signal"), JsValue::UNDEFINED, "no AbortController without a timeout or a signal");
@@ -259,11 +262,22 @@ async fn the_rust_client_invokes_through_the_local_server() {
     assert_eq!(err.code(), "SignatureNotMatch");
 }
 
-/// Large bodies are hashed by the host's native digest, small ones in wasm: both must agree with
-/// the core's SHA-256 on either side of the threshold.
+/// Bodies are hashed in wasm, copied from JS memory in 64 KB pieces: empty, one byte, and either
+/// side of a piece boundary, up to several pieces.
 #[wasm_bindgen_test]
 async fn large_and_small_bodies_hash_the_same_way() {
-    for len in [0usize, 1, 65_535, 65_536, 300_001] {
+    // SHA-256 of bytes (i * 7) % 256 for i in 0..len, computed outside the library: in Node,
+    //   const b = Buffer.alloc(len); for (let i = 0; i < len; i++) b[i] = (i * 7) % 256;
+    //   require("node:crypto").createHash("sha256").update(b).digest("hex")
+    // (Python's hashlib agrees). The 65,535-byte digest holds a byte below 0x10 (…e8 0d 7d…).
+    let expected = [
+        (0usize, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (1, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
+        (65_535, "e5e7f7bb9e9de7a43126e80d57dc8ec6facc88cb8f17d6075b2dad558f12916d"),
+        (65_536, "d790e413479d16f4eab89ec0d18e3565e0982bd4788c26736a76d20ea781c901"),
+        (300_001, "324e0abdca97a8b88d91fe661f31f31814d124a44774a74e956da8f5db247201"),
+    ];
+    for (len, digest) in expected {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
         let request = obj(&[
             ("method", "POST".into()),
@@ -272,7 +286,7 @@ async fn large_and_small_bodies_hash_the_same_way() {
         ]);
         let signed = sign(request, creds(), obj(&[("action", "A".into())])).await.expect("signs");
         let sent = get(&get(&signed, "headers"), "x-acs-content-sha256").as_string().expect("hash");
-        assert_eq!(sent, PayloadHash::of_bytes(&bytes).as_str(), "length {len}");
+        assert_eq!(sent, digest, "length {len}");
     }
 }
 
