@@ -5,7 +5,6 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use fc_invoke::acs3::PayloadHash;
 use fc_invoke::wasm::{sign_request, WasmClient};
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -91,19 +90,50 @@ async fn sign_request_reproduces_the_v3_doc_example() {
     assert!(auth.ends_with("Signature=e521358f7776c97df52e6b2891a8bc73026794a071b50c3323388c4e0df64804"), "{auth}");
 }
 
+/// Replaces `Date.now`, the host's clock, with one that always answers `ms`, until dropped.
+struct FakeNow(Function);
+
+impl FakeNow {
+    fn install(ms: f64) -> FakeNow {
+        let install = Function::new_with_args(
+            "ms",
+            "const real = Date.now; Date.now = () => ms; return () => { Date.now = real; };",
+        );
+        FakeNow(install.call1(&JsValue::NULL, &ms.into()).expect("installed").unchecked_into())
+    }
+}
+
+impl Drop for FakeNow {
+    fn drop(&mut self) {
+        self.0.call0(&JsValue::NULL).expect("restored");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn sign_request_defaults_date_and_nonce_from_the_host() {
     let request = obj(&[("url", "http://127.0.0.1:9000/x".into())]);
     let options = obj(&[("action", "A".into())]);
     let a = sign(request.clone(), creds(), options.clone()).await.expect("signs");
-    let b = sign(request, creds(), options).await.expect("signs");
+    let b = sign(request.clone(), creds(), options.clone()).await.expect("signs");
     let nonce = |s: &JsValue| get(&get(s, "headers"), "x-acs-signature-nonce").as_string().expect("nonce");
     assert_ne!(nonce(&a), nonce(&b), "a fresh nonce per request");
     assert!(nonce(&a).len() >= 16);
-    let date = get(&get(&a, "headers"), "x-acs-date").as_string().expect("date");
-    let now = js_sys::Date::new_0().to_iso_string().as_string().expect("iso");
-    assert_eq!(date.get(..15), now.get(..15), "{date} vs {now}"); // same day, hour and ten minutes
     assert_eq!(get(&get(&a, "headers"), "x-acs-version").as_string().as_deref(), Some("2023-03-30"));
+
+    // The date is the host's clock (Date.now), rounded down to the second: with the clock held
+    // at 1_700_000_000_999 ms, 2023-11-14T22:13:20.999Z (`new Date(1700000000999).toISOString()`),
+    // both sign_request and a client's request carry 2023-11-14T22:13:20Z.
+    let clock = FakeNow::install(1_700_000_000_999.0);
+    let signed = sign(request, creds(), options).await;
+    reset_calls();
+    let client = client_with(creds(), fake_fetch(200, "", "{}"));
+    let invoked = invoke(&client, "f", JsValue::UNDEFINED).await.map_err(|e| get(&e, "message"));
+    drop(clock); // before anything can panic: a panic here would leave the clock faked
+    let signed = signed.expect("signs");
+    invoked.expect("ok");
+    let date = |headers: &JsValue| get(headers, "x-acs-date").as_string().expect("date");
+    assert_eq!(date(&get(&signed, "headers")), "2023-11-14T22:13:20Z");
+    assert_eq!(date(&get(&get(&calls().get(0), "init"), "headers")), "2023-11-14T22:13:20Z");
 }
 
 #[wasm_bindgen_test]
@@ -139,7 +169,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
         "{ 'x-fc-request-id': 'req-7', 'x-fc-log-result': btoa('line 1'), 'x-fc-error-type': 'UnhandledInvocationError' }",
     );
     let client = client_with(creds(), fetch);
-    // 200 KB body: hashed in 64 KB pieces from JS memory; the digest must equal a one-shot hash.
+    // 200 KB body: hashed in 64 KB pieces copied from JS memory.
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let body = Uint8Array::from(bytes.as_slice());
     let options = obj(&[("qualifier", "prod".into()), ("logType", "Tail".into())]);
@@ -162,9 +192,13 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
     );
     let init = get(&call, "init");
     let headers = get(&init, "headers");
+    // The body's SHA-256, computed outside the library: in Node,
+    //   const b = Buffer.alloc(200000); for (let i = 0; i < b.length; i++) b[i] = i % 251;
+    //   require("node:crypto").createHash("sha256").update(b).digest("hex")
+    // (Python's hashlib.sha256(bytes(i % 251 for i in range(200000))) agrees).
     assert_eq!(
         get(&headers, "x-acs-content-sha256").as_string().as_deref(),
-        Some(PayloadHash::of_bytes(&bytes).as_str())
+        Some("e24bc62381f1224fbbb74688663f8f9743b9680b193edd666835e97b06e730eb")
     );
     assert_eq!(get(&headers, "host"), JsValue::UNDEFINED, "host is never set by us");
     assert_eq!(get(&init, "signal"), JsValue::UNDEFINED, "no AbortController without a timeout or a signal");
@@ -259,11 +293,22 @@ async fn the_rust_client_invokes_through_the_local_server() {
     assert_eq!(err.code(), "SignatureNotMatch");
 }
 
-/// Large bodies are hashed by the host's native digest, small ones in wasm: both must agree with
-/// the core's SHA-256 on either side of the threshold.
+/// Bodies are hashed in wasm, copied from JS memory in 64 KB pieces: empty, one byte, and either
+/// side of a piece boundary, up to several pieces.
 #[wasm_bindgen_test]
 async fn large_and_small_bodies_hash_the_same_way() {
-    for len in [0usize, 1, 65_535, 65_536, 300_001] {
+    // SHA-256 of bytes (i * 7) % 256 for i in 0..len, computed outside the library: in Node,
+    //   const b = Buffer.alloc(len); for (let i = 0; i < len; i++) b[i] = (i * 7) % 256;
+    //   require("node:crypto").createHash("sha256").update(b).digest("hex")
+    // (Python's hashlib agrees). The 65,535-byte digest holds a byte below 0x10 (…e8 0d 7d…).
+    let expected = [
+        (0usize, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (1, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
+        (65_535, "e5e7f7bb9e9de7a43126e80d57dc8ec6facc88cb8f17d6075b2dad558f12916d"),
+        (65_536, "d790e413479d16f4eab89ec0d18e3565e0982bd4788c26736a76d20ea781c901"),
+        (300_001, "324e0abdca97a8b88d91fe661f31f31814d124a44774a74e956da8f5db247201"),
+    ];
+    for (len, digest) in expected {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
         let request = obj(&[
             ("method", "POST".into()),
@@ -272,7 +317,7 @@ async fn large_and_small_bodies_hash_the_same_way() {
         ]);
         let signed = sign(request, creds(), obj(&[("action", "A".into())])).await.expect("signs");
         let sent = get(&get(&signed, "headers"), "x-acs-content-sha256").as_string().expect("hash");
-        assert_eq!(sent, PayloadHash::of_bytes(&bytes).as_str(), "length {len}");
+        assert_eq!(sent, digest, "length {len}");
     }
 }
 
@@ -314,41 +359,104 @@ fn client_with_retry(fetch: Function, max_attempts: u32, delay_ms: u32) -> WasmC
     WasmClient::new(config).map_err(|e| get(&e, "message")).expect("client")
 }
 
+/// Records every `setTimeout` until dropped, as `{ delay, callsWhenSet, callsWhenFired }`, the
+/// number of fetch calls (`__calls`) when the timer was set and when it fired. A timer of exactly
+/// `run_at_once` ms runs after 0 ms instead (its delay is recorded as asked), so a test can see
+/// that a long wait was scheduled and waited for without spending that time; and when one is set,
+/// `on_set` (JS) runs in a microtask, after the code that set it and before any timer fires.
+///
+/// These tests thus check the order of events (which timers were set, and whether they fired
+/// before or after which fetch call), never the time that passed.
+struct TimerSpy(Function);
+
+impl TimerSpy {
+    fn install(run_at_once: Option<u32>, on_set: &str) -> TimerSpy {
+        let run_at_once = run_at_once.map_or(-1.0, f64::from);
+        let install = Function::new_with_args(
+            "runAtOnce",
+            &format!(
+                "const real = globalThis.setTimeout;
+                 const timers = (globalThis.__timers = []);
+                 const calls = () => (globalThis.__calls ?? []).length;
+                 globalThis.setTimeout = function (callback, delay, ...args) {{
+                   const timer = {{ delay, callsWhenSet: calls(), callsWhenFired: undefined }};
+                   timers.push(timer);
+                   const atOnce = delay === runAtOnce;
+                   if (atOnce) queueMicrotask(() => {{ {on_set} }});
+                   const fire = (...a) => {{ timer.callsWhenFired = calls(); callback(...a); }};
+                   return real(fire, atOnce ? 0 : delay, ...args);
+                 }};
+                 return () => {{ globalThis.setTimeout = real; }};"
+            ),
+        );
+        TimerSpy(install.call1(&JsValue::NULL, &run_at_once.into()).expect("installed").unchecked_into())
+    }
+
+    /// Restores `setTimeout` (before the test's assertions: a panic in wasm runs no `Drop`) and
+    /// returns `(callsWhenSet, callsWhenFired)` of each timer that was set for `delay` ms.
+    fn finish(self, delay: f64) -> Vec<(f64, Option<f64>)> {
+        drop(self);
+        let timers: Array = get(&js_sys::global(), "__timers").unchecked_into();
+        timers
+            .iter()
+            .filter(|t| get(t, "delay").as_f64() == Some(delay))
+            .map(|t| (get(&t, "callsWhenSet").as_f64().expect("a count"), get(&t, "callsWhenFired").as_f64()))
+            .collect()
+    }
+}
+
+impl Drop for TimerSpy {
+    fn drop(&mut self) {
+        self.0.call0(&JsValue::NULL).expect("restored");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn an_attempt_past_its_timeout_is_a_timeout_and_its_fetch_is_aborted() {
     reset_calls();
+    let spy = TimerSpy::install(None, "");
     let client = client_with_retry(hanging_fetch(), 1, 1);
-    let started = js_sys::Date::now();
-    let err = invoke(&client, "f", obj(&[("timeoutMs", 50.into())])).await.expect_err("timed out");
+    let outcome = invoke(&client, "f", obj(&[("timeoutMs", 50.into())])).await;
+    let timers = spy.finish(50.0);
+    let err = outcome.expect_err("timed out");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Timeout"));
-    assert!(js_sys::Date::now() - started < 5_000.0);
     let signal: web_sys::AbortSignal = get(&get(&calls().get(0), "init"), "signal").unchecked_into();
     assert!(signal.aborted(), "the fetch's own signal fired");
+    // One timer of timeoutMs (milliseconds, not seconds), armed before the fetch and fired while
+    // it hung: the fetch never answers, so that timer is what ended the attempt.
+    assert_eq!(timers, [(0.0, Some(1.0))]);
 }
 
 #[wasm_bindgen_test]
 async fn a_throttled_answer_is_retried_after_its_retry_after_wait() {
     reset_calls();
-    // Retry-After: 1 s, so the wait is measurable (the backoff alone is a random 0–20 ms).
+    // Retry-After: 1 s, where the backoff alone would be a random 0–20 ms. The spy runs the
+    // 1000 ms wait at once, so the test does not spend it.
+    let spy = TimerSpy::install(Some(1_000), "");
     let client = client_with_retry(throttling_fetch(1, Some(1)), 3, 20);
-    let started = js_sys::Date::now();
-    let res = invoke(&client, "f", JsValue::UNDEFINED).await.map_err(|e| get(&e, "message")).expect("retried");
+    let outcome = invoke(&client, "f", JsValue::UNDEFINED).await;
+    let timers = spy.finish(1_000.0);
+    let res = outcome.map_err(|e| get(&e, "message")).expect("retried");
     assert_eq!(get(&res, "status").as_f64(), Some(200.0));
     assert_eq!(calls().length(), 2);
-    assert!(js_sys::Date::now() - started >= 900.0, "waited for Retry-After before the second attempt");
+    // One 1000 ms wait, set after the first answer and over before the second attempt.
+    assert_eq!(timers, [(1.0, Some(1.0))], "waited for Retry-After before the second attempt");
 }
 
 #[wasm_bindgen_test]
 async fn aborting_during_a_backoff_wait_rejects_at_once() {
     reset_calls();
-    // Retry-After: 30 s; the caller aborts after 30 ms.
+    // Retry-After: 30 s. The caller aborts as soon as that wait is set; the spy would run the
+    // wait after 0 ms, so a client that waited it out would see it fire before it rejects.
+    let signal = Function::new_no_args("return (globalThis.__controller = new AbortController()).signal;")
+        .call0(&JsValue::NULL)
+        .expect("a signal");
+    let spy = TimerSpy::install(Some(30_000), "globalThis.__controller.abort();");
     let client = client_with_retry(throttling_fetch(5, Some(30)), 3, 1);
-    let aborted_soon =
-        Function::new_no_args("const c = new AbortController(); setTimeout(() => c.abort(), 30); return c.signal;");
-    let signal = aborted_soon.call0(&JsValue::NULL).expect("a signal");
-    let started = js_sys::Date::now();
-    let err = invoke(&client, "f", obj(&[("signal", signal)])).await.expect_err("aborted");
+    let outcome = invoke(&client, "f", obj(&[("signal", signal)])).await;
+    let timers = spy.finish(30_000.0);
+    let err = outcome.expect_err("aborted");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
     assert_eq!(calls().length(), 1, "no second attempt");
-    assert!(js_sys::Date::now() - started < 5_000.0, "did not wait out the 30 s");
+    assert_eq!(timers, [(1.0, None)], "the 30 s wait was set after the first answer and never ran out");
 }
