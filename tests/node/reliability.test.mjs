@@ -214,8 +214,20 @@ test("clock skew: a wrong clock is corrected from the server's Date once, and ke
   const skews = server.rejections.filter((r) => r.code === "RequestTimeTooSkewed");
   assert.equal(skews.length, 1, "only the first call was rejected; later ones sign with the learnt offset");
   assert.equal(ran(), 3);
-  // A fresh client learns it too; without a Date header there is nothing to learn from.
+  // A fresh client learns it too: one more rejection, then its retry gets through.
   await client().invokeFunction("echo");
+  assert.equal(server.rejections.filter((r) => r.code === "RequestTimeTooSkewed").length, 2, "a fresh client is rejected once too");
+  assert.equal(ran(), 4);
+  // Without a Date header there is nothing to learn from: the skew error is final, not retried.
+  const withoutDate = async (url, init) => {
+    const res = await fetch(url, init);
+    const headers = new Headers(res.headers);
+    headers.delete("date");
+    return new Response(await res.arrayBuffer(), { status: res.status, headers });
+  };
+  await assert.rejects(client({ fetch: withoutDate }).invokeFunction("echo"), { code: "RequestTimeTooSkewed", status: 403 });
+  assert.equal(server.rejections.filter((r) => r.code === "RequestTimeTooSkewed").length, 3, "one attempt, not retried");
+  assert.equal(ran(), 4);
 });
 
 test("credentials: an expired token is refreshed once and retried", async () => {
