@@ -21,6 +21,24 @@ beforeEach(() => server.reset());
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
+/**
+ * Registers a function that runs until the test releases it, so that "rejected before the
+ * function answered" is an order of events, not a measured time. `started` resolves when the
+ * server runs it; `finished` turns true once it has returned.
+ */
+function heldFunction(name) {
+  let release, markStarted;
+  const gate = new Promise((r) => (release = r));
+  const held = { started: new Promise((r) => (markStarted = r)), finished: false, release };
+  server.setFunction(name, async () => {
+    markStarted();
+    await gate;
+    held.finished = true;
+    return "late answer";
+  });
+  return held;
+}
+
 test("invokes a function synchronously and returns its answer", async () => {
   const res = await client.invokeFunction("echo", { body: "hello, 函数" });
   assert.equal(res.status, 200);
@@ -260,12 +278,25 @@ test("options that throw when read are rejected, and the client keeps working", 
 });
 
 test("timeoutMs and AbortSignal", async () => {
-  await assert.rejects(client.invokeFunction("slow", { body: "2000", timeoutMs: 100 }), { code: "Timeout" });
-  const controller = new AbortController();
-  const started = Date.now();
-  setTimeout(() => controller.abort(), 50);
-  await assert.rejects(client.invokeFunction("slow", { body: "2000", signal: controller.signal }), { code: "Aborted" });
-  assert.ok(Date.now() - started < 1000, "aborting rejects at once");
+  const timedOut = heldFunction("held-timeout");
+  const aborted = heldFunction("held-abort");
+  // Only so that a package ignoring the timeout or abort fails below instead of hanging: the
+  // functions then answer, and the calls resolve instead of rejecting.
+  const safety = setTimeout(() => (timedOut.release(), aborted.release()), 10_000);
+  try {
+    await assert.rejects(client.invokeFunction("held-timeout", { timeoutMs: 100 }), { code: "Timeout" });
+    assert.equal(timedOut.finished, false, "timed out while the function still ran");
+    const controller = new AbortController();
+    const call = client.invokeFunction("held-abort", { signal: controller.signal });
+    await aborted.started; // the request is at the function: the abort cuts a pending call
+    controller.abort();
+    await assert.rejects(call, { code: "Aborted" });
+    assert.equal(aborted.finished, false, "aborting rejects at once, not when the function answers");
+  } finally {
+    clearTimeout(safety);
+    timedOut.release();
+    aborted.release();
+  }
   await assert.rejects(client.invokeFunction("echo", { signal: AbortSignal.abort() }), { code: "Aborted" });
   const ok = await client.invokeFunction("slow", { body: "10", timeoutMs: 5000 });
   assert.equal(await ok.text(), "done");
@@ -297,10 +328,17 @@ test("timeoutMs and the signal also bound a credentials provider and a fetch tha
   // not reported as a success.
   const dropsSignal = (url, { signal, ...init }) => fetch(url, init);
   const wrapped = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: dropsSignal, retry: false });
-  const started = Date.now();
-  await assert.rejects(wrapped.invokeFunction("slow", { body: "1500", timeoutMs: 100 }), { code: "Timeout" });
-  await assert.rejects(wrapped.invokeFunction("slow", { body: "1500", signal: AbortSignal.timeout(100) }), { code: "Aborted" });
-  assert.ok(Date.now() - started < 1400, "both settled before the function answered");
+  const held = heldFunction("held-ignored-signal");
+  const safety = setTimeout(held.release, 10_000); // see "timeoutMs and AbortSignal"
+  try {
+    await assert.rejects(wrapped.invokeFunction("held-ignored-signal", { timeoutMs: 100 }), { code: "Timeout" });
+    await assert.rejects(wrapped.invokeFunction("held-ignored-signal", { signal: AbortSignal.timeout(100) }), { code: "Aborted" });
+    assert.equal(held.finished, false, "both settled before the function answered");
+    assert.equal(server.invocations.length, 2, "both reached the function");
+  } finally {
+    clearTimeout(safety);
+    held.release();
+  }
   // A provider slower than the attempt's time leaves the rest of it for the request.
   const slowCredentials = new FcClient({
     endpoint: server.url,
