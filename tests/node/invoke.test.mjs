@@ -156,13 +156,20 @@ test("a credentials provider is cached until shortly before expiration, and conc
   await c.invokeFunction("echo");
   assert.equal(calls, 1, "cached while fresh");
 
-  // Credentials within the refresh margin are replaced before use.
-  expiresIn = 30_000;
+  // The documented margin is 60 s before expiration: 90 s ahead is outside it (kept), 45 s
+  // ahead is inside it (replaced before each use).
+  expiresIn = 90_000;
+  const ninety = new FcClient({ endpoint: server.url, credentials: provider });
+  calls = 0;
+  await ninety.invokeFunction("echo");
+  await ninety.invokeFunction("echo");
+  assert.equal(calls, 1, "expiring in 90 s: cached across two calls");
+  expiresIn = 45_000;
   const soon = new FcClient({ endpoint: server.url, credentials: provider });
   calls = 0;
   await soon.invokeFunction("echo");
   await soon.invokeFunction("echo");
-  assert.equal(calls, 2, "credentials expiring within the margin are fetched again");
+  assert.equal(calls, 2, "expiring in 45 s: within the margin, fetched again for each call");
 
   // No expiration: asked every time.
   let plain = 0;
