@@ -469,24 +469,55 @@ test("non-ASCII option text crosses into the wasm intact, and so do the fields a
   }
 });
 
-test("in a fresh process, bodies sign right before and after node:crypto has loaded", async () => {
-  // The Node entry loads node:crypto after the first turn: the first calls hash small bodies in
-  // wasm and wait for node:crypto for large ones; once loaded, node:crypto takes bodies from 2 KB
-  // on (2047 and 2048 sit on either side). Every body's x-acs-content-sha256 must be right.
+test("in a fresh process, bodies sign right before and after node:crypto has loaded, each by the path meant for it", async () => {
+  // The Node entry loads node:crypto after the first turn. Until then, small bodies hash in wasm,
+  // bodies from 64 KB by Web Crypto (js/core.js, the path browsers, Deno and workerd always take
+  // for them), and bodies from 1 MB wait for node:crypto. Once loaded, node:crypto takes bodies
+  // from 2 KB on (2047 and 2048 sit on either side). Both native hashers are spied on in the
+  // child, so the test knows which path hashed what, and every x-acs-content-sha256 must be right.
   const { execFileSync } = await import("node:child_process");
-  const sizes = [0, 100, 1024, 2047, 2048, 300000, 2 << 20];
+  const sizes = [0, 100, 1024, 2047, 2048, 65536, 300000, 2 << 20];
+  const bodyOf = (n) => new Uint8Array(n).fill(n % 251);
+  // Web Crypto's digest is turned into hex in js/core.js; only a digest with a byte below 0x10
+  // shows whether each byte keeps its leading zero.
+  assert.ok(createHash("sha256").update(bodyOf(65536)).digest().some((b) => b < 0x10), "fixture: the 64 KB body's digest has a byte < 0x10");
   const script = `
-    import { signRequest } from "fc-invoke";
+    import nodeCrypto from "node:crypto";
+    import { syncBuiltinESMExports } from "node:module";
+    const used = { nodeCrypto: [], webCrypto: [] };
+    const createHash = nodeCrypto.createHash;
+    nodeCrypto.createHash = function (...args) {
+      const hash = createHash.apply(this, args);
+      const update = hash.update;
+      hash.update = function (data, ...rest) {
+        used.nodeCrypto.push(data.length);
+        return update.call(this, data, ...rest);
+      };
+      return hash;
+    };
+    syncBuiltinESMExports(); // import("node:crypto") in the package now sees the spy
+    const subtle = globalThis.crypto.subtle;
+    const digest = subtle.digest;
+    subtle.digest = function (algorithm, data) {
+      used.webCrypto.push(data.byteLength);
+      return digest.call(this, algorithm, data);
+    };
+    const { signRequest } = await import("fc-invoke");
     const sizes = ${JSON.stringify(sizes)};
     const sign = (n) => signRequest({ method: "POST", url: "https://h/x", body: new Uint8Array(n).fill(n % 251) }, { accessKeyId: "id", accessKeySecret: "s" }, { action: "A" });
+    const take = () => ({ nodeCrypto: used.nodeCrypto.splice(0).sort((a, b) => a - b), webCrypto: used.webCrypto.splice(0).sort((a, b) => a - b) });
+    // Signed in the import's turn, before node:crypto has loaded; the 2 MB body waits for it, so
+    // once these settle, it has.
     const first = await Promise.all(sizes.map(sign));
-    await new Promise((r) => setTimeout(r, 50));
+    const firstPaths = take();
     const later = await Promise.all(sizes.map(sign));
-    console.log(JSON.stringify([...first, ...later].map((s) => s.headers["x-acs-content-sha256"])));
+    console.log(JSON.stringify({ hashes: [...first, ...later].map((s) => s.headers["x-acs-content-sha256"]), firstPaths, laterPaths: take() }));
   `;
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
-  const expected = sizes.map((n) => sha256(new Uint8Array(n).fill(n % 251)));
-  assert.deepEqual(JSON.parse(out), [...expected, ...expected]);
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+  const expected = sizes.map((n) => sha256(bodyOf(n)));
+  assert.deepEqual(out.hashes, [...expected, ...expected]);
+  assert.deepEqual(out.firstPaths, { nodeCrypto: [2 << 20], webCrypto: [65536, 300000] }, "before node:crypto: Web Crypto from 64 KB, 2 MB waits for node:crypto");
+  assert.deepEqual(out.laterPaths, { nodeCrypto: [2048, 65536, 300000, 2 << 20], webCrypto: [] }, "after: node:crypto from 2 KB");
 });
 
 test("the Node entry reads its .wasm with or without process.getBuiltinModule, and its import loads no streams or crypto", async () => {
