@@ -98,6 +98,12 @@ test("a JSON body gets content-type application/json unless one is given", async
   assert.equal(raw.headers.get("x-echo-content-type"), "application/octet-stream");
   const own = await client.invokeFunction("echo", { body: { x: 1 }, headers: { "Content-Type": "text/plain" } });
   assert.equal(own.headers.get("x-echo-content-type"), "text/plain");
+  // A Blob carries its own type; a content-type header given with it wins.
+  const csv = await client.invokeFunction("echo", { body: new Blob(["a,b\n"], { type: "text/csv" }) });
+  assert.equal(csv.headers.get("x-echo-content-type"), "text/csv");
+  assert.equal(await csv.text(), "a,b\n");
+  const csvOwn = await client.invokeFunction("echo", { body: new Blob(["a"], { type: "text/csv" }), headers: { "content-type": "text/plain" } });
+  assert.equal(csvOwn.headers.get("x-echo-content-type"), "text/plain");
 });
 
 test("options: qualifier, log tail, extra headers (Headers, pairs, object)", async () => {
@@ -135,10 +141,24 @@ test("a failing function is a function error, not a service error", async () => 
   assert.equal((await res.json()).errorMessage, "boom");
 });
 
-test("STS credentials and the one-shot invokeFunction", async () => {
+test("STS credentials and the one-shot invokeFunction, with and without its own fetch", async () => {
   const res = await invokeFunction({ endpoint: server.url, credentials: DEMO_STS_CREDENTIALS, functionName: "echo", body: "sts" });
   assert.equal(await res.text(), "sts");
-  assert.ok(server.invocations.at(-1).headers["x-acs-security-token"]);
+  assert.equal(server.invocations.at(-1).headers["x-acs-security-token"], DEMO_STS_CREDENTIALS.securityToken);
+  assert.equal(server.invocations.at(-1).accessKeyId, DEMO_STS_CREDENTIALS.accessKeyId);
+  // The fetch option is the one used: a global fetch that throws shows it is not.
+  const original = globalThis.fetch;
+  const seen = [];
+  const own = (url, init) => (seen.push(url), original(url, init));
+  globalThis.fetch = () => Promise.reject(new Error("the global fetch must not be used"));
+  try {
+    const viaOwn = await invokeFunction({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: own, functionName: "echo", body: "own fetch" });
+    assert.equal(await viaOwn.text(), "own fetch");
+  } finally {
+    globalThis.fetch = original;
+  }
+  assert.deepEqual(seen, [`${server.url}/2023-03-30/functions/echo/invocations`]);
+  assert.equal(server.invocations.length, 2);
 });
 
 test("a credentials provider is cached until shortly before expiration, and concurrent calls share one refresh", async () => {
