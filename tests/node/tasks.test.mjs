@@ -78,10 +78,13 @@ test("list with filters and pagination", async () => {
   const desc = await client.listAsyncTasks("echo", { sortOrderByTime: "desc", limit: 100 });
   assert.equal(desc.tasks[0].taskId, "other-1");
   assert.equal(desc.tasks.length, 6);
-  const succeeded = await client.listAsyncTasks("echo", { status: "Succeeded", includePayload: true });
-  assert.ok(succeeded.tasks.every((t) => t.status === "Succeeded" && typeof t.taskPayload === "string"));
+  const succeeded = await client.listAsyncTasks("echo", { status: "Succeeded", includePayload: true, sortOrderByTime: "asc" });
+  assert.deepEqual(
+    succeeded.tasks.map((t) => [t.taskId, t.status, t.taskPayload]),
+    ["job-a", "job-b", "job-c", "job-d", "job-e", "other-1"].map((id) => [id, "Succeeded", id]),
+  );
   const withoutPayload = await client.listAsyncTasks("echo", { prefix: "other" });
-  assert.equal(withoutPayload.tasks[0].taskPayload, undefined);
+  assert.deepEqual(withoutPayload.tasks.map((t) => [t.taskId, t.taskPayload]), [["other-1", undefined]]);
   const first = desc.tasks.at(-1).startedTime;
   const window = await client.listAsyncTasks("echo", { startedTimeBegin: first, startedTimeEnd: first });
   assert.deepEqual(window.tasks.map((t) => t.taskId), ["job-a"]);
@@ -90,13 +93,37 @@ test("list with filters and pagination", async () => {
   await assert.rejects(client.getAsyncTask("echo", "no-such-task"), { code: "AsyncTaskNotFound", status: 404 });
 });
 
+test("listAsyncTasks filters by status: tasks in different states, each list exact", async () => {
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "st-done", body: "0" });
+  await client.waitForAsyncTask("sleepy", "st-done", { pollIntervalMs: 5 });
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "st-stopped", body: "60000" });
+  await client.stopAsyncTask("sleepy", "st-stopped");
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "st-running", body: "60000" });
+  try {
+    for (let i = 0; i < 1000 && server.asyncTaskView("st-running").status !== "Running"; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(server.asyncTaskView("st-running").status, "Running");
+    const ids = async (status) => (await client.listAsyncTasks("sleepy", { status, sortOrderByTime: "asc" })).tasks.map((t) => [t.taskId, t.status]);
+    assert.deepEqual(await ids(undefined), [["st-done", "Succeeded"], ["st-stopped", "Stopped"], ["st-running", "Running"]]);
+    assert.deepEqual(await ids("Running"), [["st-running", "Running"]]);
+    assert.deepEqual(await ids("Succeeded"), [["st-done", "Succeeded"]]);
+    assert.deepEqual(await ids("Stopped"), [["st-stopped", "Stopped"]]);
+    assert.deepEqual(await ids("Failed"), []);
+  } finally {
+    await client.stopAsyncTask("sleepy", "st-running");
+  }
+});
+
 test("the generic request reaches the same endpoints", async () => {
   await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "gen-1", body: "g" });
+  await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "other-1", body: "o" });
   await client.waitForAsyncTask("echo", "gen-1", { pollIntervalMs: 5 });
   const res = await client.request({ method: "GET", path: "/2023-03-30/functions/echo/async-tasks/gen-1", action: "GetAsyncTask" });
   assert.ok(res instanceof FcResponse);
   assert.equal(res.status, 200);
   assert.equal((await res.json()).status, "Succeeded");
+  // The query is sent: unfiltered, the list holds both tasks.
+  const all = await client.request({ path: "/2023-03-30/functions/echo/async-tasks", action: "ListAsyncTasks" });
+  assert.deepEqual((await all.json()).tasks.map((t) => t.taskId).sort(), ["gen-1", "other-1"]);
   const list = await client.request({ path: "/2023-03-30/functions/echo/async-tasks", query: { prefix: "gen", limit: 10 }, action: "ListAsyncTasks" });
   assert.deepEqual((await list.json()).tasks.map((t) => t.taskId), ["gen-1"]);
   const invoked = await client.request({
@@ -107,6 +134,13 @@ test("the generic request reaches the same endpoints", async () => {
     action: "InvokeFunction",
   });
   assert.equal(await invoked.text(), "raw");
+  assert.equal(invoked.headers.get("x-echo-content-type"), "application/octet-stream", "a given content type is kept");
+  // A body without a content type is sent as JSON (README), whatever its JS type.
+  for (const body of ['{"k":1}', new TextEncoder().encode('{"k":2}')]) {
+    const json = await client.request({ method: "POST", path: "/2023-03-30/functions/echo/invocations", body, action: "InvokeFunction" });
+    assert.equal(json.headers.get("x-echo-content-type"), "application/json");
+    assert.equal(server.invocations.at(-1).headers["content-type"], "application/json");
+  }
   await assert.rejects(client.request({ path: "/2023-03-30/functions/nope/async-tasks/x", action: "GetAsyncTask" }), { code: "FunctionNotFound" });
   await assert.rejects(client.request({ path: "no-slash", action: "X" }), { code: "InvalidArgument", argument: "path" });
   await assert.rejects(client.request({ path: "/x" }), { code: "InvalidArgument", argument: "action" });
