@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { FcClient, FcError, FcResponse } from "fc-invoke";
 import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS } from "../server/fc-server.mjs";
+import { watchLibrarySleeps } from "./library-sleeps.mjs";
 
 let server;
 let client;
@@ -28,6 +29,45 @@ test("invoke Async with a task id, wait for it, read its result", async () => {
   const again = await client.getAsyncTask("echo", "video-001");
   assert.equal(again.status, "Succeeded");
   assert.ok(again.startedTime > 0 && again.endTime >= again.startedTime);
+});
+
+test("getAsyncTask and waitForAsyncTask send the qualifier: a task is found only under its own", async () => {
+  await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "q-prod", qualifier: "prod", body: "q" });
+  const done = await client.waitForAsyncTask("echo", "q-prod", { qualifier: "prod", pollIntervalMs: 5 });
+  assert.equal(done.qualifier, "prod");
+  assert.equal((await client.getAsyncTask("echo", "q-prod", { qualifier: "prod" })).taskId, "q-prod");
+  // The server answers 404 for a qualifier the task was not invoked with: a qualifier that did
+  // not reach it would find the task.
+  await assert.rejects(client.getAsyncTask("echo", "q-prod", { qualifier: "1" }), { code: "AsyncTaskNotFound", status: 404 });
+  await assert.rejects(client.waitForAsyncTask("echo", "q-prod", { qualifier: "1", pollIntervalMs: 5 }), { code: "AsyncTaskNotFound", status: 404 });
+});
+
+test("waitForAsyncTask doubles its pause between polls from pollIntervalMs up to maxPollIntervalMs", async () => {
+  // A task that ends on the 7th poll: the spy stops it just before that poll reaches the server.
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "polled", body: "60000" });
+  const polls = [];
+  const counting = new FcClient({
+    endpoint: server.url,
+    credentials: DEMO_CREDENTIALS,
+    fetch: (url, init) => {
+      polls.push(url);
+      if (polls.length === 7) server.stopAsyncTask("polled");
+      return fetch(url, init);
+    },
+  });
+  // The pauses are read as the package schedules them (and run after 0 ms), not timed.
+  const watch = watchLibrarySleeps({ fastForward: true });
+  let done;
+  try {
+    done = await counting.waitForAsyncTask("sleepy", "polled", { pollIntervalMs: 3, maxPollIntervalMs: 10 });
+  } finally {
+    watch.restore();
+  }
+  assert.equal(done.status, "Stopped");
+  assert.equal(polls.length, 7);
+  assert.ok(polls.every((u) => u === `${server.url}/2023-03-30/functions/sleepy/async-tasks/polled`));
+  assert.deepEqual(watch.sleeps.map((s) => s.ms), [3, 6, 10, 10, 10, 10], "one pause between each two polls, doubling, capped");
+  assert.ok(watch.sleeps.every((s) => s.fired), "each poll waited for its pause");
 });
 
 test("a failing task ends Failed with its error", async () => {
