@@ -270,5 +270,40 @@ test("client.fetch: a wrong key is refused; STS credentials work; non-2xx is a R
   assert.equal((await sts.fetch(`${server.url}/http/web-echo/x`)).status, 200);
   assert.equal(server.triggerCalls.at(-1).accessKeyId, DEMO_STS_CREDENTIALS.accessKeyId);
   assert.equal((await client.fetch(`${server.url}/http/web-status/?status=418`)).status, 418);
-  await assert.rejects(client.fetch("not a url"), (e) => e instanceof TypeError || e instanceof FcError);
+  // Refused before anything is sent; the fetch given throws, so a regression cannot reach out.
+  const offline = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => assert.fail("nothing may be sent") });
+  await assert.rejects(offline.fetch("not a url"), { name: "FcError", code: "InvalidArgument", argument: "input" });
+});
+
+test("client.fetch honours init.signal: an aborted signal sends nothing, an abort cuts a pending request", async () => {
+  await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() }), { name: "AbortError" });
+  await assert.rejects(client.fetch(new Request(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() })), { name: "AbortError" });
+  assert.equal(server.triggerCalls.length, 0, "nothing reached the trigger");
+
+  // A trigger that answers only when the test lets it: the abort must win, whatever the time.
+  let release, markStarted;
+  const gate = new Promise((r) => (release = r));
+  const started = new Promise((r) => (markStarted = r));
+  let answered = false;
+  server.setHttpFunction("held", async () => {
+    markStarted();
+    await gate;
+    answered = true;
+    return "late answer";
+  });
+  // Only so that a fetch ignoring the abort fails below instead of hanging.
+  const safety = setTimeout(release, 10_000);
+  try {
+    const controller = new AbortController();
+    const call = client.fetch(`${server.url}/http/held/`, { signal: controller.signal });
+    await started;
+    controller.abort();
+    await assert.rejects(call, { name: "AbortError" });
+    assert.equal(answered, false, "rejected while the trigger had not answered");
+  } finally {
+    clearTimeout(safety);
+    release();
+    server.deleteHttpFunction("held");
+  }
+  assert.equal(server.triggerCalls.length, 1);
 });
