@@ -468,11 +468,12 @@ test("non-ASCII option text crosses into the wasm intact, and so do the fields a
   // astral characters and a lone surrogate must neither be mangled nor shift the token after it.
   const Utils = require("@alicloud/openapi-core/dist/utils").default;
   const url = `${server.url}/2023-03-30/functions/echo/invocations`;
-  const fixed = { action: "InvokeFunction", version: "2023-03-30", date: 1714979289000, nonce: "fixed-nonce" };
+  // A version other than the default (2023-03-30), so that an ignored version option shows.
+  const fixed = { action: "InvokeFunction", version: "2021-04-06", date: 1714979289000, nonce: "fixed-nonce" };
   // The SDK signs headers built from these inputs (not ours), as in the test above.
   const expected = {
     "x-acs-action": "InvokeFunction",
-    "x-acs-version": "2023-03-30",
+    "x-acs-version": "2021-04-06",
     "x-acs-date": "2024-05-06T07:08:09Z", // 1714979289000 ms
     "x-acs-signature-nonce": "fixed-nonce",
     "x-acs-content-sha256": sha256(new TextEncoder().encode("x")),
