@@ -5,6 +5,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { FcClient, FcError } from "fc-invoke";
 import { startFcServer, DEMO_CREDENTIALS, mintStsCredentials } from "../server/fc-server.mjs";
+import { watchLibrarySleeps } from "./library-sleeps.mjs";
 
 let server;
 before(async () => (server = await startFcServer()));
@@ -41,11 +42,23 @@ test("any code containing Throttling is retried", async () => {
   assert.equal(ran(), 1);
 });
 
-test("Retry-After is honoured", async () => {
-  script({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 1 });
-  const started = Date.now();
-  await client().invokeFunction("echo");
-  assert.ok(Date.now() - started >= 900, "waited for Retry-After: 1");
+test("Retry-After is honoured: the retry is sent only after a wait of the full second", async () => {
+  // No clock: the package's wait is observed as scheduled (1000 ms asked for, run after 0 ms so
+  // the test takes no second), and the server notes whether that wait had ended when the retry
+  // arrived. The fast retry policy alone would wait at most 5 ms.
+  const watch = watchLibrarySleeps({ fastForward: true });
+  const queue = [{ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 1 }];
+  let waitsEndedAtRetry = null;
+  server.setFaults(() => queue.shift() ?? ((waitsEndedAtRetry = watch.sleeps.map((s) => s.fired)), null));
+  try {
+    await client().invokeFunction("echo");
+  } finally {
+    watch.restore();
+  }
+  assert.deepEqual(watch.sleeps.map((s) => s.ms), [1000], "one wait, of Retry-After: 1");
+  assert.deepEqual(waitsEndedAtRetry, [true], "the retry came after that wait, not during it");
+  assert.equal(ran(), 1);
+  assert.equal(server.rejections.length, 1);
 });
 
 test("Sync is NOT retried after a 500 that may have run it", async () => {
@@ -135,9 +148,17 @@ test("each retry is signed afresh: new date and nonce (the server refuses a repl
 
 test("the overall deadline bounds retries and waits", async () => {
   server.setFaults(() => ({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 5 }));
-  const started = Date.now();
-  await assert.rejects(client().invokeFunction("echo", { deadlineMs: 500 }), { code: "ResourceThrottled" });
-  assert.ok(Date.now() - started < 2000, "did not wait 5 s past a 500 ms deadline");
+  // A wait that would end past the deadline is not started: the 503 is final at once. (With
+  // fastForward, a package that did wait 5 s would retry at once and show here as a wait and a
+  // second request.)
+  const watch = watchLibrarySleeps({ fastForward: true });
+  try {
+    await assert.rejects(client().invokeFunction("echo", { deadlineMs: 500 }), { code: "ResourceThrottled" });
+  } finally {
+    watch.restore();
+  }
+  assert.deepEqual(watch.sleeps, [], "no wait of Retry-After: 5 inside a 500 ms deadline");
+  assert.equal(server.rejections.length, 1, "one attempt");
   server.setFaults(() => ({ kind: "slow-headers", ms: 2000 }));
   await assert.rejects(client().invokeFunction("echo", { deadlineMs: 200, timeoutMs: 10_000 }), { code: "Timeout" });
 });
@@ -145,10 +166,16 @@ test("the overall deadline bounds retries and waits", async () => {
 test("aborting during a backoff wait rejects at once with Aborted", async () => {
   server.setFaults(() => ({ kind: "status", status: 503, code: "ResourceThrottled", retryAfter: 30 }));
   const controller = new AbortController();
-  const started = Date.now();
-  setTimeout(() => controller.abort(), 100);
-  await assert.rejects(client().invokeFunction("echo", { signal: controller.signal }), { code: "Aborted" });
-  assert.ok(Date.now() - started < 5000);
+  // Abort as soon as the 30 s wait is scheduled (deferred: not from inside the package's setTimeout).
+  const watch = watchLibrarySleeps({ onSleep: () => setImmediate(() => controller.abort()) });
+  try {
+    await assert.rejects(client().invokeFunction("echo", { signal: controller.signal }), { code: "Aborted" });
+  } finally {
+    watch.restore();
+  }
+  // Event order, not elapsed time: the call rejected while its 30 s wait was still pending.
+  assert.deepEqual(watch.sleeps, [{ ms: 30_000, fired: false }]);
+  assert.equal(server.rejections.length, 1, "no retry after the abort");
 });
 
 test("nothing outlives a call: its timers are cleared and its listeners on the caller's signal removed", async () => {
@@ -187,8 +214,20 @@ test("clock skew: a wrong clock is corrected from the server's Date once, and ke
   const skews = server.rejections.filter((r) => r.code === "RequestTimeTooSkewed");
   assert.equal(skews.length, 1, "only the first call was rejected; later ones sign with the learnt offset");
   assert.equal(ran(), 3);
-  // A fresh client learns it too; without a Date header there is nothing to learn from.
+  // A fresh client learns it too: one more rejection, then its retry gets through.
   await client().invokeFunction("echo");
+  assert.equal(server.rejections.filter((r) => r.code === "RequestTimeTooSkewed").length, 2, "a fresh client is rejected once too");
+  assert.equal(ran(), 4);
+  // Without a Date header there is nothing to learn from: the skew error is final, not retried.
+  const withoutDate = async (url, init) => {
+    const res = await fetch(url, init);
+    const headers = new Headers(res.headers);
+    headers.delete("date");
+    return new Response(await res.arrayBuffer(), { status: res.status, headers });
+  };
+  await assert.rejects(client({ fetch: withoutDate }).invokeFunction("echo"), { code: "RequestTimeTooSkewed", status: 403 });
+  assert.equal(server.rejections.filter((r) => r.code === "RequestTimeTooSkewed").length, 3, "one attempt, not retried");
+  assert.equal(ran(), 4);
 });
 
 test("credentials: an expired token is refreshed once and retried", async () => {

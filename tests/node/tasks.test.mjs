@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { FcClient, FcError, FcResponse } from "fc-invoke";
 import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS } from "../server/fc-server.mjs";
+import { watchLibrarySleeps } from "./library-sleeps.mjs";
 
 let server;
 let client;
@@ -28,6 +29,45 @@ test("invoke Async with a task id, wait for it, read its result", async () => {
   const again = await client.getAsyncTask("echo", "video-001");
   assert.equal(again.status, "Succeeded");
   assert.ok(again.startedTime > 0 && again.endTime >= again.startedTime);
+});
+
+test("getAsyncTask and waitForAsyncTask send the qualifier: a task is found only under its own", async () => {
+  await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "q-prod", qualifier: "prod", body: "q" });
+  const done = await client.waitForAsyncTask("echo", "q-prod", { qualifier: "prod", pollIntervalMs: 5 });
+  assert.equal(done.qualifier, "prod");
+  assert.equal((await client.getAsyncTask("echo", "q-prod", { qualifier: "prod" })).taskId, "q-prod");
+  // The server answers 404 for a qualifier the task was not invoked with: a qualifier that did
+  // not reach it would find the task.
+  await assert.rejects(client.getAsyncTask("echo", "q-prod", { qualifier: "1" }), { code: "AsyncTaskNotFound", status: 404 });
+  await assert.rejects(client.waitForAsyncTask("echo", "q-prod", { qualifier: "1", pollIntervalMs: 5 }), { code: "AsyncTaskNotFound", status: 404 });
+});
+
+test("waitForAsyncTask doubles its pause between polls from pollIntervalMs up to maxPollIntervalMs", async () => {
+  // A task that ends on the 7th poll: the spy stops it just before that poll reaches the server.
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "polled", body: "60000" });
+  const polls = [];
+  const counting = new FcClient({
+    endpoint: server.url,
+    credentials: DEMO_CREDENTIALS,
+    fetch: (url, init) => {
+      polls.push(url);
+      if (polls.length === 7) server.stopAsyncTask("polled");
+      return fetch(url, init);
+    },
+  });
+  // The pauses are read as the package schedules them (and run after 0 ms), not timed.
+  const watch = watchLibrarySleeps({ fastForward: true });
+  let done;
+  try {
+    done = await counting.waitForAsyncTask("sleepy", "polled", { pollIntervalMs: 3, maxPollIntervalMs: 10 });
+  } finally {
+    watch.restore();
+  }
+  assert.equal(done.status, "Stopped");
+  assert.equal(polls.length, 7);
+  assert.ok(polls.every((u) => u === `${server.url}/2023-03-30/functions/sleepy/async-tasks/polled`));
+  assert.deepEqual(watch.sleeps.map((s) => s.ms), [3, 6, 10, 10, 10, 10], "one pause between each two polls, doubling, capped");
+  assert.ok(watch.sleeps.every((s) => s.fired), "each poll waited for its pause");
 });
 
 test("a failing task ends Failed with its error", async () => {
@@ -78,10 +118,13 @@ test("list with filters and pagination", async () => {
   const desc = await client.listAsyncTasks("echo", { sortOrderByTime: "desc", limit: 100 });
   assert.equal(desc.tasks[0].taskId, "other-1");
   assert.equal(desc.tasks.length, 6);
-  const succeeded = await client.listAsyncTasks("echo", { status: "Succeeded", includePayload: true });
-  assert.ok(succeeded.tasks.every((t) => t.status === "Succeeded" && typeof t.taskPayload === "string"));
+  const succeeded = await client.listAsyncTasks("echo", { status: "Succeeded", includePayload: true, sortOrderByTime: "asc" });
+  assert.deepEqual(
+    succeeded.tasks.map((t) => [t.taskId, t.status, t.taskPayload]),
+    ["job-a", "job-b", "job-c", "job-d", "job-e", "other-1"].map((id) => [id, "Succeeded", id]),
+  );
   const withoutPayload = await client.listAsyncTasks("echo", { prefix: "other" });
-  assert.equal(withoutPayload.tasks[0].taskPayload, undefined);
+  assert.deepEqual(withoutPayload.tasks.map((t) => [t.taskId, t.taskPayload]), [["other-1", undefined]]);
   const first = desc.tasks.at(-1).startedTime;
   const window = await client.listAsyncTasks("echo", { startedTimeBegin: first, startedTimeEnd: first });
   assert.deepEqual(window.tasks.map((t) => t.taskId), ["job-a"]);
@@ -90,13 +133,37 @@ test("list with filters and pagination", async () => {
   await assert.rejects(client.getAsyncTask("echo", "no-such-task"), { code: "AsyncTaskNotFound", status: 404 });
 });
 
+test("listAsyncTasks filters by status: tasks in different states, each list exact", async () => {
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "st-done", body: "0" });
+  await client.waitForAsyncTask("sleepy", "st-done", { pollIntervalMs: 5 });
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "st-stopped", body: "60000" });
+  await client.stopAsyncTask("sleepy", "st-stopped");
+  await client.invokeFunction("sleepy", { invocationType: "Async", asyncTaskId: "st-running", body: "60000" });
+  try {
+    for (let i = 0; i < 1000 && server.asyncTaskView("st-running").status !== "Running"; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(server.asyncTaskView("st-running").status, "Running");
+    const ids = async (status) => (await client.listAsyncTasks("sleepy", { status, sortOrderByTime: "asc" })).tasks.map((t) => [t.taskId, t.status]);
+    assert.deepEqual(await ids(undefined), [["st-done", "Succeeded"], ["st-stopped", "Stopped"], ["st-running", "Running"]]);
+    assert.deepEqual(await ids("Running"), [["st-running", "Running"]]);
+    assert.deepEqual(await ids("Succeeded"), [["st-done", "Succeeded"]]);
+    assert.deepEqual(await ids("Stopped"), [["st-stopped", "Stopped"]]);
+    assert.deepEqual(await ids("Failed"), []);
+  } finally {
+    await client.stopAsyncTask("sleepy", "st-running");
+  }
+});
+
 test("the generic request reaches the same endpoints", async () => {
   await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "gen-1", body: "g" });
+  await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "other-1", body: "o" });
   await client.waitForAsyncTask("echo", "gen-1", { pollIntervalMs: 5 });
   const res = await client.request({ method: "GET", path: "/2023-03-30/functions/echo/async-tasks/gen-1", action: "GetAsyncTask" });
   assert.ok(res instanceof FcResponse);
   assert.equal(res.status, 200);
   assert.equal((await res.json()).status, "Succeeded");
+  // The query is sent: unfiltered, the list holds both tasks.
+  const all = await client.request({ path: "/2023-03-30/functions/echo/async-tasks", action: "ListAsyncTasks" });
+  assert.deepEqual((await all.json()).tasks.map((t) => t.taskId).sort(), ["gen-1", "other-1"]);
   const list = await client.request({ path: "/2023-03-30/functions/echo/async-tasks", query: { prefix: "gen", limit: 10 }, action: "ListAsyncTasks" });
   assert.deepEqual((await list.json()).tasks.map((t) => t.taskId), ["gen-1"]);
   const invoked = await client.request({
@@ -107,6 +174,13 @@ test("the generic request reaches the same endpoints", async () => {
     action: "InvokeFunction",
   });
   assert.equal(await invoked.text(), "raw");
+  assert.equal(invoked.headers.get("x-echo-content-type"), "application/octet-stream", "a given content type is kept");
+  // A body without a content type is sent as JSON (README), whatever its JS type.
+  for (const body of ['{"k":1}', new TextEncoder().encode('{"k":2}')]) {
+    const json = await client.request({ method: "POST", path: "/2023-03-30/functions/echo/invocations", body, action: "InvokeFunction" });
+    assert.equal(json.headers.get("x-echo-content-type"), "application/json");
+    assert.equal(server.invocations.at(-1).headers["content-type"], "application/json");
+  }
   await assert.rejects(client.request({ path: "/2023-03-30/functions/nope/async-tasks/x", action: "GetAsyncTask" }), { code: "FunctionNotFound" });
   await assert.rejects(client.request({ path: "no-slash", action: "X" }), { code: "InvalidArgument", argument: "path" });
   await assert.rejects(client.request({ path: "/x" }), { code: "InvalidArgument", argument: "action" });
@@ -196,5 +270,40 @@ test("client.fetch: a wrong key is refused; STS credentials work; non-2xx is a R
   assert.equal((await sts.fetch(`${server.url}/http/web-echo/x`)).status, 200);
   assert.equal(server.triggerCalls.at(-1).accessKeyId, DEMO_STS_CREDENTIALS.accessKeyId);
   assert.equal((await client.fetch(`${server.url}/http/web-status/?status=418`)).status, 418);
-  await assert.rejects(client.fetch("not a url"), (e) => e instanceof TypeError || e instanceof FcError);
+  // Refused before anything is sent; the fetch given throws, so a regression cannot reach out.
+  const offline = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => assert.fail("nothing may be sent") });
+  await assert.rejects(offline.fetch("not a url"), { name: "FcError", code: "InvalidArgument", argument: "input" });
+});
+
+test("client.fetch honours init.signal: an aborted signal sends nothing, an abort cuts a pending request", async () => {
+  await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() }), { name: "AbortError" });
+  await assert.rejects(client.fetch(new Request(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() })), { name: "AbortError" });
+  assert.equal(server.triggerCalls.length, 0, "nothing reached the trigger");
+
+  // A trigger that answers only when the test lets it: the abort must win, whatever the time.
+  let release, markStarted;
+  const gate = new Promise((r) => (release = r));
+  const started = new Promise((r) => (markStarted = r));
+  let answered = false;
+  server.setHttpFunction("held", async () => {
+    markStarted();
+    await gate;
+    answered = true;
+    return "late answer";
+  });
+  // Only so that a fetch ignoring the abort fails below instead of hanging.
+  const safety = setTimeout(release, 10_000);
+  try {
+    const controller = new AbortController();
+    const call = client.fetch(`${server.url}/http/held/`, { signal: controller.signal });
+    await started;
+    controller.abort();
+    await assert.rejects(call, { name: "AbortError" });
+    assert.equal(answered, false, "rejected while the trigger had not answered");
+  } finally {
+    clearTimeout(safety);
+    release();
+    server.deleteHttpFunction("held");
+  }
+  assert.equal(server.triggerCalls.length, 1);
 });
