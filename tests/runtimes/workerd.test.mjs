@@ -70,6 +70,9 @@ before(async () => {
   const keys = (c) => ({ FC_ACCESS_KEY_ID: c.accessKeyId, FC_ACCESS_KEY_SECRET: c.accessKeySecret });
   mf = new Miniflare({
     host: "127.0.0.1",
+    // Without it, miniflare fetches https://workers.cloudflare.com/cf.json for `request.cf`; the
+    // worker does not read it, and the tests talk to nothing but 127.0.0.1.
+    cf: false,
     workers: [
       worker("static", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) }),
       worker("sts", { FC_ENDPOINT: server.url, ...keys(sts), FC_SECURITY_TOKEN: sts.securityToken }),
