@@ -65,6 +65,12 @@ function deno(args, fcEnv = {}) {
   });
 }
 
+/** Waits (event loop turns, not a time assertion) until `done()` holds; a hang guard only. */
+async function until(done, what) {
+  for (let i = 0; i < 3000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(done(), `still waiting: ${what}`);
+}
+
 const PERMISSIONS = ["--allow-net=127.0.0.1", "--allow-read", "--allow-env"];
 const invoke = (body, fcEnv, permissions = PERMISSIONS) => deno(["run", ...permissions, "invoke.ts", body], fcEnv);
 
@@ -144,10 +150,16 @@ test("STS credentials: the token is sent and verified", async () => {
 });
 
 test("an attempt past FC_TIMEOUT_MS exits 1 with Timeout: the timer and abort wiring run in Deno", async () => {
-  const started = Date.now();
-  const error = parseError(await invoke("3000", { FC_FUNCTION: "slow", FC_TIMEOUT_MS: "200" }));
+  // Event order, not elapsed time: the function sleeps for 20 s unless its caller hangs up. Deno
+  // must give up on the 200 ms attempt and exit while the function is still running, and its
+  // hanging up must be what ends the function (outcome "aborted", never "ok").
+  const error = parseError(await invoke("20000", { FC_FUNCTION: "slow", FC_TIMEOUT_MS: "200" }));
   assert.equal(error.code, "Timeout");
-  assert.ok(Date.now() - started < 2500, "gave up well before the function's 3 s");
+  assert.equal(server.invocations.length, 1, "one attempt, not resent");
+  const [call] = server.invocations;
+  assert.notEqual(call.outcome, "ok", "the function had not answered when Deno gave up");
+  await until(() => call.outcome !== null, "the server saw the invocation end");
+  assert.equal(call.outcome, "aborted", "the function was stopped by the client hanging up");
 });
 
 test("a throttled first attempt is retried after a backoff wait, in Deno", async () => {
