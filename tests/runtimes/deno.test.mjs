@@ -162,6 +162,23 @@ test("an attempt past FC_TIMEOUT_MS exits 1 with Timeout: the timer and abort wi
   assert.equal(call.outcome, "aborted", "the function was stopped by the client hanging up");
 });
 
+test("a body of 64 KB and more is hashed by Web Crypto in Deno; the server checks the hex digest", async () => {
+  // From 64 KB on, the web entry hashes with crypto.subtle.digest and turns the digest into hex
+  // itself. This body's SHA-256 has bytes below 0x10, so a digit lost in the hex (no padding)
+  // sends a wrong x-acs-content-sha256 and the server rejects the request.
+  const body = "0123456789abcdef".repeat(70_000 / 16);
+  const digest = createHash("sha256").update(body).digest();
+  assert.ok(digest.some((b) => b < 0x10), "the digest has a byte below 0x10");
+  const out = parseOutput(await invoke(body, { FC_FUNCTION: "json" }));
+  assert.equal(out.status, 200);
+  const info = JSON.parse(out.body);
+  assert.equal(info.length, body.length);
+  assert.equal(info.sha256, digest.toString("hex"));
+  assert.equal(server.rejections.length, 0);
+  assert.equal(server.invocations.length, 1);
+  assert.equal(server.invocations[0].headers["x-acs-content-sha256"], digest.toString("hex"));
+});
+
 test("a throttled first attempt is retried after a backoff wait, in Deno", async () => {
   let faults = 1;
   server.setFaults(() => (faults-- > 0 ? { kind: "status", status: 503, code: "ResourceThrottled" } : null));

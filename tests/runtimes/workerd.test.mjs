@@ -214,6 +214,24 @@ test("an attempt past FC_TIMEOUT_MS is a 504 Timeout, its timer and abort wiring
   assert.equal(call.outcome, "aborted", "the function was stopped by workerd aborting its fetch");
 });
 
+test("a body of 64 KB and more is hashed by Web Crypto in workerd; the server checks the hex digest", async () => {
+  // From 64 KB on, the workerd entry hashes with crypto.subtle.digest and turns the digest into
+  // hex itself. This body's SHA-256 has bytes below 0x10, so a digit lost in the hex (no padding)
+  // sends a wrong x-acs-content-sha256 and the server rejects the request.
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => i % 251);
+  const digest = createHash("sha256").update(bytes).digest();
+  assert.ok(digest.some((b) => b < 0x10), "the digest has a byte below 0x10");
+  const res = await mf.dispatchFetch("http://worker.local/json", { method: "POST", body: bytes });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const info = JSON.parse(text);
+  assert.equal(info.length, bytes.length);
+  assert.equal(info.sha256, digest.toString("hex"));
+  assert.equal(server.rejections.length, 0);
+  assert.equal(server.invocations.length, 1);
+  assert.equal(server.invocations[0].headers["x-acs-content-sha256"], digest.toString("hex"));
+});
+
 test("a throttled first attempt is retried after a backoff wait, in workerd", async () => {
   let faults = 1;
   server.setFaults(() => (faults-- > 0 ? { kind: "status", status: 503, code: "ResourceThrottled" } : null));
