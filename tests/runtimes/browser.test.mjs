@@ -27,7 +27,7 @@ const EXAMPLE_FILES = ["index.html", "main.js", "vite.config.js"];
 // Chromium, so its own services (autofill, update, time queries to google.com) are never looked
 // up. Playwright already disables OptimizationHints, MediaRouter and network time queries.
 const CHROMIUM = {
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
   args: [
     "--no-sandbox",
     "--disable-gpu",
