@@ -42,11 +42,33 @@ function ensureToolchain() {
     run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
   }
   const want = lockedVersion("wasm-bindgen");
-  const have = capture("wasm-bindgen", ["--version"]).trim().split(" ")[1];
-  if (have !== want) {
-    // The CLI must equal the crate exactly; `--locked` fails here (see shared toolchain notes).
+  const versionOf = (cmd) => capture(cmd, ["--version"]).trim().split(" ")[1];
+  const have = versionOf("wasm-bindgen");
+  if (have !== want || versionOf("wasm-bindgen-test-runner") !== want) {
+    // The CLI must equal the crate exactly. First with the lockfile wasm-bindgen-cli ships, so its
+    // dependencies are the ones its release was built with; where the registry lacks one of them
+    // (seen: webpki-roots 1.0.11 missing from the index here), without it.
     log(`installing wasm-bindgen-cli ${want} (found ${have ?? "none"}); this takes a few minutes once`);
-    run("cargo", ["install", "wasm-bindgen-cli", "--version", want, "--force"]);
+    const args = ["install", "wasm-bindgen-cli", "--version", want, "--force"];
+    try {
+      run("cargo", [...args, "--locked"]);
+    } catch {
+      log(`cargo install --locked failed (see above); installing wasm-bindgen-cli ${want} with its dependencies resolved anew`);
+      try {
+        run("cargo", args);
+      } catch (e) {
+        throw new Error(`could not install wasm-bindgen-cli ${want}, which building and testing need: ${e.message}`);
+      }
+    }
+    for (const cmd of ["wasm-bindgen", "wasm-bindgen-test-runner"]) {
+      const now = versionOf(cmd);
+      if (now !== want) {
+        throw new Error(
+          `installed wasm-bindgen-cli ${want}, but \`${cmd}\` on PATH is ${now ?? "not found"}: ` +
+            "put cargo's bin directory ($CARGO_HOME/bin, by default ~/.cargo/bin) first on PATH",
+        );
+      }
+    }
   }
 }
 

@@ -1,21 +1,68 @@
 // Runs the wasm-bindgen tests (tests/wasm.rs) with the local FC server up, in Node or, with
 // --browser, in headless Chromium through chromedriver. The server's URL reaches the tests at
 // compile time (FC_TEST_ENDPOINT), the one channel that works in both.
-import { spawn } from "node:child_process";
+//
+// The browser run takes Chromium from CHROMIUM_PATH and chromedriver from CHROMEDRIVER (.ci/run
+// sets both from `command -v`), else from PATH, else /usr/bin; its webdriver config is written
+// from them into target/ for each run.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFcServer } from "../tests/server/fc-server.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const browser = process.argv.includes("--browser");
+
+/** The env variable's value, else the first of `names` on PATH, else the first fallback that exists. */
+function findBinary(variable, names, fallbacks) {
+  if (process.env[variable]) return process.env[variable];
+  for (const name of names) {
+    const found = spawnSync("sh", ["-c", 'command -v "$1"', "sh", name], { encoding: "utf8" }).stdout.trim();
+    if (found) return found;
+  }
+  return fallbacks.find((path) => existsSync(path));
+}
+
+// The tests talk to nothing but 127.0.0.1: every other host name resolves to "not found" inside
+// Chromium, so its own services (autofill, update, time queries to google.com) are never looked
+// up; the features that would ask them are off as well. The runner adds headless, no-sandbox and
+// disable-dev-shm-usage itself.
+const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+  "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,NetworkTimeServiceQuerying",
+];
+
+function browserEnv() {
+  const chromium = findBinary("CHROMIUM_PATH", ["chromium", "chromium-browser"], ["/usr/bin/chromium"]);
+  const chromedriver = findBinary("CHROMEDRIVER", ["chromedriver"], ["/usr/bin/chromedriver"]);
+  const missing = [!chromium && "Chromium (set CHROMIUM_PATH)", !chromedriver && "chromedriver (set CHROMEDRIVER)"].filter(Boolean);
+  if (missing.length) {
+    console.error(`wasm-test --browser: not found: ${missing.join(", ")}. On Debian: apt-get install chromium chromium-driver.`);
+    process.exit(1);
+  }
+  const config = join(root, "target", "wasm-test", "webdriver.json");
+  mkdirSync(dirname(config), { recursive: true });
+  writeFileSync(config, JSON.stringify({ "goog:chromeOptions": { binary: chromium, args: CHROMIUM_ARGS } }, null, 2) + "\n");
+  return { WASM_BINDGEN_USE_BROWSER: "1", CHROMEDRIVER: chromedriver, WASM_BINDGEN_TEST_WEBDRIVER_JSON: config };
+}
+
+const extra = browser ? browserEnv() : {};
 const server = await startFcServer();
 const env = {
   ...process.env,
   FC_TEST_ENDPOINT: server.url,
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner",
-  ...(browser
-    ? { WASM_BINDGEN_USE_BROWSER: "1", CHROMEDRIVER: "/usr/bin/chromedriver", WASM_BINDGEN_TEST_WEBDRIVER_JSON: join(root, "tests", "webdriver.json") }
-    : {}),
+  ...extra,
 };
 const child = spawn("cargo", ["test", "--target", "wasm32-unknown-unknown", "--features", "talc", "--test", "wasm"], { cwd: root, env, stdio: "inherit" });
 const code = await new Promise((resolve) => child.on("close", resolve));

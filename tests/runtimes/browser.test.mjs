@@ -12,6 +12,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
@@ -22,9 +23,21 @@ import { mintStsCredentials, startFcServer } from "../server/fc-server.mjs";
 
 const EXAMPLE = join(root, "examples", "browser");
 const EXAMPLE_FILES = ["index.html", "main.js", "vite.config.js"];
+// The tests talk to nothing but 127.0.0.1: every other host name resolves to "not found" inside
+// Chromium, so its own services (autofill, update, time queries to google.com) are never looked
+// up. Playwright already disables OptimizationHints, MediaRouter and network time queries.
 const CHROMIUM = {
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+  ],
 };
 // A generous bound for anything the page waits for; a healthy run needs a fraction of it.
 const PAGE_TIMEOUT_MS = 15_000;
@@ -339,6 +352,38 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
     assert.ok(!out.error.shown.includes(cred.accessKeySecret) && !out.error.shown.includes(cred.securityToken), "no secret in the error");
   }
   assert.equal(app.stsCalls, stsBefore + 2, "short-lived credentials were fetched for each call");
+
+  // From 64 KB on, the web entry hashes the body with crypto.subtle.digest and turns the digest
+  // into hex itself. This body's SHA-256 has bytes below 0x10, so a digit lost in the hex (no
+  // padding) sends a wrong x-acs-content-sha256, which the server rejects.
+  const bigBody = "0123456789abcdef".repeat(70_000 / 16);
+  const bigDigest = createHash("sha256").update(bigBody).digest();
+  assert.ok(bigDigest.some((b) => b < 0x10), "the digest has a byte below 0x10");
+  fc.reset();
+  const big = await page.evaluate(async ({ endpoint, body }) => {
+    const { FcClient } = await import("fc-invoke");
+    const subtle = crypto.subtle;
+    const digest = subtle.digest;
+    let webCryptoDigests = 0;
+    subtle.digest = function (...args) {
+      webCryptoDigests++;
+      return digest.apply(this, args);
+    };
+    try {
+      const client = new FcClient({ endpoint, credentials: async () => (await fetch("/api/sts")).json() });
+      const res = await client.invokeFunction("json", { body: new TextEncoder().encode(body) });
+      return { status: res.status, info: await res.json(), webCryptoDigests };
+    } finally {
+      subtle.digest = digest;
+    }
+  }, { endpoint: fc.url, body: bigBody });
+  assert.equal(big.webCryptoDigests, 1, "the body was hashed by Web Crypto");
+  assert.equal(big.status, 200, JSON.stringify(fc.rejections));
+  assert.equal(big.info.length, bigBody.length);
+  assert.equal(big.info.sha256, bigDigest.toString("hex"));
+  assert.equal(fc.rejections.length, 0);
+  assert.equal(fc.invocations.length, 1);
+  assert.equal(fc.invocations[0].headers["x-acs-content-sha256"], bigDigest.toString("hex"));
   assertCleanPage(seen);
 
   // A redirect is never followed (redirect: "manual" hands Chromium's opaque redirect back), so

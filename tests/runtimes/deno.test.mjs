@@ -65,6 +65,12 @@ function deno(args, fcEnv = {}) {
   });
 }
 
+/** Waits (event loop turns, not a time assertion) until `done()` holds; a hang guard only. */
+async function until(done, what) {
+  for (let i = 0; i < 3000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(done(), `still waiting: ${what}`);
+}
+
 const PERMISSIONS = ["--allow-net=127.0.0.1", "--allow-read", "--allow-env"];
 const invoke = (body, fcEnv, permissions = PERMISSIONS) => deno(["run", ...permissions, "invoke.ts", body], fcEnv);
 
@@ -144,10 +150,33 @@ test("STS credentials: the token is sent and verified", async () => {
 });
 
 test("an attempt past FC_TIMEOUT_MS exits 1 with Timeout: the timer and abort wiring run in Deno", async () => {
-  const started = Date.now();
-  const error = parseError(await invoke("3000", { FC_FUNCTION: "slow", FC_TIMEOUT_MS: "200" }));
+  // Event order, not elapsed time: the function sleeps for 20 s unless its caller hangs up. Deno
+  // must give up on the 200 ms attempt and exit while the function is still running, and its
+  // hanging up must be what ends the function (outcome "aborted", never "ok").
+  const error = parseError(await invoke("20000", { FC_FUNCTION: "slow", FC_TIMEOUT_MS: "200" }));
   assert.equal(error.code, "Timeout");
-  assert.ok(Date.now() - started < 2500, "gave up well before the function's 3 s");
+  assert.equal(server.invocations.length, 1, "one attempt, not resent");
+  const [call] = server.invocations;
+  assert.notEqual(call.outcome, "ok", "the function had not answered when Deno gave up");
+  await until(() => call.outcome !== null, "the server saw the invocation end");
+  assert.equal(call.outcome, "aborted", "the function was stopped by the client hanging up");
+});
+
+test("a body of 64 KB and more is hashed by Web Crypto in Deno; the server checks the hex digest", async () => {
+  // From 64 KB on, the web entry hashes with crypto.subtle.digest and turns the digest into hex
+  // itself. This body's SHA-256 has bytes below 0x10, so a digit lost in the hex (no padding)
+  // sends a wrong x-acs-content-sha256 and the server rejects the request.
+  const body = "0123456789abcdef".repeat(70_000 / 16);
+  const digest = createHash("sha256").update(body).digest();
+  assert.ok(digest.some((b) => b < 0x10), "the digest has a byte below 0x10");
+  const out = parseOutput(await invoke(body, { FC_FUNCTION: "json" }));
+  assert.equal(out.status, 200);
+  const info = JSON.parse(out.body);
+  assert.equal(info.length, body.length);
+  assert.equal(info.sha256, digest.toString("hex"));
+  assert.equal(server.rejections.length, 0);
+  assert.equal(server.invocations.length, 1);
+  assert.equal(server.invocations[0].headers["x-acs-content-sha256"], digest.toString("hex"));
 });
 
 test("a throttled first attempt is retried after a backoff wait, in Deno", async () => {

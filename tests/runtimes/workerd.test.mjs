@@ -70,6 +70,9 @@ before(async () => {
   const keys = (c) => ({ FC_ACCESS_KEY_ID: c.accessKeyId, FC_ACCESS_KEY_SECRET: c.accessKeySecret });
   mf = new Miniflare({
     host: "127.0.0.1",
+    // Without it, miniflare fetches https://workers.cloudflare.com/cf.json for `request.cf`; the
+    // worker does not read it, and the tests talk to nothing but 127.0.0.1.
+    cf: false,
     workers: [
       worker("static", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) }),
       worker("sts", { FC_ENDPOINT: server.url, ...keys(sts), FC_SECURITY_TOKEN: sts.securityToken }),
@@ -86,6 +89,12 @@ after(async () => {
   removeConsumer(consumer);
   if (home) rmSync(home, { recursive: true, force: true });
 });
+
+/** Waits (event loop turns, not a time assertion) until `done()` holds; a hang guard only. */
+async function until(done, what) {
+  for (let i = 0; i < 3000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(done(), `still waiting: ${what}`);
+}
 
 beforeEach(() => {
   server.reset();
@@ -191,12 +200,36 @@ test("a wrong secret is rejected by the server as SignatureNotMatch", async () =
 });
 
 test("an attempt past FC_TIMEOUT_MS is a 504 Timeout, its timer and abort wiring run in workerd", async () => {
+  // Event order, not elapsed time: the function sleeps for 20 s unless its caller hangs up. The
+  // worker must answer 504 while the function is still running, and the abort of its fetch must
+  // be what ends the function (outcome "aborted", never "ok").
   const worker = await mf.getWorker("short-timeout");
-  const started = Date.now();
-  const res = await worker.fetch("http://worker.local/slow", { method: "POST", body: "3000" });
+  const res = await worker.fetch("http://worker.local/slow", { method: "POST", body: "20000" });
   assert.equal(res.status, 504);
   assert.equal((await res.json()).error.code, "Timeout");
-  assert.ok(Date.now() - started < 2500, "gave up well before the function's 3 s");
+  assert.equal(server.invocations.length, 1, "one attempt, not resent");
+  const [call] = server.invocations;
+  assert.notEqual(call.outcome, "ok", "the function had not answered when the worker gave up");
+  await until(() => call.outcome !== null, "the server saw the invocation end");
+  assert.equal(call.outcome, "aborted", "the function was stopped by workerd aborting its fetch");
+});
+
+test("a body of 64 KB and more is hashed by Web Crypto in workerd; the server checks the hex digest", async () => {
+  // From 64 KB on, the workerd entry hashes with crypto.subtle.digest and turns the digest into
+  // hex itself. This body's SHA-256 has bytes below 0x10, so a digit lost in the hex (no padding)
+  // sends a wrong x-acs-content-sha256 and the server rejects the request.
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => i % 251);
+  const digest = createHash("sha256").update(bytes).digest();
+  assert.ok(digest.some((b) => b < 0x10), "the digest has a byte below 0x10");
+  const res = await mf.dispatchFetch("http://worker.local/json", { method: "POST", body: bytes });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const info = JSON.parse(text);
+  assert.equal(info.length, bytes.length);
+  assert.equal(info.sha256, digest.toString("hex"));
+  assert.equal(server.rejections.length, 0);
+  assert.equal(server.invocations.length, 1);
+  assert.equal(server.invocations[0].headers["x-acs-content-sha256"], digest.toString("hex"));
 });
 
 test("a throttled first attempt is retried after a backoff wait, in workerd", async () => {
