@@ -267,6 +267,8 @@ export declare class FcError extends Error {
   readonly requestId: string | undefined;
   /** For InvalidArgument: which argument. */
   readonly argument: string | undefined;
+  /** NetworkError and a provider's CredentialsError: the original error (fetch's, the provider's). */
+  readonly cause?: unknown;
   toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string };
 }
 

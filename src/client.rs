@@ -276,12 +276,7 @@ impl<H: Host> Client<H> {
                 Some(status) if async_task::is_terminal_status(&status) => return Ok(response),
                 Some(_) => {}
                 // Not a task document (a proxy's page): polling again would not end.
-                None => {
-                    return Err(Error::Network {
-                        message: "the GetAsyncTask answer has no task status".to_owned(),
-                        maybe_sent: true,
-                    })
-                }
+                None => return Err(Error::network("the GetAsyncTask answer has no task status", true)),
             }
             if let Some((at, total)) = deadline {
                 if self.host.now_ms() + interval as f64 >= at {
@@ -502,10 +497,7 @@ pub(crate) mod scripted {
             self.sent.borrow_mut().push(request.clone());
             self.timeouts.borrow_mut().push(attempt.timeout_ms);
             self.now_ms.set(self.now_ms.get() + 10.0);
-            self.answers
-                .borrow_mut()
-                .pop_front()
-                .unwrap_or_else(|| Err(Error::Network { message: "no answer scripted".into(), maybe_sent: false }))
+            self.answers.borrow_mut().pop_front().unwrap_or_else(|| Err(Error::network("no answer scripted", false)))
         }
     }
 }
@@ -627,7 +619,7 @@ mod tests {
         for failure in [
             status(500, "InternalServerError", &[]),
             Err(Error::Timeout { after_ms: 5 }),
-            Err(Error::Network { message: "reset".into(), maybe_sent: true }),
+            Err(Error::network("reset", true)),
         ] {
             let client = Client::new(host(vec![failure, ok()]), endpoint());
             assert!(invoke(&client, &SYNC, &CallOptions::default()).is_err());
@@ -644,10 +636,7 @@ mod tests {
     fn an_async_invocation_with_a_task_id_is_repeated_and_deduplicated() {
         let opts = InvokeFunction { invocation_type: InvocationType::Async, async_task_id: Some("t-1"), ..SYNC };
         let client = Client::new(
-            host(vec![
-                Err(Error::Network { message: "reset".into(), maybe_sent: true }),
-                status(409, "AsyncTaskAlreadyExists", &[]),
-            ]),
+            host(vec![Err(Error::network("reset", true)), status(409, "AsyncTaskAlreadyExists", &[])]),
             endpoint(),
         );
         let out = invoke(&client, &opts, &CallOptions::default()).expect("accepted by the first attempt");
@@ -664,7 +653,7 @@ mod tests {
         for not_queued in [
             status(429, "ResourceExhausted", &[]),
             status(503, "ResourceThrottled", &[]),
-            Err(Error::Network { message: "ECONNREFUSED".into(), maybe_sent: false }),
+            Err(Error::network("ECONNREFUSED", false)),
             status(403, "InvalidSecurityToken.Expired", &[]),
         ] {
             let client = Client::new(host(vec![not_queued, status(409, "AsyncTaskAlreadyExists", &[])]), endpoint());

@@ -1,6 +1,8 @@
 //! The one error type of the crate, with stable codes shared with the JS face.
 
+use std::any::Any;
 use std::fmt;
+use std::rc::Rc;
 
 /// Everything that can go wrong, as a value: the core never panics on input.
 ///
@@ -20,6 +22,8 @@ pub enum Error {
     Credentials {
         /// What is wrong, safe to show.
         reason: String,
+        /// What the provider threw, when it failed.
+        cause: Option<Cause>,
     },
     /// The request could not be sent or its answer could not be read.
     Network {
@@ -27,6 +31,8 @@ pub enum Error {
         message: String,
         /// Whether the request may have reached the service (false only when it provably did not).
         maybe_sent: bool,
+        /// The host's own error (a JS exception in the wasm host).
+        cause: Option<Cause>,
     },
     /// The endpoint answered with a redirect, which a signed request never follows (host and
     /// path are signed). Code `NetworkError`, like the other failures to reach the service, but
@@ -44,6 +50,38 @@ pub enum Error {
     Aborted,
     /// The service answered with an error status.
     Service(Box<ServiceError>),
+}
+
+/// The host's original error behind a failure, handed back to the caller (as `cause` in JS).
+/// Opaque to the core: any two causes compare equal (host values are not comparable), and `Debug`
+/// does not show it.
+#[derive(Clone)]
+pub struct Cause(Rc<dyn Any>);
+
+impl Cause {
+    /// Wraps a host value.
+    pub fn new(value: impl Any) -> Self {
+        Cause(Rc::new(value))
+    }
+
+    /// The host value, if it is a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Cause {}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cause(..)")
+    }
 }
 
 /// An error answer from Function Compute (or an FC-compatible server).
@@ -73,7 +111,30 @@ impl Error {
 
     #[inline(never)]
     pub(crate) fn credentials(reason: impl Into<String>) -> Self {
-        Error::Credentials { reason: reason.into() }
+        Error::Credentials { reason: reason.into(), cause: None }
+    }
+
+    /// A failure to send or to read the answer.
+    #[inline(never)]
+    pub fn network(message: impl Into<String>, maybe_sent: bool) -> Self {
+        Error::Network { message: message.into(), maybe_sent, cause: None }
+    }
+
+    /// The same error, keeping the host's original error as its cause (network and credential
+    /// errors; others are returned unchanged).
+    pub fn with_cause(mut self, host_error: Cause) -> Self {
+        if let Error::Network { cause, .. } | Error::Credentials { cause, .. } = &mut self {
+            *cause = Some(host_error);
+        }
+        self
+    }
+
+    /// The host's original error, if kept.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Error::Network { cause, .. } | Error::Credentials { cause, .. } => cause.as_ref(),
+            _ => None,
+        }
     }
 
     /// The stable code of this error, as `FcError.code` in JavaScript: a client code
@@ -113,7 +174,7 @@ impl fmt::Display for Error {
             Error::InvalidArgument { argument, reason } => {
                 write!(f, "invalid {argument}: {reason}")
             }
-            Error::Credentials { reason } => write!(f, "credentials: {reason}"),
+            Error::Credentials { reason, .. } => write!(f, "credentials: {reason}"),
             Error::Network { message, .. } | Error::Redirect { message } => write!(f, "network error: {message}"),
             Error::Timeout { after_ms } => write!(f, "timed out after {after_ms} ms"),
             Error::Aborted => f.write_str("the call was aborted"),
@@ -123,3 +184,20 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_kept_for_host_failures_only_and_never_shown() {
+        let network = Error::network("reset", true).with_cause(Cause::new(42_u32));
+        assert_eq!(network.cause().and_then(|c| c.downcast_ref::<u32>()), Some(&42));
+        let other = Error::network("reset", true).with_cause(Cause::new("another"));
+        assert_eq!(network, other, "host values are not compared, only whether there is one");
+        assert!(!format!("{network:?} {network}").contains("42"));
+        let credentials = Error::credentials("the provider failed").with_cause(Cause::new("x"));
+        assert!(credentials.cause().is_some());
+        assert!(Error::Aborted.with_cause(Cause::new(1_u8)).cause().is_none());
+    }
+}

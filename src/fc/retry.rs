@@ -235,7 +235,7 @@ mod tests {
             err(503, "ServiceUnavailable"),
             err(502, "ServiceError"),
             Error::Timeout { after_ms: 1000 },
-            Error::Network { message: "reset".into(), maybe_sent: true },
+            Error::network("reset", true),
         ];
         for e in &maybe_ran {
             assert!(!retries(SYNC, e), "Sync must not retry {e:?}");
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_request_that_was_not_sent_is_always_retried() {
-        let e = Error::Network { message: "ECONNREFUSED".into(), maybe_sent: false };
+        let e = Error::network("ECONNREFUSED", false);
         assert!(retries(SYNC, &e));
         assert!(!may_have_run(&e));
     }

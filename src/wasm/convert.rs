@@ -8,13 +8,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// The rejection value the JS face turns into an `FcError`: an `Error` with `code`, `status`,
-/// `requestId` and `argument` set.
+/// `requestId`, `argument` and the host's original error as `cause` set.
 pub fn error_to_js(error: &Error) -> JsValue {
     let argument = match error {
         Error::InvalidArgument { argument, .. } => Some(*argument),
         _ => None,
     };
-    super::host::fc_error(&error.to_string(), error.code(), error.status(), error.request_id(), argument)
+    let cause = error.cause().and_then(|c| c.downcast_ref::<JsValue>()).cloned().unwrap_or(JsValue::UNDEFINED);
+    super::host::fc_error(&error.to_string(), error.code(), error.status(), error.request_id(), argument, &cause)
 }
 
 /// One field of a JS object as [`Fields`] read it.

@@ -190,8 +190,8 @@ export function responseResult(status, requestId, headers, body) {
 }
 
 /** The rejection value for an error of the wasm: an Error named FcError with its fields set. */
-export function fcError(message, code, status, requestId, argument) {
-  const error = new Error(message);
+export function fcError(message, code, status, requestId, argument, cause) {
+  const error = cause === undefined ? new Error(message) : new Error(message, { cause });
   error.name = "FcError";
   error.code = code;
   if (status !== undefined) error.status = status;

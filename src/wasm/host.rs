@@ -4,7 +4,7 @@
 use super::convert::credentials_from_js;
 use crate::acs3::{Credentials, PayloadHash, PayloadHasher, SignedRequest};
 use crate::client::{credentials_fresh, Attempt, Host, HostResponse};
-use crate::error::Error;
+use crate::error::{Cause, Error};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{OnceCell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -63,6 +63,7 @@ extern "C" {
         status: Option<u16>,
         request_id: Option<&str>,
         argument: Option<&str>,
+        cause: &JsValue,
     ) -> JsValue;
     #[wasm_bindgen(js_name = responseResult)]
     pub fn response_result(status: u16, request_id: Option<String>, headers: &JsValue, body: &Uint8Array) -> JsValue;
@@ -146,8 +147,9 @@ impl ProviderCache {
                 *pending = None;
             }
         }
-        let value =
-            settled.map_err(|e| Error::credentials(format!("the credentials provider failed: {}", js_message(&e))))?;
+        let value = settled.map_err(|e| {
+            Error::credentials(format!("the credentials provider failed: {}", js_message(&e))).with_cause(Cause::new(e))
+        })?;
         let (creds, expiration) = credentials_from_js(&value)?;
         *self.cached.borrow_mut() = Some((creds.clone(), expiration));
         Ok(creds)
@@ -204,7 +206,7 @@ impl AttemptGuard {
             return Err(Error::Aborted);
         }
         let stop = AttemptStop::new(timeout_ms.map(|ms| ms as f64), cancel.cloned())
-            .map_err(|e| Error::Network { message: js_message(&e), maybe_sent: false })?;
+            .map_err(|e| Error::network(js_message(&e), false).with_cause(Cause::new(e)))?;
         Ok(AttemptGuard { stop, timeout_ms: timeout_ms.unwrap_or(0) })
     }
 
@@ -220,7 +222,9 @@ impl AttemptGuard {
 
 /// The error for a rejected fetch or body read: ours if we stopped it, else the network's.
 fn failure(guard: Option<&AttemptGuard>, error: &JsValue, maybe_sent: bool) -> Error {
-    guard.and_then(AttemptGuard::stopped).unwrap_or_else(|| Error::Network { message: js_message(error), maybe_sent })
+    guard
+        .and_then(AttemptGuard::stopped)
+        .unwrap_or_else(|| Error::network(js_message(error), maybe_sent).with_cause(Cause::new(error.clone())))
 }
 
 impl Drop for AttemptGuard {
@@ -341,10 +345,10 @@ impl JsResponse {
     pub fn json_object(&self) -> Result<JsValue, Error> {
         match self.parsed() {
             Some(value) if value.is_object() && !js_sys::Array::is_array(value) => Ok(value.clone()),
-            _ => Err(Error::Network {
-                message: format!("the answer (status {}) is not the JSON object FC sends", self.status),
-                maybe_sent: true,
-            }),
+            _ => Err(Error::network(
+                format!("the answer (status {}) is not the JSON object FC sends", self.status),
+                true,
+            )),
         }
     }
 
@@ -404,7 +408,7 @@ impl Host for JsHost {
             Ok(slept) if slept.as_bool() == Some(false) => Err(Error::Aborted),
             Ok(_) => Ok(()),
             // Only when the runtime cannot make an AbortController, as for an attempt.
-            Err(e) => Err(Error::Network { message: js_message(&e), maybe_sent: false }),
+            Err(e) => Err(Error::network(js_message(&e), false).with_cause(Cause::new(e))),
         }
     }
 

@@ -28,3 +28,14 @@ test("a log tail that is not strict base64 comes as sent, as the Rust decoder gi
   for (const value of ["hello world", "aGk", "aGk=\tx"]) assert.equal((await withLog(value).invokeFunction("f", { logType: "Tail" })).log, value);
   assert.equal((await withLog(" aGk= ").invokeFunction("f", { logType: "Tail" })).log, "hi");
 });
+
+test("a network or provider failure keeps the original error as cause", async () => {
+  const thrown = new TypeError("socket hang up");
+  const failing = new FcClient({ endpoint: "http://127.0.0.1:9", credentials: DEMO_CREDENTIALS, retry: false, fetch: async () => { throw thrown; } });
+  await assert.rejects(failing.invokeFunction("f"), (e) => e.code === "NetworkError" && e.cause === thrown && /socket hang up/.test(e.message));
+  const backendDown = new Error("backend down");
+  const provider = new FcClient({ endpoint: "http://127.0.0.1:9", credentials: async () => { throw backendDown; } });
+  await assert.rejects(provider.invokeFunction("f"), (e) => e.code === "CredentialsError" && e.cause === backendDown);
+  // Errors of the package's own making have none.
+  await assert.rejects(answering("[]").getAsyncTask("f", "t"), (e) => e.code === "NetworkError" && e.cause === undefined);
+});
