@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFcServer } from "../tests/server/fc-server.mjs";
+import { CHROMIUM_FLAGS } from "./chromium-flags.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const browser = process.argv.includes("--browser");
@@ -24,23 +25,8 @@ function findBinary(variable, names, fallbacks) {
   return fallbacks.find((path) => existsSync(path));
 }
 
-// The tests talk to nothing but 127.0.0.1: every other host name resolves to "not found" inside
-// Chromium, so its own services (autofill, update, time queries to google.com) are never looked
-// up; the features that would ask them are off as well. The runner adds headless, no-sandbox and
-// disable-dev-shm-usage itself.
-const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-dev-shm-usage",
-  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-  "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,NetworkTimeServiceQuerying",
-];
+// chromedriver's Chromium runs headless; the other flags are shared with the runtime tests.
+const CHROMIUM_ARGS = ["--headless=new", ...CHROMIUM_FLAGS];
 
 function browserEnv() {
   const chromium = findBinary("CHROMIUM_PATH", ["chromium", "chromium-browser"], ["/usr/bin/chromium"]);

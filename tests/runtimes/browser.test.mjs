@@ -20,25 +20,12 @@ import { extname, join, resolve, sep } from "node:path";
 import { chromium } from "playwright-core";
 import { bin, makeConsumer, removeConsumer, root, run } from "./harness.mjs";
 import { mintStsCredentials, startFcServer } from "../server/fc-server.mjs";
+import { CHROMIUM_FLAGS } from "../../tools/chromium-flags.mjs";
 
 const EXAMPLE = join(root, "examples", "browser");
 const EXAMPLE_FILES = ["index.html", "main.js", "vite.config.js"];
-// The tests talk to nothing but 127.0.0.1: every other host name resolves to "not found" inside
-// Chromium, so its own services (autofill, update, time queries to google.com) are never looked
-// up. Playwright already disables OptimizationHints, MediaRouter and network time queries.
-const CHROMIUM = {
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-  ],
-};
+// The flags both browser harnesses use (tools/chromium-flags.mjs: only 127.0.0.1 resolves).
+const CHROMIUM = { executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args: CHROMIUM_FLAGS };
 // A generous bound for anything the page waits for; a healthy run needs a fraction of it.
 const PAGE_TIMEOUT_MS = 15_000;
 
