@@ -257,14 +257,7 @@ export class FcClient {
   constructor(options = {}) {
     // Kept whole: the wasm layer reports unknown keys (a typo such as `credentails`). What is not
     // a plain readable object is kept as given, for the wasm to refuse on the first call.
-    this.#options = options;
-    if (typeof options === "object" && options !== null && !Array.isArray(options)) {
-      try {
-        this.#options = { ...options };
-      } catch {
-        // a throwing getter: reported on the first call
-      }
-    }
+    this.#options = readable(options, "options", options);
   }
 
   async #client() {

@@ -11,13 +11,13 @@
  * (the body failed), which is what the retry rules need to know. `signal` stops the wait even
  * when a custom fetch ignores it.
  */
-export async function exchange(fetch, thisArg, url, method, headerLines, body, signal) {
+export async function exchange(fetch, url, method, headerLines, body, signal) {
   const init = { method, headers: objectFromLines(headerLines), redirect: REDIRECT };
   if (body !== undefined) init.body = body;
   if (signal !== undefined) init.signal = signal;
   let pending;
   try {
-    pending = fetch === undefined ? globalThis.fetch(url, init) : fetch.call(thisArg, url, init);
+    pending = fetch === undefined ? globalThis.fetch(url, init) : fetch(url, init);
   } catch (error) {
     throw { stage: "init", error };
   }

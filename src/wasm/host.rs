@@ -31,7 +31,6 @@ extern "C" {
     /// `fetch` undefined: the global one, looked up on each call.
     fn exchange(
         fetch: &JsValue,
-        this: &JsValue,
         url: &str,
         method: &str,
         header_lines: &str,
@@ -446,8 +445,7 @@ impl Host for JsHost {
             .filter(|b| b.length() > 0 && !matches!(request.method.as_str(), "GET" | "HEAD"))
             .cloned();
         let signal = guard.as_ref().map(|g| g.stop.signal());
-        let exchanged =
-            exchange(&self.fetch, &JsValue::UNDEFINED, &request.url, &request.method, &header_lines, body, signal);
+        let exchanged = exchange(&self.fetch, &request.url, &request.method, &header_lines, body, signal);
         let read = JsFuture::from(exchanged).await.map_err(|rejected| {
             let stage = Reflect::get(&rejected, &JsValue::from_str("stage")).ok().and_then(|s| s.as_string());
             let error = Reflect::get(&rejected, &JsValue::from_str("error")).unwrap_or(rejected);
