@@ -1,5 +1,7 @@
-// The JS face shared by every runtime entry (node.js, web.js, workerd.js). It adapts JS values
-// (bodies, headers, errors) to and from the wasm layer, which does the real work.
+// The JS face shared by every runtime entry (node.js, web.js, workerd.js). It reads the caller's
+// JS values (options objects, bodies, headers, credentials) into the typed arguments the wasm
+// takes, and turns results and errors back into JS objects; the wasm validates the values and
+// does the real work.
 
 import { WasmClient, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
 
@@ -114,14 +116,126 @@ function readable(value, argument, fallback) {
     throw unreadable(argument, "could not be read", e);
   }
   if (fallback !== undefined) return fallback;
-  throw new FcError("InvalidArgument", `invalid ${argument}: must be an object`, { argument });
+  throw invalid(argument, "must be an object");
 }
+
+const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${argument}: ${reason}`, { argument });
 
 /** `InvalidArgument` for a caller's value that threw while we read or converted it. */
 function unreadable(argument, what, cause) {
   const reason = String(cause?.message ?? cause).slice(0, 200);
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason}`, { argument, cause });
 }
+
+const TYPE_NAMES = { string: "a string", number: "a number", boolean: "true or false" };
+
+/**
+ * The fields of the options object `value` (undefined or null: none) that `schema` names, each
+ * of its type (`"string"`, `"number"`, `"boolean"`, or `"any"`), null counted as absent. A key
+ * outside `schema` is refused, so that a typo such as `invocationtype` is an error rather than
+ * an option silently ignored. Errors are `InvalidArgument` for `argument`; a getter or proxy
+ * that throws is one too.
+ */
+function read(value, argument, schema) {
+  if (value === undefined || value === null) return EMPTY;
+  if (typeof value !== "object") throw invalid(argument, "must be an object");
+  const fields = {};
+  try {
+    for (const key of Object.keys(value)) {
+      if (!Object.hasOwn(schema, key)) throw invalid(argument, `unknown option \`${key}\`; expected one of ${Object.keys(schema).join(", ")}`);
+    }
+    for (const name in schema) {
+      const v = value[name];
+      if (v === undefined || v === null) continue;
+      const type = schema[name];
+      if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
+      fields[name] = v;
+    }
+  } catch (e) {
+    throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
+  }
+  return fields;
+}
+
+const EMPTY = Object.freeze({});
+
+/** A string argument, or `InvalidArgument`. */
+function text(value, argument) {
+  if (typeof value !== "string") throw invalid(argument, "must be a string");
+  return value;
+}
+
+/** The caller's AbortSignal, checked (a fake one, whose getters throw, is refused). */
+function signalOf(value) {
+  if (value === undefined) return undefined;
+  try {
+    if (typeof AbortSignal !== "undefined" && value instanceof AbortSignal && typeof value.aborted === "boolean") return value;
+  } catch {
+    // a fake: its `aborted` getter throws
+  }
+  throw invalid("signal", "must be an AbortSignal");
+}
+
+/** No `retry` option: the client's policy. */
+const CLIENT_RETRY = [];
+
+/**
+ * The `retry` option for the wasm: `[]` when not given, else `[maxAttempts, baseDelayMs,
+ * maxDelayMs]`, NaN for each limit not given (its default); the wasm checks the values.
+ */
+function retryNumbers(value) {
+  if (value === undefined) return CLIENT_RETRY;
+  if (value === true || value === false) return [value ? NaN : 1, NaN, NaN];
+  const r = read(value, "retry", RETRY_OPTIONS);
+  return [r.maxAttempts ?? NaN, r.baseDelayMs ?? NaN, r.maxDelayMs ?? NaN];
+}
+
+/** Milliseconds since the epoch from a Date, a date string or a number (NaN when none of them). */
+function epochMs(value) {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === "number") return value;
+  if (typeof value === "string") return Date.parse(value);
+  return NaN;
+}
+
+/**
+ * Credentials `{ accessKeyId, accessKeySecret, securityToken?, expiration? }` (other keys, as in
+ * an STS answer, are ignored) with the expiration in epoch milliseconds, or `{ unusable }`: why
+ * they cannot be used. Their values are checked by the wasm.
+ */
+function credentialsOf(value) {
+  if (typeof value !== "object" || value === null) return { unusable: "expected an object with accessKeyId and accessKeySecret" };
+  const out = {};
+  try {
+    for (const name of ["accessKeyId", "accessKeySecret", "securityToken"]) {
+      const v = value[name];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== "string") return { unusable: `${name} must be a string` };
+      out[name] = v;
+    }
+    const expiration = value.expiration;
+    if (expiration !== undefined && expiration !== null) {
+      out.expirationMs = epochMs(expiration);
+      if (!Number.isFinite(out.expirationMs)) return { unusable: "expiration must be a Date, an ISO date string or epoch milliseconds" };
+    }
+  } catch {
+    return { unusable: "expected an object with accessKeyId and accessKeySecret" };
+  }
+  return out;
+}
+
+/** Static credentials given to the client or to signRequest: read, or `CredentialsError`. */
+function staticCredentials(value) {
+  const credentials = credentialsOf(value);
+  if (credentials.unusable !== undefined) throw new FcError("CredentialsError", `credentials: ${credentials.unusable}`);
+  return credentials;
+}
+
+/**
+ * The caller's credentials provider as the wasm's driver calls it: its answer, read (see
+ * credentialsOf); a throw, a rejection or a hostile thenable rejects.
+ */
+const providerOf = (provider) => () => new Promise((resolve) => resolve(provider())).then(credentialsOf);
 
 /**
  * Body → { bytes, contentType } with the content type the body implies (JSON, a Blob's type);
@@ -150,7 +264,7 @@ function bodyBytes(body, copy) {
     }
     return { bytes: encoder.encode(json), contentType: "application/json" };
   }
-  throw new FcError("InvalidArgument", "invalid body: must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)", { argument: "body" });
+  throw invalid("body", "must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)");
 }
 
 /** A buffer's or view's bytes (copied with `copy`); a detached buffer is refused, not sent empty. */
@@ -168,11 +282,13 @@ function viewBytes(body, copy) {
 
 /**
  * Name/value lists (Headers or URLSearchParams, [name, value] pairs, or a plain object) →
- * [name, value] string pairs; values may be of `valueTypes` and are turned into strings.
+ * "name\nvalue\n…" for the wasm (undefined for none); values may be of `valueTypes` and are
+ * turned into strings. A line break inside a name or value is refused: it would change how the
+ * lines split.
  */
-function namePairs(value, argument, valueTypes, accepted) {
-  if (value === undefined || value === null) return [];
-  const bad = () => new FcError("InvalidArgument", `invalid ${argument}: must be ${accepted}`, { argument });
+function nameLines(value, argument, valueTypes, accepted) {
+  if (value === undefined || value === null) return undefined;
+  const bad = () => invalid(argument, `must be ${accepted}`);
   let entries;
   try {
     entries =
@@ -185,32 +301,44 @@ function namePairs(value, argument, valueTypes, accepted) {
   }
   if (entries === null) throw bad();
   // One pass: this runs on every call.
-  const pairs = [];
+  let lines = "";
   try {
     for (const p of entries) {
       if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
-      pairs.push(typeof p[1] === "string" ? p : [p[0], String(p[1])]);
+      const [name, v] = p;
+      const value = typeof v === "string" ? v : String(v);
+      if (LINE_BREAK.test(name) || LINE_BREAK.test(value)) throw invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values");
+      lines += `${name}\n${value}\n`;
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
   }
-  return pairs;
+  return lines;
 }
 
-const headerPairs = (headers) =>
-  namePairs(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values");
+const LINE_BREAK = /[\r\n]/;
+
+/** Whether "name\nvalue\n…" has a header `name` (lower case), in any case. */
+function hasName(lines, name) {
+  const parts = lines?.split("\n") ?? [];
+  for (let i = 0; i < parts.length; i += 2) if (parts[i].toLowerCase() === name) return true;
+  return false;
+}
+
+const headerLines = (headers) =>
+  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values");
 
 /**
- * Body and headers as the wasm takes them: `{ bytes, hash, pairs }` (hash: hex SHA-256 or
+ * Body and headers as the wasm takes them: `{ bytes, hash, lines }` (hash: hex SHA-256 or
  * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto. `copy`: the body
  * will be sent (see bodyBytes).
  */
 function prepare(body, headers, copy) {
-  const pairs = headerPairs(headers);
+  let lines = headerLines(headers);
   const finish = ({ bytes, contentType }) => {
-    if (contentType && !pairs.some(([k]) => k.toLowerCase() === "content-type")) pairs.push(["content-type", contentType]);
+    if (contentType && !hasName(lines, "content-type")) lines = `${lines ?? ""}content-type\n${contentType}\n`;
     const hash = nativeBodyHash(bytes);
-    return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, pairs })) : { bytes, hash, pairs };
+    return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, lines })) : { bytes, hash, lines };
   };
   const converted = bodyBytes(body, copy);
   return converted instanceof Promise ? converted.then(finish) : finish(converted);
@@ -246,8 +374,41 @@ export class InvokeResponse extends FcResponse {
   }
 }
 
-const queryPairs = (query) =>
-  namePairs(query, "query", ["string", "number", "boolean"], "URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans");
+const queryLines = (query) =>
+  nameLines(query, "query", ["string", "number", "boolean"], "URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans");
+
+// What each call reads from its options object (`any`: read further below or by the wasm).
+const CLIENT_OPTIONS = { endpoint: "string", accountId: "string", region: "string", credentials: "any", fetch: "any", retry: "any" };
+const RETRY_OPTIONS = { maxAttempts: "number", baseDelayMs: "number", maxDelayMs: "number" };
+const CALL_OPTIONS = { signal: "any", timeoutMs: "number", deadlineMs: "number", retry: "any", idempotent: "boolean" };
+const INVOKE_OPTIONS = { qualifier: "string", invocationType: "string", logType: "string", asyncTaskId: "string", headers: "any", body: "any", ...CALL_OPTIONS };
+const TASK_OPTIONS = { qualifier: "string", signal: "any", timeoutMs: "number", retry: "any" };
+const LIST_OPTIONS = {
+  qualifier: "string", status: "string", prefix: "string", startedTimeBegin: "number", startedTimeEnd: "number", limit: "number",
+  nextToken: "string", sortOrderByTime: "string", includePayload: "boolean", signal: "any", timeoutMs: "number", retry: "any",
+};
+const WAIT_OPTIONS = { qualifier: "string", signal: "any", pollIntervalMs: "number", maxPollIntervalMs: "number", timeoutMs: "number" };
+const REQUEST_OPTIONS = { method: "string", path: "string", query: "any", headers: "any", body: "any", action: "string", ...CALL_OPTIONS };
+const REQUEST_TO_SIGN = { method: "string", url: "string", headers: "any", body: "any", payloadHash: "string" };
+const SIGN_OPTIONS = { action: "string", version: "string", date: "any", nonce: "string" };
+
+/** The wasm client for the options an FcClient was made with. */
+function wasmClient(options) {
+  const o = read(options, "options", CLIENT_OPTIONS);
+  const { credentials } = o;
+  const provider = typeof credentials === "function" ? providerOf(credentials) : undefined;
+  const keys = provider === undefined && credentials !== undefined ? staticCredentials(credentials) : EMPTY;
+  const { accessKeyId, accessKeySecret, securityToken } = keys;
+  return new WasmClient(o.endpoint, o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry));
+}
+
+/** `{ method, url, headers }` from "method\nurl\nname\nvalue\n…". */
+function signedOf(lines) {
+  const parts = lines.split("\n");
+  const headers = {};
+  for (let i = 2; i + 1 < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
+  return { method: parts[0], url: parts[1], headers };
+}
 
 /** A Function Compute 3.0 client. Options are checked on the first call. */
 export class FcClient {
@@ -255,14 +416,14 @@ export class FcClient {
   #wasm = null;
 
   constructor(options = {}) {
-    // Kept whole: the wasm layer reports unknown keys (a typo such as `credentails`). What is not
-    // a plain readable object is kept as given, for the wasm to refuse on the first call.
+    // Kept whole: the first call reports unknown keys (a typo such as `credentails`). What is not
+    // a plain readable object is kept as given, for that call to refuse.
     this.#options = readable(options, "options", options);
   }
 
   async #client() {
     await loaded();
-    this.#wasm ??= new WasmClient(this.#options);
+    this.#wasm ??= wasmClient(this.#options);
     return this.#wasm;
   }
 
@@ -276,30 +437,50 @@ export class FcClient {
 
   /** GetAsyncTask: the task's state, result and events. */
   getAsyncTask(functionName, taskId, options) {
-    return this.#run((c) => c.getAsyncTask(functionName, taskId, options));
+    return this.#run((c) => {
+      const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", TASK_OPTIONS)];
+      return c.getAsyncTask(name, task, o.qualifier, signalOf(o.signal), o.timeoutMs, retryNumbers(o.retry));
+    });
   }
 
   /** StopAsyncTask: stops a running task. */
   stopAsyncTask(functionName, taskId, options) {
-    return this.#run((c) => c.stopAsyncTask(functionName, taskId, options));
+    return this.#run((c) => {
+      const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", TASK_OPTIONS)];
+      return c.stopAsyncTask(name, task, o.qualifier, signalOf(o.signal), o.timeoutMs, retryNumbers(o.retry));
+    });
   }
 
   /** ListAsyncTasks: one page, `{ tasks, nextToken }`. */
   listAsyncTasks(functionName, options) {
-    return this.#run((c) => c.listAsyncTasks(functionName, options));
+    return this.#run((c) => {
+      const name = text(functionName, "functionName");
+      const o = read(options, "options", LIST_OPTIONS);
+      return c.listAsyncTasks(
+        name, o.qualifier, o.status, o.prefix, o.startedTimeBegin, o.startedTimeEnd, o.limit, o.nextToken, o.sortOrderByTime,
+        o.includePayload, signalOf(o.signal), o.timeoutMs, retryNumbers(o.retry),
+      );
+    });
   }
 
   /** Polls GetAsyncTask with backoff until the task has ended; resolves to the final task. */
   waitForAsyncTask(functionName, taskId, options) {
-    return this.#run((c) => c.waitForAsyncTask(functionName, taskId, options));
+    return this.#run((c) => {
+      const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", WAIT_OPTIONS)];
+      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), o.timeoutMs);
+    });
   }
 
   /** Any FC 3.0 API call: `{ method, path, query, headers, body, action, … }`. */
   request(options = {}) {
     return this.#run(async (c) => {
-      const { body, headers, query, ...rest } = readable(options, "options");
-      const { bytes, hash, pairs } = await prepare(body, headers, true);
-      return new FcResponse(await c.request({ ...rest, query: queryPairs(query), body: bytes, headers: pairs }, hash));
+      const o = read(options, "options", REQUEST_OPTIONS);
+      const query = queryLines(o.query);
+      const { bytes, hash, lines } = await prepare(o.body, o.headers, true);
+      const raw = await c.request(
+        o.method, o.path, query, lines, o.action, bytes, hash, signalOf(o.signal), o.timeoutMs, o.deadlineMs, o.idempotent === true, retryNumbers(o.retry),
+      );
+      return new FcResponse(raw);
     });
   }
 
@@ -320,7 +501,7 @@ export class FcClient {
       body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
       const hash = await nativeBodyHash(body);
       const client = await this.#client();
-      signed = await client.signTrigger(request.method, request.url, [...request.headers], body, hash);
+      signed = await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash);
     } catch (e) {
       throw toFcError(e);
     }
@@ -339,18 +520,17 @@ export class FcClient {
   /** Invokes a function. */
   async invokeFunction(functionName, options) {
     try {
-      // The hot path: no copies of the options object, no extra awaits once loaded. The wasm
-      // reads the other options from `options` and takes body and headers converted.
-      let body, headers;
-      try {
-        ({ body, headers } = options ?? {});
-      } catch (e) {
-        throw unreadable("options", "could not be read", e);
-      }
-      let prepared = prepare(body, headers, true);
+      // The hot path: no extra awaits once loaded.
+      const name = text(functionName, "functionName");
+      const o = read(options, "options", INVOKE_OPTIONS);
+      let prepared = prepare(o.body, o.headers, true);
       if (prepared instanceof Promise) prepared = await prepared;
       const client = this.#wasm ?? (await this.#client());
-      return new InvokeResponse(await client.invokeFunction(functionName, options, prepared.bytes, prepared.hash, prepared.pairs));
+      const raw = await client.invokeFunction(
+        name, o.qualifier, o.invocationType, o.logType, o.asyncTaskId, prepared.lines, prepared.bytes, prepared.hash,
+        signalOf(o.signal), o.timeoutMs, o.deadlineMs, o.idempotent === true, retryNumbers(o.retry),
+      );
+      return new InvokeResponse(raw);
     } catch (e) {
       throw toFcError(e);
     }
@@ -383,15 +563,25 @@ export async function invokeFunction(request) {
 /** Signs any FC 3.0 request without sending it; returns `{ method, url, headers }`. */
 export async function signRequest(request, credentials, options) {
   try {
-    // A copy with every key the caller gave, so that the wasm still reports unknown ones.
-    const { body, headers, ...copy } = readable(request, "request");
-    let prepared = prepare(body, headers, false);
+    const r = read(request, "request", REQUEST_TO_SIGN);
+    const o = read(options, "options", SIGN_OPTIONS);
+    const keys = staticCredentials(credentials);
+    if (r.url === undefined) throw invalid("url", "is required");
+    let date;
+    if (o.date !== undefined) {
+      date = epochMs(o.date);
+      if (!Number.isFinite(date)) throw invalid("date", "must be a Date, a date string or milliseconds since the epoch");
+    }
+    let prepared = prepare(r.body, r.headers, false);
     if (prepared instanceof Promise) prepared = await prepared;
     if (wasmExports === null) await loaded();
-    copy.body = prepared.bytes;
-    copy.headers = prepared.pairs;
-    copy.payloadHash ??= prepared.hash;
-    return wasmSignRequest(copy, credentials, options);
+    const { bytes, lines } = prepared;
+    const hash = r.payloadHash ?? prepared.hash;
+    const signed = wasmSignRequest(
+      r.method, r.url, lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
+      o.action, o.version, date, o.nonce,
+    );
+    return signedOf(signed);
   } catch (e) {
     throw toFcError(e);
   }

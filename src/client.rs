@@ -1,12 +1,20 @@
-//! The only async orchestration: credentials → sign → send → read the answer, over a small
-//! [`Host`] trait, so the whole invoke path runs under plain `cargo test` with a scripted host.
+//! Calls of the FC API as sans-IO state machines. A [`Call`] says what to do next (fetch
+//! credentials, send this signed request, wait) and the host does it and reports back. Every
+//! decision is made here: retries, timeouts, credential refresh, clock correction, Async
+//! de-duplication, polling a task. So plain `cargo test` drives whole calls with scripted answers,
+//! and a host (the JS driver in `src/wasm/host.js`) is a loop that decides nothing.
+//!
+//! ```text
+//! resume ──► Credentials ──(set_credentials)──► resume
+//!        ──► Send ──► answered | failed ──► Done | Failed | Wait ──► resume | Resume ──► resume
+//!        ──► Signed (a request that is only signed)
+//! ```
 
-use crate::acs3::{AcsDate, Credentials, PayloadHash, SignableRequest, SignedRequest, SigningParams};
+use crate::acs3::{self, AcsDate, Credentials, PayloadHash, SignableRequest, SigningParams};
 use crate::error::Error;
-use crate::fc::async_task::{self, ListAsyncTasks};
+use crate::fc::async_task::{self, is_terminal_status, ListAsyncTasks};
 use crate::fc::retry::{decide, may_have_run, Attempts, Decision, Repeatable, RetryPolicy};
-use crate::fc::{service_error, ApiRequest, CustomCall, Endpoint, InvocationType, InvokeFunction, InvokeMeta};
-use std::cell::Cell;
+use crate::fc::{service_error, ApiRequest, CustomCall, Endpoint, InvocationType, InvokeFunction, API_VERSION};
 
 /// Credentials are refreshed this long before the expiration their provider reported, so a
 /// token never expires between signing and the service checking it.
@@ -16,48 +24,6 @@ pub const CREDENTIALS_REFRESH_MARGIN_MS: f64 = 60_000.0;
 /// are never reused: their provider is asked again on every call.
 pub fn credentials_fresh(expiration_ms: Option<f64>, now_ms: f64) -> bool {
     expiration_ms.is_some_and(|exp| now_ms + CREDENTIALS_REFRESH_MARGIN_MS < exp)
-}
-
-/// What the client needs from the place it runs: a clock, randomness, credentials, a digest
-/// and a way to send. The wasm layer implements it over `fetch`; tests script it.
-#[allow(async_fn_in_trait)] // single-threaded hosts (wasm) need no Send bound
-pub trait Host {
-    /// The host's request body (a JS `Uint8Array` in the wasm host): never copied by the core.
-    type Body;
-    /// The host's response, with its body already read.
-    type Response: HostResponse;
-    /// What cancels a call (an `AbortSignal` in the wasm host).
-    type Cancel;
-
-    /// Milliseconds since the Unix epoch, by the host's clock.
-    fn now_ms(&self) -> f64;
-    /// A fresh random nonce.
-    fn nonce(&self) -> String;
-    /// A random number in `[0, 1)` (backoff jitter; need not be cryptographic).
-    fn random(&self) -> f64;
-    /// Waits `ms` milliseconds, or fails with [`Error::Aborted`] as soon as `cancel` fires.
-    async fn sleep(&self, ms: u64, cancel: Option<&Self::Cancel>) -> Result<(), Error>;
-    /// The body's SHA-256 (a host may use its native digest).
-    async fn payload_hash(&self, body: &Self::Body) -> Result<PayloadHash, Error>;
-    /// Credentials fit to sign with at `now_ms` (corrected clock): cached ones while fresh
-    /// (see [`credentials_fresh`]), fetched anew when stale or when `force_refresh`. Waiting for
-    /// them is part of the attempt: its timeout and cancellation apply.
-    async fn credentials(
-        &self,
-        now_ms: f64,
-        force_refresh: bool,
-        attempt: &Attempt<'_, Self::Cancel>,
-    ) -> Result<Credentials, Error>;
-    /// Whether [`Host::credentials`] can give others than those it gave (a provider, not
-    /// static keys): when not, an expired token is final.
-    fn can_refresh_credentials(&self) -> bool;
-    /// Sends a signed request (with `body`, if any) and reads the whole answer.
-    async fn send(
-        &self,
-        request: &SignedRequest,
-        body: Option<&Self::Body>,
-        attempt: &Attempt<'_, Self::Cancel>,
-    ) -> Result<Self::Response, Error>;
 }
 
 /// A response as the core reads it.
@@ -70,85 +36,46 @@ pub trait HostResponse {
     fn json_field(&self, name: &str) -> Option<String>;
 }
 
-/// Limits of one attempt, passed to [`Host::send`].
-#[derive(Debug)]
-pub struct Attempt<'a, C> {
-    /// Give up after this many milliseconds.
-    pub timeout_ms: Option<u64>,
-    /// The caller's cancellation.
-    pub cancel: Option<&'a C>,
+/// Where a client's credentials come from.
+#[derive(Debug, Clone)]
+pub enum CredentialSource {
+    /// Fixed credentials: used as they are, never refreshed.
+    Static(Credentials),
+    /// A provider the host calls when [`Next::Credentials`] asks for it; what it gives is kept
+    /// until shortly before its expiration (see [`credentials_fresh`]).
+    Provider,
 }
 
-/// Per-call options.
 #[derive(Debug)]
-pub struct CallOptions<'a, C> {
-    /// Timeout of each attempt, in milliseconds.
-    pub timeout_ms: Option<u64>,
-    /// Time for the whole call, retries and waits included, in milliseconds.
-    pub deadline_ms: Option<u64>,
-    /// The caller's cancellation.
-    pub cancel: Option<&'a C>,
-    /// This call's retry policy (the client's when `None`).
-    pub retry: Option<RetryPolicy>,
-    /// The caller declares the call safe to repeat even where it may already have run.
-    pub idempotent: bool,
+enum Keys {
+    Static(Credentials),
+    Provided(Option<(Credentials, Option<f64>)>),
 }
 
-impl<C> Default for CallOptions<'_, C> {
-    fn default() -> Self {
-        CallOptions { timeout_ms: None, deadline_ms: None, cancel: None, retry: None, idempotent: false }
-    }
-}
-
-/// The answer to an invocation: FC's metadata and the host's response (body included).
+/// What every call of one client shares: the endpoint, the retry policy, the credentials, and
+/// the clock offset learnt from the service.
 #[derive(Debug)]
-pub struct Invocation<R> {
-    /// HTTP status: 200 for Sync, 202 for Async.
-    pub status: u16,
-    /// Request id, log tail, function error, async task id.
-    pub meta: InvokeMeta,
-    /// The host's response.
-    pub response: R,
-}
-
-/// A Function Compute client over a host.
-#[derive(Debug)]
-pub struct Client<H> {
-    host: H,
+pub struct Client {
     endpoint: Endpoint,
     retry: RetryPolicy,
+    keys: Keys,
     /// Server time minus host time, learnt from a clock-skew rejection; added to every signature.
-    clock_offset_ms: Cell<f64>,
+    clock_offset_ms: f64,
 }
 
-/// What one successful call gives back.
-#[derive(Debug)]
-struct Sent<R> {
-    response: R,
-    /// A retried Async invocation found its task already accepted by an earlier attempt.
-    accepted_earlier: bool,
-}
-
-impl<H: Host> Client<H> {
+impl Client {
     /// A client for `endpoint` with the default retry policy.
-    pub fn new(host: H, endpoint: Endpoint) -> Self {
-        Client { host, endpoint, retry: RetryPolicy::default(), clock_offset_ms: Cell::new(0.0) }
+    pub fn new(endpoint: Endpoint, credentials: CredentialSource) -> Self {
+        let keys = match credentials {
+            CredentialSource::Static(c) => Keys::Static(c),
+            CredentialSource::Provider => Keys::Provided(None),
+        };
+        Client { endpoint, retry: RetryPolicy::default(), keys, clock_offset_ms: 0.0 }
     }
 
     /// Replaces the client's retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn set_retry(&mut self, retry: RetryPolicy) {
         self.retry = retry;
-        self
-    }
-
-    /// The host's clock corrected by what the service told us (milliseconds since the epoch).
-    pub fn now_ms(&self) -> f64 {
-        self.host.now_ms() + self.clock_offset_ms.get()
-    }
-
-    /// The host.
-    pub fn host(&self) -> &H {
-        &self.host
     }
 
     /// The endpoint.
@@ -156,272 +83,447 @@ impl<H: Host> Client<H> {
         &self.endpoint
     }
 
-    /// Invokes a function. Options are validated before the body is hashed or anything sent.
-    pub async fn invoke_function(
-        &self,
-        options: &InvokeFunction<'_>,
-        body: &H::Body,
-        call: &CallOptions<'_, H::Cancel>,
-    ) -> Result<Invocation<H::Response>, Error> {
-        options.validate()?;
-        let payload = self.host.payload_hash(body).await?;
-        let api = options.to_request(&self.endpoint, payload)?;
-        let with_task_id = options.invocation_type == InvocationType::Async && options.async_task_id.is_some();
-        let repeatable = if with_task_id || call.idempotent { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
-        let sent = self.send_with_retries(&api, Some(body), call, repeatable, with_task_id).await?;
-        let response = sent.response;
-        let mut meta = InvokeMeta::from_headers(|name| response.header(name));
-        if sent.accepted_earlier {
-            // The task id is ours; FC has it queued once, from the earlier attempt.
-            meta.async_task_id = options.async_task_id.map(str::to_owned);
-            return Ok(Invocation { status: 202, meta, response });
-        }
-        Ok(Invocation { status: response.status(), meta, response })
+    /// The host's clock (`host_now_ms`) corrected by what the service told us.
+    pub fn now_ms(&self, host_now_ms: f64) -> f64 {
+        host_now_ms + self.clock_offset_ms
     }
 
-    /// Signs and sends any FC API request, retrying per policy; a non-2xx answer becomes
-    /// [`Error::Service`]. `repeatable` says whether a request that may have run can be repeated.
-    pub async fn call(
-        &self,
-        api: &ApiRequest,
-        body: Option<&H::Body>,
-        call: &CallOptions<'_, H::Cancel>,
+    /// What the provider gave, with its expiration (epoch ms, if it said): the answer to
+    /// [`Next::Credentials`]. Ignored by a client with static credentials.
+    pub fn set_credentials(&mut self, credentials: Credentials, expiration_ms: Option<f64>) {
+        if let Keys::Provided(cached) = &mut self.keys {
+            *cached = Some((credentials, expiration_ms));
+        }
+    }
+
+    /// Credentials fit to sign with at `now_ms` (corrected clock), or `None` when the provider
+    /// must be asked: nothing cached, stale, or `force_refresh`.
+    fn fresh_credentials(&self, now_ms: f64, force_refresh: bool) -> Option<&Credentials> {
+        match &self.keys {
+            Keys::Static(c) => Some(c),
+            Keys::Provided(Some((c, expiration))) if !force_refresh && credentials_fresh(*expiration, now_ms) => {
+                Some(c)
+            }
+            Keys::Provided(_) => None,
+        }
+    }
+
+    /// The credentials last given, fresh or not (what the provider just answered).
+    fn last_credentials(&self) -> Option<&Credentials> {
+        match &self.keys {
+            Keys::Static(c) => Some(c),
+            Keys::Provided(cached) => cached.as_ref().map(|(c, _)| c),
+        }
+    }
+}
+
+/// Per-call options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallOptions {
+    /// Timeout of each attempt, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Time for the whole call, retries and waits included, in milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// This call's retry policy (the client's when `None`).
+    pub retry: Option<RetryPolicy>,
+    /// The caller declares the call safe to repeat even where it may already have run.
+    pub idempotent: bool,
+}
+
+/// What the host does next for a [`Call`].
+#[derive(Debug, PartialEq)]
+pub enum Next {
+    /// Ask the credentials provider, hand its answer to [`Client::set_credentials`], then call
+    /// [`Call::resume`]; a failure goes to [`Call::failed`]. The wait is part of the attempt:
+    /// it stops after `timeout_ms` ([`Error::Timeout`]) or when the caller aborts.
+    Credentials {
+        /// The attempt's time left, in milliseconds.
+        timeout_ms: Option<u64>,
+    },
+    /// Send this request (with the call's body, if any) and read the whole answer, then report
+    /// it with [`Call::answered`], or the failure with [`Call::failed`].
+    Send {
+        /// The signed request.
+        request: acs3::SignedRequest,
+        /// The attempt's time left, in milliseconds.
+        timeout_ms: Option<u64>,
+    },
+    /// Wait `ms` milliseconds (unless the caller aborts), then call [`Call::resume`].
+    Wait {
+        /// How long.
+        ms: u64,
+    },
+    /// Call [`Call::resume`] at once: the next attempt fixes what the last one got wrong (the
+    /// clock, the credentials), with no wait.
+    Resume,
+    /// The request of [`Call::sign`], signed; nothing is sent.
+    Signed(acs3::SignedRequest),
+    /// The call succeeded; its result is the last answer.
+    Done {
+        /// A retried Async invocation whose task an earlier attempt had queued: the last answer
+        /// is FC's 409 for the task id, and the result is that acceptance (202).
+        accepted_earlier: bool,
+    },
+    /// The call failed.
+    Failed(Error),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at_ms: f64,
+    total_ms: u64,
+}
+
+/// Polling a task until it ends: the next interval and its bounds.
+#[derive(Debug, Clone, Copy)]
+struct Poll {
+    next_ms: u64,
+    max_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Between attempts: `resume` starts the next one.
+    Idle,
+    /// An attempt that began at `started_ms` waits for credentials.
+    Credentials { started_ms: f64, timeout_ms: Option<u64> },
+    /// An attempt's request is out.
+    Sent,
+    /// The call has ended.
+    Finished,
+}
+
+/// One call of the FC API, from its first attempt to its result.
+#[derive(Debug)]
+pub struct Call {
+    /// `x-acs-action`; `None` for a request that is not an API call (an HTTP trigger's).
+    action: Option<String>,
+    request: SignableRequest,
+    /// Only sign: the host sends the request itself (an HTTP trigger's).
+    sign_only: bool,
+    policy: RetryPolicy,
+    repeatable: Repeatable,
+    /// An Async invocation with a task id, which FC de-duplicates.
+    task_id_dedup: bool,
+    poll: Option<Poll>,
+    timeout_ms: Option<u64>,
+    deadline: Option<Deadline>,
+    attempts: Attempts,
+    force_refresh: bool,
+    /// Whether an attempt of this call may have reached FC, and so may have queued the task.
+    may_be_queued: bool,
+    /// The timeout of the last step that had one (`Send`, `Credentials`).
+    step_timeout_ms: Option<u64>,
+    state: State,
+}
+
+impl Call {
+    /// A call of the API request `api`; `repeatable` says whether it may be sent again after an
+    /// attempt that may have reached FC. `now_ms` (the host's clock) starts the deadline.
+    pub fn new(client: &Client, api: ApiRequest, options: &CallOptions, repeatable: Repeatable, now_ms: f64) -> Self {
+        let policy = options.retry.unwrap_or(client.retry);
+        let repeatable = if options.idempotent { Repeatable::Safe } else { repeatable };
+        Call::build(Some(api.action), api.request, policy, repeatable, options, now_ms)
+    }
+
+    fn build(
+        action: Option<String>,
+        request: SignableRequest,
+        policy: RetryPolicy,
         repeatable: Repeatable,
-    ) -> Result<H::Response, Error> {
-        Ok(self.send_with_retries(api, body, call, repeatable, false).await?.response)
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Self {
+        Call {
+            action,
+            request,
+            sign_only: false,
+            policy,
+            repeatable,
+            task_id_dedup: false,
+            poll: None,
+            timeout_ms: options.timeout_ms,
+            deadline: options.deadline_ms.map(|ms| Deadline { at_ms: now_ms + ms as f64, total_ms: ms }),
+            attempts: Attempts::default(),
+            force_refresh: false,
+            may_be_queued: false,
+            step_timeout_ms: None,
+            state: State::Idle,
+        }
+    }
+
+    /// InvokeFunction, with the body's hash. The options are validated here.
+    pub fn invoke(
+        client: &Client,
+        invoke: &InvokeFunction<'_>,
+        payload: PayloadHash,
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        let api = invoke.to_request(client.endpoint(), payload)?;
+        // FC de-duplicates an Async invocation by its task id: sending it again is safe.
+        let with_task_id = invoke.invocation_type == InvocationType::Async && invoke.async_task_id.is_some();
+        let repeatable = if with_task_id { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
+        Ok(Call { task_id_dedup: with_task_id, ..Call::new(client, api, options, repeatable, now_ms) })
     }
 
     /// Any FC 3.0 API call (see [`CustomCall`]). GET and HEAD are repeatable; others only when
-    /// `call.idempotent`.
-    pub async fn request(
-        &self,
+    /// `options.idempotent`.
+    pub fn request(
+        client: &Client,
         custom: &CustomCall<'_>,
-        body: Option<&H::Body>,
-        call: &CallOptions<'_, H::Cancel>,
-    ) -> Result<H::Response, Error> {
-        let payload = match body {
-            Some(b) => self.host.payload_hash(b).await?,
-            None => PayloadHash::empty(),
-        };
-        let api = custom.to_request(&self.endpoint, payload, body.is_some())?;
+        payload: PayloadHash,
+        has_body: bool,
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        let api = custom.to_request(client.endpoint(), payload, has_body)?;
         let read = matches!(api.request.method(), "GET" | "HEAD");
-        let repeatable = if read || call.idempotent { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
-        self.call(&api, body, call, repeatable).await
+        let repeatable = if read { Repeatable::Safe } else { Repeatable::OnlyIfNotRun };
+        Ok(Call::new(client, api, options, repeatable, now_ms))
     }
 
     /// GetAsyncTask: the task's state and result (JSON).
-    pub async fn get_async_task(
-        &self,
+    pub fn get_async_task(
+        client: &Client,
         function_name: &str,
         task_id: &str,
         qualifier: Option<&str>,
-        call: &CallOptions<'_, H::Cancel>,
-    ) -> Result<H::Response, Error> {
-        let api = async_task::get_async_task(&self.endpoint, function_name, task_id, qualifier)?;
-        self.call(&api, None, call, Repeatable::Safe).await
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        let api = async_task::get_async_task(client.endpoint(), function_name, task_id, qualifier)?;
+        Ok(Call::new(client, api, options, Repeatable::Safe, now_ms))
     }
 
     /// StopAsyncTask. Not repeated after a failure that may have reached FC: a second stop of a
     /// stopped task answers `AsyncTaskAlreadyFinished`, which would hide that the first worked.
-    pub async fn stop_async_task(
-        &self,
+    pub fn stop_async_task(
+        client: &Client,
         function_name: &str,
         task_id: &str,
         qualifier: Option<&str>,
-        call: &CallOptions<'_, H::Cancel>,
-    ) -> Result<H::Response, Error> {
-        let api = async_task::stop_async_task(&self.endpoint, function_name, task_id, qualifier)?;
-        self.call(&api, None, call, Repeatable::OnlyIfNotRun).await
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        let api = async_task::stop_async_task(client.endpoint(), function_name, task_id, qualifier)?;
+        Ok(Call::new(client, api, &CallOptions { idempotent: false, ..*options }, Repeatable::OnlyIfNotRun, now_ms))
     }
 
     /// ListAsyncTasks: one page (JSON `{ tasks, nextToken }`).
-    pub async fn list_async_tasks(
-        &self,
+    pub fn list_async_tasks(
+        client: &Client,
         function_name: &str,
-        options: &ListAsyncTasks<'_>,
-        call: &CallOptions<'_, H::Cancel>,
-    ) -> Result<H::Response, Error> {
-        let api = async_task::list_async_tasks(&self.endpoint, function_name, options)?;
-        self.call(&api, None, call, Repeatable::Safe).await
+        list: &ListAsyncTasks<'_>,
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        let api = async_task::list_async_tasks(client.endpoint(), function_name, list)?;
+        Ok(Call::new(client, api, options, Repeatable::Safe, now_ms))
     }
 
     /// Polls GetAsyncTask until the task reaches a terminal state, waiting `interval_ms` at first
-    /// and doubling up to `max_interval_ms`. `call.deadline_ms` bounds the whole wait
-    /// ([`Error::Timeout`]); `call.cancel` stops it ([`Error::Aborted`]).
-    pub async fn wait_for_async_task(
-        &self,
+    /// and doubling up to `max_interval_ms`; each poll is a call of its own (its own attempts).
+    /// `options.deadline_ms` bounds the whole wait ([`Error::Timeout`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn wait_for_async_task(
+        client: &Client,
         function_name: &str,
         task_id: &str,
         qualifier: Option<&str>,
         interval_ms: u64,
         max_interval_ms: u64,
-        call: &CallOptions<'_, H::Cancel>,
-    ) -> Result<H::Response, Error> {
-        let api = async_task::get_async_task(&self.endpoint, function_name, task_id, qualifier)?;
-        let deadline = call.deadline_ms.map(|ms| (self.host.now_ms() + ms as f64, ms));
+        options: &CallOptions,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        let mut call = Call::get_async_task(client, function_name, task_id, qualifier, options, now_ms)?;
         // At least 1 ms: with 0 the doubling would stay at 0 and poll without pause.
-        let interval_ms = interval_ms.max(1);
-        let mut interval = interval_ms;
-        loop {
-            let remaining = deadline.map(|(at, _)| (at - self.host.now_ms()).max(1.0) as u64);
-            let each = CallOptions {
-                timeout_ms: call.timeout_ms,
-                deadline_ms: remaining,
-                cancel: call.cancel,
-                retry: call.retry,
-                idempotent: false,
-            };
-            let response = self.call(&api, None, &each, Repeatable::Safe).await?;
-            match response.json_field("status") {
-                Some(status) if async_task::is_terminal_status(&status) => return Ok(response),
-                Some(_) => {}
-                // Not a task document (a proxy's page): polling again would not end.
-                None => return Err(Error::network("the GetAsyncTask answer has no task status", true)),
-            }
-            if let Some((at, total)) = deadline {
-                if self.host.now_ms() + interval as f64 >= at {
-                    return Err(Error::Timeout { after_ms: total });
-                }
-            }
-            self.host.sleep(interval, call.cancel).await?;
-            interval = interval.saturating_mul(2).min(max_interval_ms.max(interval_ms));
-        }
+        let first_ms = interval_ms.max(1);
+        call.poll = Some(Poll { next_ms: first_ms, max_ms: max_interval_ms.max(first_ms) });
+        Ok(call)
     }
 
     /// Signs a request that is not an API call (an HTTP trigger with signature authentication)
-    /// with the client's credentials and clock, without sending it.
-    pub async fn sign(&self, request: &SignableRequest) -> Result<SignedRequest, Error> {
-        let now = self.now_ms();
-        let credentials = self.host.credentials(now, false, &Attempt { timeout_ms: None, cancel: None }).await?;
-        let params = SigningParams {
-            action: None,
-            version: None,
-            date: AcsDate::from_unix_millis(now)?,
-            nonce: &self.host.nonce(),
+    /// with the client's credentials and clock, without sending it: [`Next::Signed`].
+    pub fn sign(request: SignableRequest) -> Self {
+        let unsent =
+            Call::build(None, request, RetryPolicy::none(), Repeatable::OnlyIfNotRun, &CallOptions::default(), 0.0);
+        Call { sign_only: true, ..unsent }
+    }
+
+    /// The time limit of the last `Send` or `Credentials` step, for the [`Error::Timeout`] the
+    /// host reports when it ran out.
+    pub fn step_timeout_ms(&self) -> Option<u64> {
+        self.step_timeout_ms
+    }
+
+    /// Starts the next attempt, or goes on with the current one once credentials are in.
+    /// `now_ms` is the host's clock; `nonce` is fresh and random.
+    pub fn resume(&mut self, client: &mut Client, now_ms: f64, nonce: &str) -> Next {
+        let (started_ms, timeout_ms) = match self.state {
+            State::Idle => {
+                let mut timeout_ms = self.timeout_ms;
+                if let Some(d) = self.deadline {
+                    let remaining = d.at_ms - now_ms;
+                    if remaining <= 0.0 {
+                        return self.finish(Next::Failed(Error::Timeout { after_ms: d.total_ms }));
+                    }
+                    timeout_ms = Some(timeout_ms.map_or(remaining as u64, |t| t.min(remaining as u64)).max(1));
+                }
+                self.attempts.made += 1;
+                if client.fresh_credentials(client.now_ms(now_ms), self.force_refresh).is_none() {
+                    self.state = State::Credentials { started_ms: now_ms, timeout_ms };
+                    self.step_timeout_ms = timeout_ms;
+                    return Next::Credentials { timeout_ms };
+                }
+                (now_ms, timeout_ms)
+            }
+            State::Credentials { started_ms, timeout_ms } => (started_ms, timeout_ms),
+            State::Sent | State::Finished => return out_of_order("resumed", self.state),
         };
-        crate::acs3::sign(request, &credentials, &params)
-    }
-
-    async fn send_with_retries(
-        &self,
-        api: &ApiRequest,
-        body: Option<&H::Body>,
-        call: &CallOptions<'_, H::Cancel>,
-        repeatable: Repeatable,
-        task_id_dedup: bool,
-    ) -> Result<Sent<H::Response>, Error> {
-        let policy = call.retry.unwrap_or(self.retry);
-        let deadline = call.deadline_ms.map(|ms| (self.host.now_ms() + ms as f64, ms));
-        let mut attempts = Attempts::default();
-        let mut force_refresh = false;
-        // Whether an earlier attempt may have reached FC, and so may have queued the task.
-        let mut may_be_queued = false;
-        loop {
-            let mut timeout_ms = call.timeout_ms;
-            if let Some((at, total)) = deadline {
-                let remaining = at - self.host.now_ms();
-                if remaining <= 0.0 {
-                    return Err(Error::Timeout { after_ms: total });
-                }
-                timeout_ms = Some(timeout_ms.map_or(remaining as u64, |t| t.min(remaining as u64)).max(1));
-            }
-            attempts.made += 1;
-            let error = match self.attempt(api, body, call.cancel, timeout_ms, force_refresh).await {
-                Ok(response) => return Ok(Sent { response, accepted_earlier: false }),
-                Err((error, response)) => {
-                    // A retry of an Async invocation whose task id is already taken, after an
-                    // attempt that may have reached FC: that attempt queued it (FC de-duplicates
-                    // by task id). After attempts that provably did not, the id was taken before
-                    // this call, and the conflict is the caller's.
-                    if task_id_dedup && may_be_queued && error.code() == "AsyncTaskAlreadyExists" {
-                        if let Some(response) = response {
-                            return Ok(Sent { response, accepted_earlier: true });
-                        }
-                    }
-                    may_be_queued |= may_have_run(&error);
-                    error
-                }
-            };
-            force_refresh = false;
-            let now = self.host.now_ms();
-            match decide(&policy, repeatable, &attempts, &error, self.host.random(), now) {
-                Decision::GiveUp => return Err(error),
-                Decision::CorrectClock { offset_ms } => {
-                    self.clock_offset_ms.set(offset_ms);
-                    attempts.clock_corrected = true;
-                }
-                Decision::RefreshCredentials if !self.host.can_refresh_credentials() => return Err(error),
-                Decision::RefreshCredentials => {
-                    force_refresh = true;
-                    attempts.credentials_refreshed = true;
-                }
-                Decision::RetryAfter { delay_ms } => {
-                    if deadline.is_some_and(|(at, _)| now + delay_ms as f64 >= at) {
-                        return Err(error);
-                    }
-                    self.host.sleep(delay_ms, call.cancel).await?;
-                }
-            }
+        self.force_refresh = false;
+        let Some(credentials) = client.last_credentials().cloned() else {
+            let error = Error::credentials("the credentials provider gave none");
+            return self.after_failure(client, error, now_ms, 0.0);
+        };
+        let params = |date| SigningParams {
+            action: self.action.as_deref(),
+            version: self.action.as_ref().map(|_| API_VERSION),
+            date,
+            nonce,
+        };
+        let signed = AcsDate::from_unix_millis(client.now_ms(now_ms))
+            .and_then(|date| acs3::sign(&self.request, &credentials, &params(date)));
+        let signed = match signed {
+            Ok(signed) => signed,
+            // Not retryable (a bad nonce, a clock outside 1970..9999): decide() gives up.
+            Err(error) => return self.after_failure(client, error, now_ms, 0.0),
+        };
+        if self.sign_only {
+            return self.finish(Next::Signed(signed));
         }
-    }
-
-    /// One signed attempt. A service error keeps its response (for the Async dedup case).
-    async fn attempt(
-        &self,
-        api: &ApiRequest,
-        body: Option<&H::Body>,
-        cancel: Option<&H::Cancel>,
-        timeout_ms: Option<u64>,
-        force_refresh: bool,
-    ) -> Result<H::Response, (Error, Option<H::Response>)> {
-        let started = self.host.now_ms();
-        let waiting = Attempt { timeout_ms, cancel };
-        let credentials = self.host.credentials(self.now_ms(), force_refresh, &waiting).await.map_err(|e| (e, None))?;
         // What is left of the attempt's time once credentials are in.
-        let spent = (self.host.now_ms() - started).max(0.0) as u64;
+        let spent = (now_ms - started_ms).max(0.0) as u64;
         let timeout_ms = timeout_ms.map(|t| t.saturating_sub(spent).max(1));
-        let now = self.now_ms();
-        let date = AcsDate::from_unix_millis(now).map_err(|e| (e, None))?;
-        let signed = api.sign(&credentials, date, &self.host.nonce()).map_err(|e| (e, None))?;
-        let attempt = Attempt { timeout_ms, cancel };
-        let response = self.host.send(&signed, body, &attempt).await.map_err(|e| (e, None))?;
-        let status = response.status();
-        if (200..300).contains(&status) {
-            Ok(response)
-        } else {
-            let error = service_error(status, |n| response.header(n), |f| response.json_field(f));
-            Err((Error::Service(Box::new(error)), Some(response)))
+        self.state = State::Sent;
+        self.step_timeout_ms = timeout_ms;
+        Next::Send { request: signed, timeout_ms }
+    }
+
+    /// The answer to [`Next::Send`]. `random` in `[0, 1)` draws the backoff's jitter.
+    pub fn answered(&mut self, client: &mut Client, answer: &impl HostResponse, now_ms: f64, random: f64) -> Next {
+        if self.state != State::Sent {
+            return out_of_order("answered", self.state);
         }
+        let status = answer.status();
+        if (200..300).contains(&status) {
+            return match self.poll {
+                Some(poll) => self.polled(poll, answer, now_ms),
+                None => self.finish(Next::Done { accepted_earlier: false }),
+            };
+        }
+        let error = Error::Service(Box::new(service_error(status, |n| answer.header(n), |f| answer.json_field(f))));
+        // A retry of an Async invocation whose task id is already taken, after an attempt that
+        // may have reached FC: that attempt queued it (FC de-duplicates by task id). After
+        // attempts that provably did not, the id was taken before this call, and the conflict
+        // is the caller's.
+        if self.task_id_dedup && self.may_be_queued && error.code() == "AsyncTaskAlreadyExists" {
+            return self.finish(Next::Done { accepted_earlier: true });
+        }
+        self.after_failure(client, error, now_ms, random)
+    }
+
+    /// A step that failed: sending or reading (a network error, [`Error::Timeout`],
+    /// [`Error::Aborted`]), the credentials provider, or a wait the caller aborted.
+    pub fn failed(&mut self, client: &mut Client, error: Error, now_ms: f64, random: f64) -> Next {
+        if self.state == State::Finished {
+            return out_of_order("failed", self.state);
+        }
+        self.after_failure(client, error, now_ms, random)
+    }
+
+    /// A poll's 2xx answer: the task has ended, or the next poll waits.
+    fn polled(&mut self, mut poll: Poll, answer: &impl HostResponse, now_ms: f64) -> Next {
+        match answer.json_field("status") {
+            Some(status) if is_terminal_status(&status) => return self.finish(Next::Done { accepted_earlier: false }),
+            Some(_) => {}
+            // Not a task document (a proxy's page): polling again would not end.
+            None => {
+                let error = Error::network("the GetAsyncTask answer has no task status", true);
+                return self.finish(Next::Failed(error));
+            }
+        }
+        let wait = poll.next_ms;
+        if let Some(d) = self.deadline {
+            if now_ms + wait as f64 >= d.at_ms {
+                return self.finish(Next::Failed(Error::Timeout { after_ms: d.total_ms }));
+            }
+        }
+        poll.next_ms = wait.saturating_mul(2).min(poll.max_ms);
+        self.poll = Some(poll);
+        // The next poll is a call of its own: its attempts start afresh.
+        self.attempts = Attempts::default();
+        self.may_be_queued = false;
+        self.state = State::Idle;
+        Next::Wait { ms: wait }
+    }
+
+    fn after_failure(&mut self, client: &mut Client, error: Error, now_ms: f64, random: f64) -> Next {
+        self.may_be_queued |= may_have_run(&error);
+        self.force_refresh = false;
+        self.state = State::Idle;
+        match decide(&self.policy, self.repeatable, &self.attempts, &error, random, now_ms) {
+            Decision::GiveUp => self.finish(Next::Failed(error)),
+            Decision::CorrectClock { offset_ms } => {
+                client.clock_offset_ms = offset_ms;
+                self.attempts.clock_corrected = true;
+                Next::Resume
+            }
+            Decision::RefreshCredentials if matches!(client.keys, Keys::Static(_)) => self.finish(Next::Failed(error)),
+            Decision::RefreshCredentials => {
+                self.force_refresh = true;
+                self.attempts.credentials_refreshed = true;
+                Next::Resume
+            }
+            Decision::RetryAfter { delay_ms } => {
+                if self.deadline.is_some_and(|d| now_ms + delay_ms as f64 >= d.at_ms) {
+                    self.finish(Next::Failed(error))
+                } else {
+                    Next::Wait { ms: delay_ms }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, next: Next) -> Next {
+        self.state = State::Finished;
+        next
     }
 }
 
+/// A host reporting an event the call is not waiting for: a bug in the host, reported as such
+/// rather than acted on.
+fn out_of_order(event: &str, state: State) -> Next {
+    let reason = match state {
+        State::Finished => "the call has already ended",
+        State::Sent => "a request is still out",
+        _ => "no request is out",
+    };
+    Next::Failed(Error::invalid("call", format!("{event} out of order: {reason}")))
+}
+
 #[cfg(test)]
-pub(crate) mod scripted {
-    //! A host whose answers are scripted, for tests of the orchestration.
-
+mod tests {
     use super::*;
-    use std::cell::RefCell;
+    use crate::acs3::SignedRequest;
+    use crate::fc::LogType;
     use std::collections::VecDeque;
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
 
-    /// Runs a future whose every await is immediately ready (the scripted host never waits).
-    pub fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-                return out;
-            }
-        }
-    }
-
-    #[derive(Debug, Clone, Default)]
-    pub struct Answer {
-        pub status: u16,
-        pub headers: Vec<(String, String)>,
-        pub json: Vec<(String, String)>,
+    #[derive(Debug, Clone, Default, PartialEq)]
+    struct Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        json: Vec<(String, String)>,
     }
 
     impl HostResponse for Answer {
@@ -436,84 +538,84 @@ pub(crate) mod scripted {
         }
     }
 
+    /// A host whose answers are scripted: it does what each step says, in no time except the
+    /// 10 ms each request takes and the waits it is told to make.
     #[derive(Debug, Default)]
-    pub struct ScriptedHost {
-        pub now_ms: std::cell::Cell<f64>,
-        pub credentials: Option<Credentials>,
-        pub answers: RefCell<VecDeque<Result<Answer, Error>>>,
-        pub sent: RefCell<Vec<SignedRequest>>,
-        pub nonces: RefCell<u32>,
-        pub sleeps: RefCell<Vec<u64>>,
-        pub refreshes: RefCell<u32>,
-        /// Static credentials: no refresh possible.
-        pub static_credentials: bool,
-        pub timeouts: RefCell<Vec<Option<u64>>>,
+    struct Script {
+        now_ms: f64,
+        /// What the provider gives; `None`: it fails.
+        provided: Option<Credentials>,
+        answers: VecDeque<Result<Answer, Error>>,
+        sent: Vec<SignedRequest>,
+        timeouts: Vec<Option<u64>>,
+        nonces: u32,
+        sleeps: Vec<u64>,
+        provider_calls: u32,
     }
 
-    impl Host for ScriptedHost {
-        type Body = Vec<u8>;
-        type Response = Answer;
-        type Cancel = ();
+    impl Script {
+        fn new(answers: Vec<Result<Answer, Error>>) -> Self {
+            Script { now_ms: 1_700_000_000_123.0, answers: answers.into(), ..Script::default() }
+        }
 
-        fn now_ms(&self) -> f64 {
-            self.now_ms.get()
+        fn nonce(&mut self) -> String {
+            self.nonces += 1;
+            format!("nonce-{}", self.nonces)
         }
-        fn nonce(&self) -> String {
-            let mut n = self.nonces.borrow_mut();
-            *n += 1;
-            format!("nonce-{n}")
-        }
-        fn random(&self) -> f64 {
-            0.5
-        }
-        async fn sleep(&self, ms: u64, _cancel: Option<&()>) -> Result<(), Error> {
-            self.sleeps.borrow_mut().push(ms);
-            self.now_ms.set(self.now_ms.get() + ms as f64);
-            Ok(())
-        }
-        async fn payload_hash(&self, body: &Vec<u8>) -> Result<PayloadHash, Error> {
-            Ok(PayloadHash::of_bytes(body))
-        }
-        async fn credentials(
-            &self,
-            _now_ms: f64,
-            force_refresh: bool,
-            _attempt: &Attempt<'_, ()>,
-        ) -> Result<Credentials, Error> {
-            if force_refresh {
-                *self.refreshes.borrow_mut() += 1;
+
+        /// Runs `call` to its end: the last answer and whether it was accepted earlier.
+        fn run(&mut self, client: &mut Client, mut call: Call) -> Result<(Option<Answer>, bool), Error> {
+            let mut last = None;
+            let nonce = self.nonce();
+            let mut next = call.resume(client, self.now_ms, &nonce);
+            loop {
+                next = match next {
+                    Next::Credentials { .. } => {
+                        self.provider_calls += 1;
+                        match self.provided.clone() {
+                            Some(c) => {
+                                client.set_credentials(c, None);
+                                let nonce = self.nonce();
+                                call.resume(client, self.now_ms, &nonce)
+                            }
+                            None => call.failed(client, Error::credentials("provider failed"), self.now_ms, 0.5),
+                        }
+                    }
+                    Next::Send { request, timeout_ms } => {
+                        self.sent.push(request);
+                        self.timeouts.push(timeout_ms);
+                        self.now_ms += 10.0;
+                        match self
+                            .answers
+                            .pop_front()
+                            .unwrap_or_else(|| Err(Error::network("no answer scripted", false)))
+                        {
+                            Ok(answer) => {
+                                let next = call.answered(client, &answer, self.now_ms, 0.5);
+                                last = Some(answer);
+                                next
+                            }
+                            Err(error) => call.failed(client, error, self.now_ms, 0.5),
+                        }
+                    }
+                    Next::Wait { ms } => {
+                        self.sleeps.push(ms);
+                        self.now_ms += ms as f64;
+                        let nonce = self.nonce();
+                        call.resume(client, self.now_ms, &nonce)
+                    }
+                    Next::Resume => {
+                        let nonce = self.nonce();
+                        call.resume(client, self.now_ms, &nonce)
+                    }
+                    Next::Signed(request) => {
+                        self.sent.push(request);
+                        return Ok((None, false));
+                    }
+                    Next::Done { accepted_earlier } => return Ok((last, accepted_earlier)),
+                    Next::Failed(error) => return Err(error),
+                }
             }
-            self.credentials.clone().ok_or_else(|| Error::credentials("none scripted"))
-        }
-        fn can_refresh_credentials(&self) -> bool {
-            !self.static_credentials
-        }
-        async fn send(
-            &self,
-            request: &SignedRequest,
-            _body: Option<&Vec<u8>>,
-            attempt: &Attempt<'_, ()>,
-        ) -> Result<Answer, Error> {
-            self.sent.borrow_mut().push(request.clone());
-            self.timeouts.borrow_mut().push(attempt.timeout_ms);
-            self.now_ms.set(self.now_ms.get() + 10.0);
-            self.answers.borrow_mut().pop_front().unwrap_or_else(|| Err(Error::network("no answer scripted", false)))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scripted::*;
-    use super::*;
-    use crate::fc::InvocationType;
-
-    fn host(answers: Vec<Result<Answer, Error>>) -> ScriptedHost {
-        ScriptedHost {
-            now_ms: std::cell::Cell::new(1_700_000_000_123.0),
-            credentials: Credentials::new("id", "secret", Some("token".into())).ok(),
-            answers: std::cell::RefCell::new(answers.into()),
-            ..Default::default()
         }
     }
 
@@ -521,50 +623,20 @@ mod tests {
         Endpoint::parse("http://127.0.0.1:9000").expect("valid")
     }
 
+    fn sts() -> Credentials {
+        Credentials::new("id", "secret", Some("token".into())).expect("valid")
+    }
+
+    fn client() -> Client {
+        Client::new(endpoint(), CredentialSource::Static(sts()))
+    }
+
+    fn provided() -> Client {
+        Client::new(endpoint(), CredentialSource::Provider)
+    }
+
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn invokes_and_reads_metadata() {
-        let answer = Answer {
-            status: 202,
-            headers: pairs(&[("X-Fc-Request-Id", "r1"), ("x-fc-async-task-id", "t1")]),
-            json: vec![],
-        };
-        let client = Client::new(host(vec![Ok(answer)]), endpoint());
-        let opts = InvokeFunction {
-            function_name: "f",
-            invocation_type: InvocationType::Async,
-            async_task_id: Some("t1"),
-            ..Default::default()
-        };
-        let out = block_on(client.invoke_function(&opts, &b"hi".to_vec(), &CallOptions::default())).expect("ok");
-        assert_eq!(out.status, 202);
-        assert_eq!(out.meta.request_id.as_deref(), Some("r1"));
-        assert_eq!(out.meta.async_task_id.as_deref(), Some("t1"));
-        let sent = client.host().sent.borrow();
-        assert_eq!(sent.len(), 1);
-        let first = sent.first().expect("one request");
-        assert_eq!(first.header("x-acs-date"), Some("2023-11-14T22:13:20Z"));
-        assert_eq!(first.header("x-acs-signature-nonce"), Some("nonce-1"));
-        assert_eq!(first.header("x-acs-security-token"), Some("token"));
-        assert_eq!(first.header("x-acs-content-sha256"), Some(PayloadHash::of_bytes(b"hi").as_str()));
-    }
-
-    #[test]
-    fn error_answers_become_service_errors() {
-        let answer = Answer {
-            status: 403,
-            headers: pairs(&[("x-fc-request-id", "r9")]),
-            json: pairs(&[("Code", "SignatureNotMatch"), ("Message", "nope")]),
-        };
-        let client = Client::new(host(vec![Ok(answer)]), endpoint());
-        let opts = InvokeFunction { function_name: "f", ..Default::default() };
-        let err = block_on(client.invoke_function(&opts, &vec![], &CallOptions::default())).expect_err("403");
-        assert_eq!(err.code(), "SignatureNotMatch");
-        assert_eq!(err.status(), Some(403));
-        assert_eq!(err.request_id(), Some("r9"));
     }
 
     fn status(status: u16, code: &str, headers: &[(&str, &str)]) -> Result<Answer, Error> {
@@ -575,43 +647,84 @@ mod tests {
         Ok(Answer { status: 200, ..Answer::default() })
     }
 
-    fn invoke(
-        client: &Client<ScriptedHost>,
-        opts: &InvokeFunction<'_>,
-        call: &CallOptions<'_, ()>,
-    ) -> Result<Invocation<Answer>, Error> {
-        block_on(client.invoke_function(opts, &b"x".to_vec(), call))
-    }
-
     const SYNC: InvokeFunction<'static> = InvokeFunction {
         function_name: "f",
         qualifier: None,
         invocation_type: InvocationType::Sync,
-        log_type: crate::fc::LogType::None,
+        log_type: LogType::None,
         async_task_id: None,
         headers: &[],
     };
 
+    fn invoke(
+        client: &mut Client,
+        script: &mut Script,
+        opts: &InvokeFunction<'_>,
+        options: &CallOptions,
+    ) -> Result<(Option<Answer>, bool), Error> {
+        let call = Call::invoke(client, opts, PayloadHash::of_bytes(b"x"), options, script.now_ms)?;
+        script.run(client, call)
+    }
+
+    fn code<T>(result: Result<T, Error>) -> Result<T, String> {
+        result.map_err(|e| e.code().to_owned())
+    }
+
+    #[test]
+    fn invokes_and_signs_with_the_hosts_time_and_nonce() {
+        let mut client = client();
+        let mut script = Script::new(vec![ok()]);
+        let opts = InvokeFunction {
+            function_name: "f",
+            invocation_type: InvocationType::Async,
+            async_task_id: Some("t1"),
+            ..Default::default()
+        };
+        let call = Call::invoke(&client, &opts, PayloadHash::of_bytes(b"hi"), &CallOptions::default(), script.now_ms)
+            .expect("valid");
+        let (answer, accepted_earlier) = script.run(&mut client, call).expect("ok");
+        assert_eq!(answer.map(|a| a.status), Some(200));
+        assert!(!accepted_earlier);
+        assert_eq!(script.sent.len(), 1);
+        let first = script.sent.first().expect("one request");
+        assert_eq!(first.header("x-acs-date"), Some("2023-11-14T22:13:20Z"));
+        assert_eq!(first.header("x-acs-signature-nonce"), Some("nonce-1"));
+        assert_eq!(first.header("x-acs-security-token"), Some("token"));
+        assert_eq!(first.header("x-acs-action"), Some("InvokeFunction"));
+        assert_eq!(first.header("x-acs-version"), Some("2023-03-30"));
+        assert_eq!(first.header("x-acs-content-sha256"), Some(PayloadHash::of_bytes(b"hi").as_str()));
+        assert_eq!(script.timeouts, [None]);
+    }
+
+    #[test]
+    fn error_answers_become_service_errors() {
+        let answer = Answer {
+            status: 403,
+            headers: pairs(&[("X-Fc-Request-Id", "r9")]),
+            json: pairs(&[("Code", "SignatureNotMatch"), ("Message", "nope")]),
+        };
+        let mut script = Script::new(vec![Ok(answer)]);
+        let err = invoke(&mut client(), &mut script, &SYNC, &CallOptions::default()).expect_err("403");
+        assert_eq!(err.code(), "SignatureNotMatch");
+        assert_eq!(err.status(), Some(403));
+        assert_eq!(err.request_id(), Some("r9"));
+    }
+
     #[test]
     fn throttled_calls_are_retried_and_signed_afresh() {
-        let client = Client::new(
-            host(vec![
-                status(429, "ResourceExhausted", &[]),
-                status(503, "ResourceThrottled", &[("retry-after", "1")]),
-                ok(),
-            ]),
-            endpoint(),
-        );
-        let out = invoke(&client, &SYNC, &CallOptions::default()).expect("third attempt succeeds");
-        assert_eq!(out.status, 200);
-        let sent = client.host().sent.borrow();
-        assert_eq!(sent.len(), 3);
-        let nonces: Vec<_> = sent.iter().map(|s| s.header("x-acs-signature-nonce")).collect();
+        let mut script = Script::new(vec![
+            status(429, "ResourceExhausted", &[]),
+            status(503, "ResourceThrottled", &[("retry-after", "1")]),
+            ok(),
+        ]);
+        invoke(&mut client(), &mut script, &SYNC, &CallOptions::default()).expect("third attempt succeeds");
+        assert_eq!(script.sent.len(), 3);
+        let nonces: Vec<_> = script.sent.iter().map(|s| s.header("x-acs-signature-nonce")).collect();
         assert_eq!(nonces, [Some("nonce-1"), Some("nonce-2"), Some("nonce-3")]);
-        let sleeps = client.host().sleeps.borrow();
-        assert_eq!(sleeps.len(), 2);
-        assert_eq!(sleeps.get(1), Some(&1000), "Retry-After: 1 is honoured");
-        assert_ne!(sent.first().map(|s| s.header("authorization")), sent.get(2).map(|s| s.header("authorization")));
+        // Full jitter of a 100 ms first backoff at random 0.5; then Retry-After: 1.
+        assert_eq!(script.sleeps, [50, 1000]);
+        let first = script.sent.first().map(|s| s.header("authorization"));
+        assert_ne!(first, script.sent.get(2).map(|s| s.header("authorization")));
     }
 
     #[test]
@@ -621,33 +734,29 @@ mod tests {
             Err(Error::Timeout { after_ms: 5 }),
             Err(Error::network("reset", true)),
         ] {
-            let client = Client::new(host(vec![failure, ok()]), endpoint());
-            assert!(invoke(&client, &SYNC, &CallOptions::default()).is_err());
-            assert_eq!(client.host().sent.borrow().len(), 1);
+            let mut script = Script::new(vec![failure, ok()]);
+            assert!(invoke(&mut client(), &mut script, &SYNC, &CallOptions::default()).is_err());
+            assert_eq!(script.sent.len(), 1);
             // ... unless the caller opts in.
-            let client = Client::new(host(vec![status(500, "InternalServerError", &[]), ok()]), endpoint());
-            let call = CallOptions { idempotent: true, ..CallOptions::default() };
-            assert!(invoke(&client, &SYNC, &call).is_ok());
-            assert_eq!(client.host().sent.borrow().len(), 2);
+            let mut script = Script::new(vec![status(500, "InternalServerError", &[]), ok()]);
+            let options = CallOptions { idempotent: true, ..CallOptions::default() };
+            assert!(invoke(&mut client(), &mut script, &SYNC, &options).is_ok());
+            assert_eq!(script.sent.len(), 2);
         }
     }
 
     #[test]
     fn an_async_invocation_with_a_task_id_is_repeated_and_deduplicated() {
         let opts = InvokeFunction { invocation_type: InvocationType::Async, async_task_id: Some("t-1"), ..SYNC };
-        let client = Client::new(
-            host(vec![Err(Error::network("reset", true)), status(409, "AsyncTaskAlreadyExists", &[])]),
-            endpoint(),
-        );
-        let out = invoke(&client, &opts, &CallOptions::default()).expect("accepted by the first attempt");
-        assert_eq!(out.status, 202);
-        assert_eq!(out.meta.async_task_id.as_deref(), Some("t-1"));
+        let default = CallOptions::default();
+        let mut script =
+            Script::new(vec![Err(Error::network("reset", true)), status(409, "AsyncTaskAlreadyExists", &[])]);
+        let (answer, accepted_earlier) = invoke(&mut client(), &mut script, &opts, &default).expect("accepted");
+        assert!(accepted_earlier);
+        assert_eq!(answer.map(|a| a.status), Some(409), "the result is built from FC's conflict answer");
         // On a first attempt the conflict is the caller's: reported as is.
-        let client = Client::new(host(vec![status(409, "AsyncTaskAlreadyExists", &[])]), endpoint());
-        assert_eq!(
-            invoke(&client, &opts, &CallOptions::default()).map(|o| o.status).map_err(|e| e.code().to_owned()),
-            Err("AsyncTaskAlreadyExists".to_owned())
-        );
+        let mut script = Script::new(vec![status(409, "AsyncTaskAlreadyExists", &[])]);
+        assert_eq!(code(invoke(&mut client(), &mut script, &opts, &default)), Err("AsyncTaskAlreadyExists".into()));
         // After attempts that provably did not reach FC (throttled, refused, an expired token),
         // the id was taken before this call: the conflict is the caller's, not a success.
         for not_queued in [
@@ -656,127 +765,205 @@ mod tests {
             Err(Error::network("ECONNREFUSED", false)),
             status(403, "InvalidSecurityToken.Expired", &[]),
         ] {
-            let client = Client::new(host(vec![not_queued, status(409, "AsyncTaskAlreadyExists", &[])]), endpoint());
-            let out = invoke(&client, &opts, &CallOptions::default());
-            assert_eq!(
-                out.map(|o| o.status).map_err(|e| e.code().to_owned()),
-                Err("AsyncTaskAlreadyExists".to_owned())
-            );
-            assert_eq!(client.host().sent.borrow().len(), 2);
+            let mut client = provided();
+            let mut script = Script::new(vec![not_queued, status(409, "AsyncTaskAlreadyExists", &[])]);
+            script.provided = Some(sts());
+            let out = invoke(&mut client, &mut script, &opts, &default);
+            assert_eq!(code(out).map(|_| ()), Err("AsyncTaskAlreadyExists".into()));
+            assert_eq!(script.sent.len(), 2);
         }
         // One attempt that may have arrived among them is enough.
-        let client = Client::new(
-            host(vec![
-                Err(Error::Timeout { after_ms: 1 }),
-                status(429, "ResourceExhausted", &[]),
-                status(409, "AsyncTaskAlreadyExists", &[]),
-            ]),
-            endpoint(),
-        );
-        assert_eq!(invoke(&client, &opts, &CallOptions::default()).map(|o| o.status), Ok(202));
+        let mut script = Script::new(vec![
+            Err(Error::Timeout { after_ms: 1 }),
+            status(429, "ResourceExhausted", &[]),
+            status(409, "AsyncTaskAlreadyExists", &[]),
+        ]);
+        assert_eq!(invoke(&mut client(), &mut script, &opts, &default).map(|(_, a)| a), Ok(true));
         // Without a task id, an Async invocation that may have arrived is not repeated.
         let no_id = InvokeFunction { invocation_type: InvocationType::Async, ..SYNC };
-        let client = Client::new(host(vec![Err(Error::Timeout { after_ms: 1 }), ok()]), endpoint());
-        assert!(invoke(&client, &no_id, &CallOptions::default()).is_err());
+        let mut script = Script::new(vec![Err(Error::Timeout { after_ms: 1 }), ok()]);
+        assert!(invoke(&mut client(), &mut script, &no_id, &default).is_err());
     }
 
     #[test]
     fn clock_skew_is_learnt_and_kept() {
         // The host is an hour slow; the server says so once, and later calls sign with its time.
-        let h =
-            host(vec![status(403, "RequestTimeTooSkewed", &[("date", "Wed, 25 Nov 2026 11:00:00 GMT")]), ok(), ok()]);
-        h.now_ms.set(1_795_604_400_000.0 - 3_600_000.0);
-        let client = Client::new(h, endpoint()).with_retry(RetryPolicy::none());
-        invoke(&client, &SYNC, &CallOptions::default()).expect("corrected");
-        invoke(&client, &SYNC, &CallOptions::default()).expect("still corrected");
-        let sent = client.host().sent.borrow();
-        let dates: Vec<_> = sent.iter().map(|s| s.header("x-acs-date")).collect();
+        let mut client = client();
+        client.set_retry(RetryPolicy::none());
+        let mut script = Script::new(vec![
+            status(403, "RequestTimeTooSkewed", &[("date", "Wed, 25 Nov 2026 11:00:00 GMT")]),
+            ok(),
+            ok(),
+        ]);
+        script.now_ms = 1_795_604_400_000.0 - 3_600_000.0;
+        invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).expect("corrected");
+        invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).expect("still corrected");
+        let dates: Vec<_> = script.sent.iter().map(|s| s.header("x-acs-date")).collect();
         assert_eq!(dates, [Some("2026-11-25T10:00:00Z"), Some("2026-11-25T11:00:00Z"), Some("2026-11-25T11:00:00Z")]);
+        assert!(script.sleeps.is_empty(), "a corrected clock is used at once");
     }
 
     #[test]
     fn an_expired_token_is_refreshed_once() {
-        let client = Client::new(host(vec![status(403, "InvalidSecurityToken.Expired", &[]), ok()]), endpoint());
-        invoke(&client, &SYNC, &CallOptions::default()).expect("refreshed");
-        assert_eq!(*client.host().refreshes.borrow(), 1);
-        let client = Client::new(
-            host(vec![
-                status(403, "InvalidSecurityToken.Expired", &[]),
-                status(403, "InvalidSecurityToken.Expired", &[]),
-            ]),
-            endpoint(),
-        );
-        assert!(invoke(&client, &SYNC, &CallOptions::default()).is_err());
-        assert_eq!(client.host().sent.borrow().len(), 2);
+        let mut client = provided();
+        let mut script = Script::new(vec![status(403, "InvalidSecurityToken.Expired", &[]), ok()]);
+        script.provided = Some(sts());
+        invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).expect("refreshed");
+        // Credentials without an expiration are asked for on every attempt; the refresh is one of them.
+        assert_eq!(script.provider_calls, 2);
+        let mut script = Script::new(vec![
+            status(403, "InvalidSecurityToken.Expired", &[]),
+            status(403, "InvalidSecurityToken.Expired", &[]),
+        ]);
+        script.provided = Some(sts());
+        assert!(invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).is_err());
+        assert_eq!(script.sent.len(), 2);
         // Static keys cannot be refreshed: the same token is not sent again.
-        let client = Client::new(
-            ScriptedHost {
-                static_credentials: true,
-                ..host(vec![status(403, "InvalidSecurityToken.Expired", &[]), ok()])
-            },
-            endpoint(),
-        );
-        let err = invoke(&client, &SYNC, &CallOptions::default()).map(|o| o.status).map_err(|e| e.code().to_owned());
-        assert_eq!(err, Err("InvalidSecurityToken.Expired".to_owned()));
-        assert_eq!(client.host().sent.borrow().len(), 1);
+        let mut script = Script::new(vec![status(403, "InvalidSecurityToken.Expired", &[]), ok()]);
+        let err = invoke(&mut self::client(), &mut script, &SYNC, &CallOptions::default());
+        assert_eq!(code(err).map(|_| ()), Err("InvalidSecurityToken.Expired".into()));
+        assert_eq!(script.sent.len(), 1);
+    }
+
+    #[test]
+    fn provided_credentials_are_kept_until_shortly_before_they_expire() {
+        let mut client = provided();
+        let mut script = Script::new(vec![ok(), ok(), ok()]);
+        let expiration = script.now_ms + 120_000.0;
+        client.set_credentials(sts(), Some(expiration));
+        invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).expect("cached");
+        assert_eq!(script.provider_calls, 0);
+        // 61 s later the margin is reached: the provider is asked again.
+        script.now_ms = expiration - 59_000.0;
+        script.provided = Some(sts());
+        invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).expect("refreshed");
+        assert_eq!(script.provider_calls, 1);
+        // A provider that fails fails the call, as a credentials error.
+        script.provided = None;
+        let err = invoke(&mut client, &mut script, &SYNC, &CallOptions::default());
+        assert_eq!(code(err).map(|_| ()), Err("CredentialsError".into()));
+    }
+
+    #[test]
+    fn waiting_for_credentials_counts_against_the_attempts_timeout() {
+        let mut client = provided();
+        let call = Call::invoke(
+            &client,
+            &SYNC,
+            PayloadHash::empty(),
+            &CallOptions { timeout_ms: Some(100), ..CallOptions::default() },
+            0.0,
+        )
+        .expect("valid");
+        let mut call = call;
+        assert_eq!(call.resume(&mut client, 1_000.0, "n1"), Next::Credentials { timeout_ms: Some(100) });
+        assert_eq!(call.step_timeout_ms(), Some(100));
+        client.set_credentials(sts(), None);
+        match call.resume(&mut client, 1_030.0, "n2") {
+            Next::Send { timeout_ms, .. } => assert_eq!(timeout_ms, Some(70)),
+            other => panic!("expected Send, got {other:?}"),
+        }
+        assert_eq!(call.step_timeout_ms(), Some(70));
+        // The host ran out of that time.
+        let timeout = Error::Timeout { after_ms: 70 };
+        assert_eq!(call.failed(&mut client, timeout.clone(), 1_100.0, 0.5), Next::Failed(timeout));
     }
 
     #[test]
     fn the_deadline_bounds_attempts_and_waits() {
         let throttled = || status(429, "ResourceExhausted", &[("retry-after", "10")]);
-        let client = Client::new(host(vec![throttled(), throttled(), ok()]), endpoint());
-        let call = CallOptions { deadline_ms: Some(5_000), timeout_ms: Some(60_000), ..CallOptions::default() };
-        let err = invoke(&client, &SYNC, &call).expect_err("a 10 s wait does not fit a 5 s deadline");
+        let mut script = Script::new(vec![throttled(), throttled(), ok()]);
+        let options = CallOptions { deadline_ms: Some(5_000), timeout_ms: Some(60_000), ..CallOptions::default() };
+        let err = invoke(&mut client(), &mut script, &SYNC, &options).expect_err("a 10 s wait does not fit");
         assert_eq!(err.code(), "ResourceExhausted");
-        assert!(client.host().sleeps.borrow().is_empty());
-        assert_eq!(
-            client.host().timeouts.borrow().first(),
-            Some(&Some(5_000)),
-            "an attempt never outlives the deadline"
-        );
+        assert!(script.sleeps.is_empty());
+        assert_eq!(script.timeouts.first(), Some(&Some(5_000)), "an attempt never outlives the deadline");
+        // A deadline already past fails before anything is sent.
+        let mut client = client();
+        let mut call = Call::invoke(&client, &SYNC, PayloadHash::empty(), &options, 0.0).expect("valid");
+        assert_eq!(call.resume(&mut client, 5_000.0, "n"), Next::Failed(Error::Timeout { after_ms: 5_000 }));
+    }
+
+    #[test]
+    fn events_out_of_order_are_errors_not_actions() {
+        let mut client = client();
+        let mut call = Call::invoke(&client, &SYNC, PayloadHash::empty(), &CallOptions::default(), 0.0).expect("valid");
+        let answer = Answer { status: 200, ..Answer::default() };
+        assert!(matches!(call.answered(&mut client, &answer, 0.0, 0.5), Next::Failed(Error::InvalidArgument { .. })));
+        assert!(matches!(call.resume(&mut client, 0.0, "n"), Next::Send { .. }));
+        assert!(matches!(call.resume(&mut client, 0.0, "n"), Next::Failed(Error::InvalidArgument { .. })));
+        assert_eq!(call.answered(&mut client, &answer, 0.0, 0.5), Next::Done { accepted_earlier: false });
+        assert!(matches!(
+            call.failed(&mut client, Error::Aborted, 0.0, 0.5),
+            Next::Failed(Error::InvalidArgument { .. })
+        ));
     }
 
     fn task(status: &str) -> Result<Answer, Error> {
         Ok(Answer { status: 200, json: pairs(&[("status", status)]), ..Answer::default() })
     }
 
+    fn wait(client: &Client, first: u64, max: u64, options: &CallOptions, now_ms: f64) -> Call {
+        Call::wait_for_async_task(client, "f", "t1", None, first, max, options, now_ms).expect("valid")
+    }
+
     #[test]
     fn waiting_for_a_task_polls_with_backoff_until_it_ends() {
-        let client =
-            Client::new(host(vec![task("Enqueued"), task("Running"), task("Running"), task("Succeeded")]), endpoint());
-        let done =
-            block_on(client.wait_for_async_task("f", "t1", None, 100, 300, &CallOptions::default())).expect("ends");
-        assert_eq!(done.json_field("status").as_deref(), Some("Succeeded"));
-        assert_eq!(*client.host().sleeps.borrow(), [100, 200, 300]);
-        let sent = client.host().sent.borrow();
-        assert!(sent.iter().all(|s| s.url.ends_with("/2023-03-30/functions/f/async-tasks/t1") && s.method == "GET"));
+        let mut client = client();
+        let mut script = Script::new(vec![task("Enqueued"), task("Running"), task("Running"), task("Succeeded")]);
+        let call = wait(&client, 100, 300, &CallOptions::default(), script.now_ms);
+        let (answer, _) = script.run(&mut client, call).expect("ends");
+        assert_eq!(answer.and_then(|a| a.json_field("status")).as_deref(), Some("Succeeded"));
+        assert_eq!(script.sleeps, [100, 200, 300]);
+        assert!(script
+            .sent
+            .iter()
+            .all(|s| s.url.ends_with("/2023-03-30/functions/f/async-tasks/t1") && s.method == "GET"));
         // An answer without a status ends the wait with an error instead of polling forever.
-        let client = Client::new(host(vec![task("Running"), ok()]), endpoint());
-        let err = block_on(client.wait_for_async_task("f", "t1", None, 1, 1, &CallOptions::default()));
-        assert_eq!(err.map(|_| ()).map_err(|e| e.code().to_owned()), Err("NetworkError".to_owned()));
+        let mut script = Script::new(vec![task("Running"), ok()]);
+        let call = wait(&client, 1, 1, &CallOptions::default(), script.now_ms);
+        assert_eq!(code(script.run(&mut client, call)).map(|_| ()), Err("NetworkError".into()));
         // Intervals of 0 still wait between polls.
-        let client = Client::new(host(vec![task("Running"), task("Running"), task("Succeeded")]), endpoint());
-        block_on(client.wait_for_async_task("f", "t1", None, 0, 0, &CallOptions::default())).expect("ends");
-        assert_eq!(*client.host().sleeps.borrow(), [1, 1]);
+        let mut script = Script::new(vec![task("Running"), task("Running"), task("Succeeded")]);
+        let call = wait(&client, 0, 0, &CallOptions::default(), script.now_ms);
+        script.run(&mut client, call).expect("ends");
+        assert_eq!(script.sleeps, [1, 1]);
+        // Each poll has attempts of its own: a throttled poll is retried, and later polls too.
+        let mut script = Script::new(vec![
+            status(429, "ResourceExhausted", &[]),
+            status(429, "ResourceExhausted", &[]),
+            task("Running"),
+            status(429, "ResourceExhausted", &[]),
+            status(429, "ResourceExhausted", &[]),
+            task("Failed"),
+        ]);
+        let call = wait(&client, 10, 10, &CallOptions::default(), script.now_ms);
+        script.run(&mut client, call).expect("ends");
+        assert_eq!(script.sent.len(), 6);
     }
 
     #[test]
     fn waiting_for_a_task_gives_up_at_the_deadline() {
-        let running = (0..50).map(|_| task("Running")).collect();
-        let client = Client::new(host(running), endpoint());
-        let call = CallOptions { deadline_ms: Some(1_000), ..CallOptions::default() };
-        let err = block_on(client.wait_for_async_task("f", "t1", None, 100, 100, &call)).expect_err("never ends");
-        assert_eq!(err, Error::Timeout { after_ms: 1_000 });
-        assert!(client.host().sent.borrow().len() < 12);
+        let mut client = client();
+        let mut script = Script::new((0..50).map(|_| task("Running")).collect());
+        let options = CallOptions { deadline_ms: Some(1_000), ..CallOptions::default() };
+        let call = wait(&client, 100, 100, &options, script.now_ms);
+        assert_eq!(script.run(&mut client, call).map(|_| ()), Err(Error::Timeout { after_ms: 1_000 }));
+        assert!(script.sent.len() < 12);
     }
 
     #[test]
     fn a_trigger_request_is_signed_without_action_or_version() {
-        let client = Client::new(host(vec![]), endpoint());
+        let mut client = provided();
+        let mut script = Script::new(vec![]);
+        script.provided = Some(sts());
         let url = crate::http::Url::parse("https://f-abc.cn-hangzhou.fcapp.run/a?b=1", "url").expect("valid");
         let request = SignableRequest::new("GET", url, &[], PayloadHash::empty()).expect("valid");
-        let signed = block_on(client.sign(&request)).expect("signs");
+        script.run(&mut client, Call::sign(request)).expect("signs");
+        assert_eq!(script.provider_calls, 1);
+        let signed = script.sent.first().expect("signed");
         assert_eq!(signed.header("x-acs-action"), None);
+        assert_eq!(signed.header("x-acs-version"), None);
         assert_eq!(signed.header("x-acs-security-token"), Some("token"));
         assert!(signed.header("authorization").is_some_and(|a| a.starts_with("ACS3-HMAC-SHA256 Credential=id,")));
     }
@@ -791,11 +978,9 @@ mod tests {
     }
 
     #[test]
-    fn bad_options_send_nothing() {
-        let client = Client::new(host(vec![]), endpoint());
+    fn bad_options_build_no_call() {
         let opts = InvokeFunction { function_name: "no/slash", ..Default::default() };
-        let err = block_on(client.invoke_function(&opts, &vec![], &CallOptions::default())).expect_err("invalid");
-        assert_eq!(err.code(), "InvalidArgument");
-        assert!(client.host().sent.borrow().is_empty());
+        let err = Call::invoke(&client(), &opts, PayloadHash::empty(), &CallOptions::default(), 0.0).map(|_| ());
+        assert_eq!(code(err), Err("InvalidArgument".into()));
     }
 }

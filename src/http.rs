@@ -79,8 +79,8 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
     scheme: Scheme,
-    host: String,
-    port: Option<u16>,
+    /// The host and, when it is not the scheme's default, `:port`.
+    authority: String,
     path: String,
     query: Vec<(String, String)>,
 }
@@ -251,7 +251,11 @@ impl Url {
         }
         let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
         let query = parse_query(query, argument)?;
-        Ok(Url { scheme, host, port, path, query })
+        let authority = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        };
+        Ok(Url { scheme, authority, path, query })
     }
 
     /// `http` or `https`.
@@ -260,16 +264,22 @@ impl Url {
     }
 
     /// The host and, when it is not the scheme's default, the port: the `Host` header's value.
-    pub fn authority(&self) -> String {
-        match self.port {
-            Some(port) => format!("{}:{port}", self.host),
-            None => self.host.clone(),
-        }
+    pub fn authority(&self) -> &str {
+        &self.authority
     }
 
     /// `scheme://authority`, no trailing slash.
     pub fn origin(&self) -> String {
-        format!("{}://{}", self.scheme.as_str(), self.authority())
+        let mut out = String::with_capacity(8 + self.authority.len() + self.path.len());
+        self.push_origin(&mut out);
+        out
+    }
+
+    /// Appends `scheme://authority` to `out`.
+    pub fn push_origin(&self, out: &mut String) {
+        for part in [self.scheme.as_str(), "://", &self.authority] {
+            out.push_str(part);
+        }
     }
 
     /// The percent-encoded path, `/` at least.
@@ -281,7 +291,7 @@ impl Url {
     /// builders make it) and no query.
     pub(crate) fn with_path(&self, encoded_path: String) -> Url {
         debug_assert!(encoded_path.starts_with('/') && encoded_path.bytes().all(|b| is_path_char(b) || b == b'%'));
-        Url { scheme: self.scheme, host: self.host.clone(), port: self.port, path: encoded_path, query: Vec::new() }
+        Url { scheme: self.scheme, authority: self.authority.clone(), path: encoded_path, query: Vec::new() }
     }
 
     /// The URL with `pairs` appended to its query.
@@ -346,8 +356,8 @@ mod tests {
 
         let v6 = Url::parse("http://[::1]:8080/x", "endpoint").expect("valid");
         assert_eq!(v6.authority(), "[::1]:8080");
-        assert_eq!(Url::parse("http://[::1]/x", "endpoint").map(|u| u.authority()), Ok("[::1]".to_owned()));
-        assert_eq!(Url::parse("http://h:80/", "u").map(|u| u.authority()), Ok("h".to_owned()));
+        assert_eq!(Url::parse("http://[::1]/x", "endpoint").map(|u| u.authority().to_owned()), Ok("[::1]".to_owned()));
+        assert_eq!(Url::parse("http://h:80/", "u").map(|u| u.authority().to_owned()), Ok("h".to_owned()));
         // Dots inside a segment, numeric labels before the last, and plain IPv4 are sent as is.
         for good in [
             "https://h/a..b/.c/d.",

@@ -5,8 +5,8 @@
 //! - [`acs3`]: the V3 signature (ACS3-HMAC-SHA256), pure and host-independent.
 //! - [`fc`]: Function Compute 3.0's requests, built from typed options and validated.
 //! - [`http`]: URL, method and header normalisation, as `fetch` puts them on the wire.
-//! - [`client`]: the async orchestration (retries, timeouts, credential refresh) over a small
-//!   [`client::Host`] trait.
+//! - [`client`]: whole calls (retries, timeouts, credential refresh, clock correction) as sans-IO
+//!   state machines that a host drives.
 //! - [`Error`]: the one error type, with the stable codes JavaScript sees as `FcError.code`.
 //! - `wasm` (on `wasm32` only; `cargo doc --target wasm32-unknown-unknown` shows it): the
 //!   wasm-bindgen layer and `wasm::FcClient`, a client over the host's `fetch` for Rust on wasm32.

@@ -1,6 +1,6 @@
 //! The two intermediate texts of the signature, each a type whose `Display` is its exact bytes.
 
-use super::encode::{hex_lower, percent_encode};
+use super::encode::{percent_encode, push_hex_lower};
 use super::payload::PayloadHash;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -79,10 +79,25 @@ impl CanonicalRequest {
         headers: &[(String, String)],
         payload_hash: &PayloadHash,
     ) -> Self {
-        if !headers.is_sorted() {
-            let headers = sorted(headers.to_vec());
-            return Self::new(method, canonical_uri, canonical_query, &headers, payload_hash);
-        }
+        let owned;
+        let headers = if headers.is_sorted() {
+            headers
+        } else {
+            owned = sorted(headers.to_vec());
+            &owned
+        };
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        Self::from_sorted(method, canonical_uri, canonical_query, &headers, payload_hash)
+    }
+
+    /// [`CanonicalRequest::new`] from headers already sorted by name.
+    pub(crate) fn from_sorted(
+        method: &str,
+        canonical_uri: &str,
+        canonical_query: &str,
+        headers: &[(&str, &str)],
+        payload_hash: &PayloadHash,
+    ) -> Self {
         let signed = || headers.iter().filter(|(n, _)| is_signed_header(n));
         let mut signed_headers = String::with_capacity(160);
         let mut text = String::with_capacity(
@@ -94,7 +109,7 @@ impl CanonicalRequest {
             text.push_str(part);
         }
         for (name, value) in signed() {
-            for part in [name.as_str(), ":", value.as_str(), "\n"] {
+            for part in [name, ":", value, "\n"] {
                 text.push_str(part);
             }
             if !signed_headers.is_empty() {
@@ -153,7 +168,11 @@ pub struct StringToSign(String);
 impl StringToSign {
     /// The string to sign for `canonical`.
     pub fn new(canonical: &CanonicalRequest) -> Self {
-        StringToSign(format!("{ALGORITHM}\n{}", hex_lower(&Sha256::digest(canonical.as_str().as_bytes()))))
+        let mut text = String::with_capacity(ALGORITHM.len() + 1 + 64);
+        text.push_str(ALGORITHM);
+        text.push('\n');
+        push_hex_lower(&Sha256::digest(canonical.as_str().as_bytes()), &mut text);
+        StringToSign(text)
     }
 
     /// The exact bytes that are HMAC'd.

@@ -141,11 +141,35 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-impl fmt::Display for AcsDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl AcsDate {
+    /// The `YYYY-MM-DDTHH:MM:SSZ` bytes (ASCII). Written digit by digit: the signer formats a
+    /// date per request, and `fmt`'s machinery would cost it time and the .wasm size.
+    pub fn to_bytes(self) -> [u8; 20] {
         let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
         let (year, month, day) = civil_from_days(days);
-        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                if let Some(digit) = out.get_mut(i) {
+                    *digit = b'0' + (value % 10) as u8;
+                }
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, secs / 3600);
+        put(14, 2, secs % 3600 / 60);
+        put(17, 2, secs % 60);
+        out
+    }
+}
+
+impl fmt::Display for AcsDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Always ASCII digits and separators.
+        f.write_str(std::str::from_utf8(&self.to_bytes()).unwrap_or_default())
     }
 }
 

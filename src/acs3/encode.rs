@@ -79,11 +79,16 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
 /// Lower-case hex of `bytes`, the form every V3 digest takes.
 pub fn hex_lower(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex_lower(bytes, &mut out);
+    out
+}
+
+/// Appends the lower-case hex of `bytes` to `out`.
+pub fn push_hex_lower(bytes: &[u8], out: &mut String) {
     for &b in bytes {
         out.push(hex_digit(b >> 4, false));
         out.push(hex_digit(b, false));
     }
-    out
 }
 
 #[cfg(test)]

@@ -18,8 +18,7 @@ pub use payload::{PayloadHash, PayloadHasher};
 use crate::error::Error;
 use crate::http::{normalize_header_name, normalize_header_value, normalize_method, Url};
 use canonical::{canonical_query, canonical_uri, is_signed_header};
-use encode::hex_lower;
-use hmac::{KeyInit, Mac};
+use encode::push_hex_lower;
 use std::fmt;
 
 /// Headers the signer owns; a caller setting one would make the signature lie.
@@ -41,8 +40,13 @@ const RESERVED_HEADERS: &[&str] = &[
 pub struct SignableRequest {
     method: String,
     url: Url,
+    /// Merged (one entry per name) and sorted by name.
     headers: Vec<(String, String)>,
     payload_hash: PayloadHash,
+    /// The canonical URI and query string, computed once: a request is signed again on every
+    /// retry.
+    canonical_uri: String,
+    canonical_query: String,
 }
 
 impl SignableRequest {
@@ -51,11 +55,12 @@ impl SignableRequest {
     /// adds) are refused.
     pub fn new(method: &str, url: Url, headers: &[(String, String)], payload_hash: PayloadHash) -> Result<Self, Error> {
         let method = normalize_method(method)?;
-        let headers = merge_headers(headers)?;
+        let headers = canonical::sorted(merge_headers(headers)?);
         if let Some((name, _)) = headers.iter().find(|(n, _)| RESERVED_HEADERS.contains(&n.as_str())) {
             return Err(Error::invalid("headers", format!("`{name}` is set by the signer and cannot be given")));
         }
-        Ok(SignableRequest { method, url, headers, payload_hash })
+        let (canonical_uri, canonical_query) = (canonical_uri(url.path()), canonical_query(url.query()));
+        Ok(SignableRequest { method, url, headers, payload_hash, canonical_uri, canonical_query })
     }
 
     /// The method, as sent.
@@ -170,10 +175,29 @@ fn signer_value<'a>(argument: &'static str, value: &'a str) -> Result<&'a str, E
 
 /// The lower-case hex HMAC-SHA256 of the string to sign, keyed by the AccessKey secret.
 pub fn signature(secret: &Secret, string_to_sign: &StringToSign) -> Result<String, Error> {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose().as_bytes())
+    use hmac::{KeyInit, Mac};
+    let mut mac = credentials::HmacSha256::new_from_slice(secret.expose().as_bytes())
         .map_err(|_| Error::credentials("accessKeySecret cannot be used as an HMAC key"))?;
     mac.update(string_to_sign.as_str().as_bytes());
-    Ok(hex_lower(&mac.finalize().into_bytes()))
+    Ok(encode::hex_lower(&mac.finalize().into_bytes()))
+}
+
+/// Two lists sorted by name, merged into one sorted list.
+fn merge_by_name<'a>(
+    a: impl IntoIterator<Item = (&'a str, &'a str)>,
+    b: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, &'a str)> {
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    let mut out = Vec::with_capacity(16);
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.0 <= y.0,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
 }
 
 /// Signs `request`: adds `x-acs-*` headers (and the STS pair with temporary credentials),
@@ -184,30 +208,32 @@ pub fn sign(
     params: &SigningParams<'_>,
 ) -> Result<SignedRequest, Error> {
     let nonce = signer_value("nonce", params.nonce)?;
-    let mut headers = request.headers.clone();
-    if let Some(action) = params.action {
-        headers.push(("x-acs-action".to_owned(), signer_value("action", action)?.to_owned()));
-    }
-    if let Some(version) = params.version {
-        headers.push(("x-acs-version".to_owned(), signer_value("version", version)?.to_owned()));
-    }
-    headers.extend([
-        ("x-acs-date".to_owned(), params.date.to_string()),
-        ("x-acs-signature-nonce".to_owned(), nonce.to_owned()),
-        ("x-acs-content-sha256".to_owned(), request.payload_hash.as_str().to_owned()),
-    ]);
-    if let Some(token) = credentials.security_token() {
-        headers.push(("x-acs-security-token".to_owned(), token.expose().to_owned()));
-        headers.push(("x-acs-accesskey-id".to_owned(), credentials.access_key_id().to_owned()));
-    }
-    let uri = canonical_uri(request.url.path());
-    let query = canonical_query(request.url.query());
-    headers.push(("host".to_owned(), request.url.authority()));
-    let mut headers = canonical::sorted(headers);
-    let canonical_request = CanonicalRequest::new(&request.method, &uri, &query, &headers, &request.payload_hash);
+    let action = params.action.map(|a| signer_value("action", a)).transpose()?;
+    let version = params.version.map(|v| signer_value("version", v)).transpose()?;
+    let date = params.date.to_bytes();
+    let date = std::str::from_utf8(&date).unwrap_or_default(); // ASCII digits
+    let token = credentials.security_token().map(Secret::expose);
+    // The signer's own headers, in name order; none is a request header (see RESERVED_HEADERS).
+    let own = [
+        ("host", Some(request.url.authority())),
+        ("x-acs-accesskey-id", token.map(|_| credentials.access_key_id())),
+        ("x-acs-action", action),
+        ("x-acs-content-sha256", Some(request.payload_hash.as_str())),
+        ("x-acs-date", Some(date)),
+        ("x-acs-security-token", token),
+        ("x-acs-signature-nonce", Some(nonce)),
+        ("x-acs-version", version),
+    ];
+    let given = request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let all = merge_by_name(given, own.into_iter().filter_map(|(name, value)| Some((name, value?))));
+    let canonical_request = CanonicalRequest::from_sorted(
+        &request.method,
+        &request.canonical_uri,
+        &request.canonical_query,
+        &all,
+        &request.payload_hash,
+    );
     let string_to_sign = StringToSign::new(&canonical_request);
-    let signature = signature(credentials.access_key_secret(), &string_to_sign)?;
-    headers.retain(|(name, _)| name != "host"); // signed, never sent by us
     let mut authorization = String::with_capacity(128 + canonical_request.signed_headers().len());
     for part in [
         ALGORITHM,
@@ -216,17 +242,26 @@ pub fn sign(
         ",SignedHeaders=",
         canonical_request.signed_headers(),
         ",Signature=",
-        &signature,
     ] {
         authorization.push_str(part);
     }
-    let at = headers.partition_point(|(name, _)| name.as_str() < "authorization");
-    headers.insert(at, ("authorization".to_owned(), authorization));
-    let mut url = request.url.origin();
+    push_hex_lower(&credentials.mac(string_to_sign.as_str().as_bytes()), &mut authorization);
+    // Everything but host (signed, never sent by us), with authorization in its place.
+    let mut headers = Vec::with_capacity(all.len());
+    let mut authorization = Some(authorization);
+    for (name, value) in all.into_iter().filter(|(name, _)| *name != "host") {
+        if name > "authorization" {
+            headers.extend(authorization.take().map(|a| ("authorization".to_owned(), a)));
+        }
+        headers.push((name.to_owned(), value.to_owned()));
+    }
+    headers.extend(authorization.map(|a| ("authorization".to_owned(), a)));
+    let mut url = String::with_capacity(16 + request.url.authority().len() + request.url.path().len());
+    request.url.push_origin(&mut url);
     url.push_str(request.url.path());
-    if !query.is_empty() {
+    if !request.canonical_query.is_empty() {
         url.push('?');
-        url.push_str(&query);
+        url.push_str(&request.canonical_query);
     }
     Ok(SignedRequest { method: request.method.clone(), url, headers, canonical_request, string_to_sign })
 }

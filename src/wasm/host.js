@@ -1,45 +1,220 @@
-// The wasm layer's I/O glue, imported by src/wasm/host.rs. Each function replaces many small
-// crossings (one per header, one per field) with one call, which the benchmark showed to cost
-// more than the signing itself. No signing logic here.
+// The wasm layer's JS half, imported by src/wasm/host.rs: the driver that runs a call of the
+// core over `fetch`, and conversions that cost fewer crossings into the wasm done here. It
+// decides nothing and signs nothing: each step comes from the wasm (src/wasm/call.rs), and what
+// happened goes back to it.
 
 /**
- * One request, sent and read whole in one promise: calls `fetch` (the global one, looked up on
- * each call so that mocks and instrumentation installed later are used, when `fetch` is
- * undefined) with headers given as "name\nvalue\n…" (names and values never hold newlines) and
- * resolves like readResponse. A failure rejects with { stage, error }: "init" (fetch threw:
- * nothing was sent), "send" (fetch rejected), "redirect" (the answer was a redirect) or "read"
- * (the body failed), which is what the retry rules need to know. `signal` stops the wait even
- * when a custom fetch ignores it.
+ * What a driven call resolves to (src/wasm/host.rs `Kind`); the fifth, a request that is only
+ * signed, resolves to what its last step says.
  */
-export async function exchange(fetch, url, method, headerLines, body, signal) {
-  const init = { method, headers: objectFromLines(headerLines), redirect: REDIRECT };
+const INVOKE = 0;
+const JSON_DOCUMENT = 1;
+const NOTHING = 2;
+const RESPONSE = 3;
+
+/** How a step failed (src/wasm/call.rs `stage`). */
+const NOT_SENT = 0;
+const MAYBE_SENT = 1;
+const SENT = 2;
+const REDIRECTED = 3;
+const TIMED_OUT = 4;
+const ABORTED = 5;
+const PROVIDER_FAILED = 6;
+
+/**
+ * Runs call `id` of `port` (the client's CallPort) to its end: does what each step says and
+ * reports what happened, until the call is done; a failed call throws its FcError. Resolves to
+ * the result of `kind`. `body` is sent with every attempt; `fetch` is the caller's, or
+ * undefined for the global one (looked up on every attempt, so that mocks and instrumentation
+ * installed later are used); `signal` is the caller's. `provider` gives credentials when the
+ * call asks, as the JS face reads them: `{ accessKeyId, accessKeySecret, securityToken,
+ * expirationMs }` (strings, a number), or `{ unusable }`, why the provider's answer is no use.
+ */
+export async function drive(port, id, kind, body, signal, fetch, provider, taskId) {
+  try {
+    let step = port.resume(id, Date.now(), randomNonce());
+    let answer;
+    for (;;) {
+      // Each step first checks the caller's signal: an aborted call sends and waits no more.
+      if (signal?.aborted && "SCW".includes(step[0])) {
+        step = port.failed(id, ABORTED, signal.reason, Date.now(), Math.random());
+        continue;
+      }
+      switch (step[0]) {
+        case "S": {
+          const lines = step.split("\n");
+          const stop = attemptStop(signal, timeoutOf(lines[0]));
+          try {
+            answer = await exchange(fetch, lines[2], lines[1], headersFrom(lines, 3), body, stop?.signal);
+          } catch (failure) {
+            answer = undefined;
+            step = port.failed(id, stopped(stop) ?? failure.stage, failure.error, Date.now(), Math.random());
+            continue;
+          } finally {
+            stop?.dispose();
+          }
+          const ok = answer.status >= 200 && answer.status < 300;
+          // The wasm reads error answers (code, message, Retry-After, Date) and task documents,
+          // which are small: a large body is not one of them.
+          answer.json = (ok && kind !== JSON_DOCUMENT) || answer.body.length > 1 << 20 ? undefined : parseJson(answer.body);
+          step = port.answered(id, answer.status, ok ? undefined : headerLines(answer.headers), answer.json, Date.now(), Math.random());
+          break;
+        }
+        case "C": {
+          const stop = attemptStop(signal, timeoutOf(step));
+          let got;
+          try {
+            got = await orAbort(refreshed(provider), stop?.signal);
+          } catch (error) {
+            step = port.failed(id, stopped(stop) ?? PROVIDER_FAILED, error, Date.now(), Math.random());
+            continue;
+          } finally {
+            stop?.dispose();
+          }
+          step = port.credentials(id, got.accessKeyId, got.accessKeySecret, got.securityToken, got.expirationMs, got.unusable, Date.now(), randomNonce());
+          break;
+        }
+        case "W":
+          step = (await sleep(Number(step.slice(1)), signal))
+            ? port.resume(id, Date.now(), randomNonce())
+            : port.failed(id, ABORTED, signal.reason, Date.now(), Math.random());
+          break;
+        case "R":
+          step = port.resume(id, Date.now(), randomNonce());
+          break;
+        case "G": {
+          const lines = step.split("\n");
+          return { method: lines[1], url: lines[2], headers: headersFrom(lines, 3) };
+        }
+        default:
+          return resultOf(kind, answer, step === "A" ? taskId : undefined);
+      }
+    }
+  } finally {
+    port.end(id);
+  }
+}
+
+/** A step's timeout: the digits after its letter, if any. */
+const timeoutOf = (head) => (head.length > 1 ? Number(head.slice(1)) : undefined);
+
+/**
+ * The AttemptStop of one step, which ends it after `timeoutMs` or when the caller's `signal`
+ * aborts; none without either: an AbortController costs fetch real work (signal wiring in
+ * undici).
+ */
+const attemptStop = (signal, timeoutMs) => (timeoutMs === undefined && signal === undefined ? undefined : new AttemptStop(timeoutMs, signal));
+
+/** The failure stage of a step its AttemptStop ended, if it did. */
+function stopped(stop) {
+  if (stop?.stopped === STOPPED_BY_TIMER) return TIMED_OUT;
+  if (stop?.stopped === STOPPED_BY_CALLER) return ABORTED;
+  return undefined;
+}
+
+/** Refreshes of one provider in progress: concurrent calls wait for the same one. */
+const refreshing = new WeakMap();
+
+/**
+ * The provider's answer, shared by every call that asks while it is pending; as a fresh native
+ * promise, so that a throw or a hostile thenable rejects it rather than throwing here.
+ */
+function refreshed(provider) {
+  let pending = refreshing.get(provider);
+  if (pending === undefined) {
+    pending = new Promise((resolve) => resolve(provider()));
+    refreshing.set(provider, pending);
+    const done = () => {
+      if (refreshing.get(provider) === pending) refreshing.delete(provider);
+    };
+    pending.then(done, done);
+  }
+  return pending;
+}
+
+/** What the call resolves to, from its last answer (`taskId`: accepted by an earlier attempt). */
+function resultOf(kind, answer, taskId) {
+  switch (kind) {
+    case INVOKE:
+      return invokeResult(answer, taskId);
+    case JSON_DOCUMENT:
+      return answer.json;
+    case RESPONSE:
+      return { status: answer.status, requestId: headerOf(answer.headers, "x-fc-request-id"), headers: answer.headers, body: answer.body };
+    case NOTHING:
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The object `invokeFunction` resolves to. A retried Async invocation whose task an earlier
+ * attempt queued (`taskId` given) is that acceptance: 202, with the task id.
+ */
+function invokeResult(answer, taskId) {
+  const { headers } = answer;
+  const logResult = headerOf(headers, "x-fc-log-result");
+  return {
+    status: taskId === undefined ? answer.status : 202,
+    requestId: headerOf(headers, "x-fc-request-id"),
+    headers,
+    body: answer.body,
+    log: logResult === undefined ? undefined : decodeLog(logResult),
+    functionError: headerOf(headers, "x-fc-error-type") || undefined,
+    asyncTaskId: taskId ?? headerOf(headers, "x-fc-async-task-id"),
+  };
+}
+
+/** A header's value, or undefined (not null) when absent. */
+const headerOf = (headers, name) => headers.get(name) ?? undefined;
+
+/** Every header as "name\nvalue\n…", for the wasm to read an error answer. */
+function headerLines(headers) {
+  let lines = "";
+  for (const [name, value] of headers) lines += `${name}\n${value}\n`;
+  return lines;
+}
+
+/**
+ * One request, sent and read whole: resolves to { status, headers, body }, or rejects with
+ * { stage, error }: NOT_SENT (fetch threw, or the connection was refused), MAYBE_SENT (fetch
+ * rejected), REDIRECTED or SENT (the body failed), which is what the retry rules need to know.
+ * `signal` stops the wait even when a custom fetch ignores it.
+ */
+async function exchange(fetch, url, method, headers, body, signal) {
+  const init = { method, headers, redirect: REDIRECT };
   if (body !== undefined) init.body = body;
   if (signal !== undefined) init.signal = signal;
   let pending;
   try {
     pending = fetch === undefined ? globalThis.fetch(url, init) : fetch(url, init);
   } catch (error) {
-    throw { stage: "init", error };
+    throw { stage: NOT_SENT, error };
   }
   let response;
   try {
     response = await orAbort(pending, signal);
   } catch (error) {
-    if (stringField(field(error, "cause"), "message") === "unexpected redirect") throw { stage: "redirect", error: redirectError() };
-    throw { stage: "send", error };
+    const cause = field(error, "cause");
+    if (stringField(cause, "message") === "unexpected redirect") throw { stage: REDIRECTED, error: redirectError() };
+    throw { stage: NOT_SENT_CODES.includes(stringField(cause, "code")) ? NOT_SENT : MAYBE_SENT, error };
   }
-  if (!isResponseLike(response)) throw { stage: "send", error: new TypeError("fetch did not return a Response") };
-  if (response.type === "error") throw { stage: "send", error: new TypeError("fetch returned a network error") };
+  if (!isResponseLike(response)) throw { stage: MAYBE_SENT, error: new TypeError("fetch did not return a Response") };
+  if (response.type === "error") throw { stage: MAYBE_SENT, error: new TypeError("fetch returned a network error") };
   if (isRedirect(response)) {
     response.body?.cancel?.().catch(() => {});
-    throw { stage: "redirect", error: redirectError(response) };
+    throw { stage: REDIRECTED, error: redirectError(response) };
   }
   try {
-    return await orAbort(readResponse(response), signal);
+    const bytes = new Uint8Array(await orAbort(response.arrayBuffer(), signal));
+    return { status: response.status, headers: response.headers, body: bytes };
   } catch (error) {
-    throw { stage: "read", error };
+    throw { stage: SENT, error };
   }
 }
+
+/** Error codes Node's fetch (undici) gives when no connection was made, so nothing was sent. */
+const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"];
 
 /**
  * A Response by its shape, not its class: the `undici` package, node-fetch and other realms
@@ -53,7 +228,7 @@ function isResponseLike(value) {
 }
 
 /** `promise`, or a rejection as soon as `signal` aborts. */
-export function orAbort(promise, signal) {
+function orAbort(promise, signal) {
   if (signal === undefined) return promise;
   let onAbort;
   const aborted = new Promise((_, reject) => {
@@ -62,23 +237,6 @@ export function orAbort(promise, signal) {
     else signal.addEventListener("abort", onAbort, { once: true });
   });
   return Promise.race([promise, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
-}
-
-/**
- * The credentials provider's answer as a fresh native promise: a throw or a hostile thenable
- * rejects it rather than throwing into the wasm.
- */
-export function callProvider(provider) {
-  return new Promise((resolve) => resolve(provider()));
-}
-
-/** Whether `signal` (an AbortSignal by `instanceof`) can be read; a fake one throws. */
-export function isReadableSignal(signal) {
-  try {
-    return typeof signal.aborted === "boolean";
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -100,20 +258,6 @@ function redirectError(response) {
   const location = response?.headers?.get?.("location");
   const where = response?.status ? ` (${response.status}${location ? ` to ${location}` : ""})` : "";
   return new TypeError(`the endpoint answered with a redirect${where}; a signed request is never redirected, so give the URL it points to as the endpoint`);
-}
-
-/** Reads a whole Response: resolves to [status, "name\nvalue\n…" of every header, Headers, bytes]. */
-async function readResponse(response) {
-  const body = new Uint8Array(await response.arrayBuffer());
-  let lines = "";
-  for (const [name, value] of response.headers) lines += `${name}\n${value}\n`;
-  return [response.status, lines, response.headers, body];
-}
-
-/** The plain object `invokeFunction` resolves to; `logResult` is x-fc-log-result as sent. */
-export function invokeResult(status, headers, body, requestId, logResult, functionError, asyncTaskId) {
-  const log = logResult === undefined ? undefined : decodeLog(logResult);
-  return { status, requestId, headers, body, log, functionError, asyncTaskId };
 }
 
 /**
@@ -171,7 +315,7 @@ function stringField(value, name) {
  * Bytes parsed as JSON (invalid UTF-8 replaced, as TextDecoder does), when they hold an object;
  * else undefined. Decoded here, so the body is not copied into wasm memory first.
  */
-export function parseJson(bytes) {
+function parseJson(bytes) {
   try {
     const value = JSON.parse(textDecoder.decode(bytes));
     return typeof value === "object" && value !== null ? value : undefined;
@@ -184,11 +328,6 @@ export function parseJson(bytes) {
 // text not JSON, as before.
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** The plain object `request` resolves to. */
-export function responseResult(status, requestId, headers, body) {
-  return { status, requestId, headers, body };
-}
-
 /** The rejection value for an error of the wasm: an Error named FcError with its fields set. */
 export function fcError(message, code, status, requestId, argument, cause) {
   const error = cause === undefined ? new Error(message) : new Error(message, { cause });
@@ -200,89 +339,11 @@ export function fcError(message, code, status, requestId, argument, cause) {
   return error;
 }
 
-/** The name lists readFields has split, by their joined form. */
-const fieldLists = new Map();
-
-/**
- * An object's fields `names` ("a, b, c") in one string, for the wasm's Fields reader: "u"
- * (undefined or null), "x" (not an object), "!" + key (a key outside `names`, unless `open`),
- * "e" + message (reading threw), or
- * "{" then per name "-" (absent), "s" + UTF-16 length + ":" + text, "t", "f", or "o" (anything
- * else, numbers included, which the wasm reads on its own).
- */
-export function readFields(value, names, open) {
-  if (value === undefined || value === null) return "u";
-  if (typeof value !== "object") return "x";
-  let list = fieldLists.get(names);
-  if (list === undefined) fieldLists.set(names, (list = names.split(", ")));
-  // A getter or a proxy trap may throw: that must come back as a value, never unwind through
-  // the wasm (it would abandon the caller's state, and the module with it).
-  try {
-    return encodeFields(value, list, open);
-  } catch (error) {
-    return "e" + String(error?.message ?? error).slice(0, 200);
-  }
-}
-
-function encodeFields(value, list, open) {
-  if (!open) {
-    for (const key of Object.keys(value)) if (!list.includes(key)) return "!" + key;
-  }
-  let out = "{";
-  for (const name of list) {
-    const v = value[name];
-    switch (typeof v) {
-      case "undefined":
-        out += "-";
-        break;
-      case "string":
-        out += "s" + v.length + ":" + v;
-        break;
-      case "boolean":
-        out += v ? "t" : "f";
-        break;
-      default:
-        out += v === null ? "-" : "o";
-    }
-  }
-  return out;
-}
-
-/** `{ method, url, headers }` of a signed request, headers from "name\nvalue\n…". */
-export function signedResult(method, url, headerLines) {
-  return { method, url, headers: objectFromLines(headerLines) };
-}
-
-/** A plain object from "name\nvalue\n…". */
-function objectFromLines(lines) {
-  const object = {};
-  const parts = lines.split("\n");
-  for (let i = 0; i + 1 < parts.length; i += 2) object[parts[i]] = parts[i + 1];
-  return object;
-}
-
-/**
- * [[name, value], …] → "name\nvalue\n…", or null when it is not a list of string pairs or an
- * element holds a line break (which would change how the string splits).
- */
-export function linesFromPairs(pairs) {
-  try {
-    return pairLines(pairs);
-  } catch {
-    return null; // a throwing getter or proxy: see readFields
-  }
-}
-
-function pairLines(pairs) {
-  if (!Array.isArray(pairs)) return null;
-  let lines = "";
-  for (const pair of pairs) {
-    if (!Array.isArray(pair) || pair.length !== 2) return null;
-    const [name, value] = pair;
-    if (typeof name !== "string" || typeof value !== "string" || /[\r\n]/.test(name) || /[\r\n]/.test(value)) return null;
-    lines += `${name}\n${value}\n`;
-  }
-  return lines;
+/** A plain object of headers from the name, value, name, value… of `lines` from index `from`. */
+function headersFrom(lines, from) {
+  const headers = {};
+  for (let i = from; i + 1 < lines.length; i += 2) headers[lines[i]] = lines[i + 1];
+  return headers;
 }
 
 // Looked up on the first nonce, not at import: in Node, reading globalThis.crypto loads Web
@@ -324,7 +385,7 @@ const STOPPED_BY_CALLER = 2;
  * the listener, so nothing outlives the attempt. Wired here rather than in Rust, where each
  * callback would be a wasm closure kept alive by hand.
  */
-export class AttemptStop {
+class AttemptStop {
   #controller = new AbortController();
   #timer;
   #caller;
@@ -360,7 +421,7 @@ export class AttemptStop {
  * Waits `ms`: resolves to true when the time has passed, to false as soon as `signal` aborts.
  * The same race as an attempt's, so it is an AttemptStop whose own signal ends the wait.
  */
-export function sleep(ms, signal) {
+function sleep(ms, signal) {
   return new Promise((resolve) => {
     const stop = new AttemptStop(ms, signal);
     stop.signal.addEventListener(

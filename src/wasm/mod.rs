@@ -1,128 +1,343 @@
-//! The wasm-bindgen layer: the only module that names wasm_bindgen, js_sys or web_sys. It reads
-//! JS values into the core's types, runs the core over the JS host, and hands results back.
-//! It holds no signing logic.
+//! The wasm-bindgen layer: the only module that names wasm_bindgen or js_sys. It takes the typed
+//! arguments the JS face read from the caller's objects (strings, numbers, bytes), starts calls
+//! of the core ([`crate::client::Call`]) and hands each to the driver in host.js, which does over
+//! `fetch` what the call's steps say and reports back through the client's [`CallPort`]. It
+//! holds no signing logic and makes no decision of its own.
 
+mod call;
 mod convert;
 mod host;
 mod rust_api;
 
+pub use call::CallPort;
 pub use rust_api::{FcClient, InvokeResponse};
 
-use crate::acs3::{self, AcsDate, SignableRequest, SigningParams};
-use crate::client::{CallOptions, Client, HostResponse};
+use crate::acs3::{self, AcsDate, Credentials, PayloadHash, SignableRequest, SigningParams};
+use crate::client::{Call, CallOptions, Client, CredentialSource};
 use crate::error::Error;
 use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
-use convert::{
-    epoch_ms, error_to_js, millis, retry_policy, time_ms, CallFields, ClientConfig, InvokeOptions, ListOptions,
-    RequestOptions, RequestToSign, SignOptions, TaskOptions, WaitOptions,
-};
-use host::{CredentialSource, JsBody, JsHost, JsResponse, ProviderCache};
-use js_sys::{Function, Promise};
+use call::{Calls, FailureSlot};
+use convert::{epoch_ms, error_to_js, lines, millis, retry_policy, whole};
+use host::{JsBody, Kind};
+use js_sys::{Promise, Reflect, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::AbortSignal;
 
-fn endpoint_from(config: &ClientConfig) -> Result<Endpoint, Error> {
-    match (&config.endpoint, &config.account_id, &config.region) {
-        (Some(url), _, _) => Endpoint::parse(url),
-        (None, Some(account), Some(region)) => Endpoint::for_region(account, region),
-        _ => Err(Error::invalid("endpoint", "give either endpoint, or accountId and region")),
+/// The caller's `fetch`, or undefined for the global one (looked up on every attempt, so that
+/// mocks and instrumentation installed after the client was made are used), which must exist.
+fn fetch_from(value: &JsValue) -> Result<JsValue, Error> {
+    let custom = !(value.is_undefined() || value.is_null());
+    let checked =
+        if custom { value.clone() } else { Reflect::get(&js_sys::global(), &"fetch".into()).unwrap_or_default() };
+    if !checked.is_function() {
+        return Err(Error::invalid("fetch", "must be a function; this runtime has no global fetch, so pass one"));
     }
+    Ok(if custom { checked } else { JsValue::UNDEFINED })
 }
 
-fn credential_source(value: &JsValue) -> Result<CredentialSource, Error> {
-    match value.dyn_ref::<Function>() {
-        Some(provider) => Ok(CredentialSource::Provider(ProviderCache::new(provider.clone()))),
-        None if value.is_undefined() || value.is_null() => Err(Error::credentials(
-            "missing: give { accessKeyId, accessKeySecret, securityToken? } or an async provider function",
-        )),
-        None => Ok(CredentialSource::Static(convert::credentials_from_js(value)?.0)),
-    }
-}
-
-fn signal_from(value: &JsValue) -> Result<Option<AbortSignal>, Error> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    value
-        .dyn_ref::<AbortSignal>()
-        .filter(|signal| host::is_readable_signal(signal))
-        .cloned()
-        .map(Some)
-        .ok_or_else(|| Error::invalid("signal", "must be an AbortSignal"))
+/// What a call needs besides its state: the client's I/O.
+struct Io {
+    /// The caller's fetch, or undefined (the global one).
+    fetch: JsValue,
+    /// The credentials provider (the JS face's wrapper), or undefined (static credentials).
+    provider: JsValue,
 }
 
 /// A Function Compute client bound to one endpoint and one credential source.
 #[wasm_bindgen]
 pub struct WasmClient {
-    inner: Rc<Client<JsHost>>,
+    calls: Rc<Calls>,
+    /// The [`CallPort`] the driver reports to, made once.
+    port: JsValue,
+    io: Io,
+}
+
+/// A call built and ready to be driven.
+struct Started {
+    call: Call,
+    kind: Kind,
+    body: Option<Uint8Array>,
+    /// The caller's AbortSignal (checked by the JS face), or undefined.
+    signal: JsValue,
+    /// The task id an Async invocation gave, for a result accepted by an earlier attempt.
+    task_id: Option<String>,
+}
+
+impl WasmClient {
+    /// A client from its parts (the Rust API's way in).
+    fn with(client: Client, io: Io) -> Self {
+        let calls = Calls::new(client);
+        let port = CallPort::new(Rc::clone(&calls)).into();
+        WasmClient { calls, port, io }
+    }
+
+    /// Builds a call with `build` (given the client and the host's clock) and hands it to the
+    /// driver: a promise of its result, or a rejection with the `FcError` that kept it from
+    /// starting. Every exported call goes through here.
+    fn start(&self, build: impl FnOnce(&Client, f64) -> Result<Started, Error>) -> Promise {
+        self.drive(build, None).unwrap_or_else(|e| Promise::reject(&error_to_js(&e)))
+    }
+
+    fn drive(
+        &self,
+        build: impl FnOnce(&Client, f64) -> Result<Started, Error>,
+        failure: Option<FailureSlot>,
+    ) -> Result<Promise, Error> {
+        let started = build(&*self.calls.client()?, js_sys::Date::now())?;
+        let Started { call, kind, body, signal, task_id } = started;
+        let id = self.calls.add(call, kind, failure)?;
+        Ok(host::drive(&self.port, id, kind as u8, body, &signal, &self.io.fetch, &self.io.provider, task_id))
+    }
+}
+
+/// The options `invokeFunction` and `request` share, read by the JS face; `retry` is as
+/// [`retry_policy`] takes it.
+fn call_options(
+    timeout_ms: Option<f64>,
+    deadline_ms: Option<f64>,
+    idempotent: bool,
+    retry: &[f64],
+) -> Result<CallOptions, Error> {
+    Ok(CallOptions {
+        timeout_ms: millis(timeout_ms, "timeoutMs")?,
+        deadline_ms: millis(deadline_ms, "deadlineMs")?,
+        retry: retry_policy(retry)?,
+        idempotent,
+    })
 }
 
 #[wasm_bindgen]
 impl WasmClient {
-    /// `{ endpoint | accountId + region, credentials, fetch? }`; throws `FcError` on bad config.
+    /// The endpoint (`endpoint`, or `account_id` and `region`); the credentials: static keys, or
+    /// `provider`, the JS face's wrapper of the caller's provider, which the driver calls when a
+    /// call asks; `fetch` (undefined: the global one); the retry policy ([`retry_policy`]).
+    /// Throws `FcError` on a bad setting.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue) -> Result<WasmClient, JsValue> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        endpoint: Option<String>,
+        account_id: Option<String>,
+        region: Option<String>,
+        access_key_id: Option<String>,
+        access_key_secret: Option<String>,
+        security_token: Option<String>,
+        provider: JsValue,
+        fetch: JsValue,
+        retry: &[f64],
+    ) -> Result<WasmClient, JsValue> {
         let build = || -> Result<WasmClient, Error> {
-            let config = ClientConfig::read(config)?;
-            let endpoint = endpoint_from(&config)?;
-            let host = JsHost::new(&config.fetch, credential_source(&config.credentials)?)?;
-            let mut client = Client::new(host, endpoint);
-            if let Some(policy) = retry_policy(&config.retry)? {
-                client = client.with_retry(policy);
+            let endpoint = match (endpoint, account_id, region) {
+                (Some(url), _, _) => Endpoint::parse(&url)?,
+                (None, Some(account), Some(region)) => Endpoint::for_region(&account, &region)?,
+                _ => return Err(Error::invalid("endpoint", "give either endpoint, or accountId and region")),
+            };
+            let fetch = fetch_from(&fetch)?;
+            let source = if provider.is_function() {
+                CredentialSource::Provider
+            } else if access_key_id.is_none() && access_key_secret.is_none() {
+                return Err(Error::credentials(
+                    "missing: give { accessKeyId, accessKeySecret, securityToken? } or an async provider function",
+                ));
+            } else {
+                let (id, secret) = (access_key_id.unwrap_or_default(), access_key_secret.unwrap_or_default());
+                CredentialSource::Static(Credentials::new(id, secret, security_token)?)
+            };
+            let mut client = Client::new(endpoint, source);
+            if let Some(policy) = retry_policy(retry)? {
+                client.set_retry(policy);
             }
-            Ok(WasmClient { inner: Rc::new(client) })
+            let provider = if provider.is_function() { provider } else { JsValue::UNDEFINED };
+            Ok(WasmClient::with(client, Io { fetch, provider }))
         };
         build().map_err(|e| error_to_js(&e))
     }
 
     /// Invokes `function_name`; resolves to `{ status, requestId, headers, body, log,
-    /// functionError, asyncTaskId }` or rejects with an `FcError`-shaped error.
+    /// functionError, asyncTaskId }` or rejects with an `FcError`. `body` comes as bytes, with
+    /// `body_hash` (hex SHA-256) when the JS face hashed it natively; `header_lines` as
+    /// `"name\nvalue\n…"`.
     #[wasm_bindgen(js_name = invokeFunction)]
-    /// `body` (bytes, with `bodyHash`, its hex SHA-256, when the JS face hashed it natively)
-    /// and `headers` (pairs) come converted by the JS face; `options` is the caller's object,
-    /// read for everything else.
+    #[allow(clippy::too_many_arguments)]
     pub fn invoke_function(
         &self,
-        function_name: JsValue,
-        options: JsValue,
-        body: JsValue,
+        function_name: String,
+        qualifier: Option<String>,
+        invocation_type: Option<String>,
+        log_type: Option<String>,
+        async_task_id: Option<String>,
+        header_lines: Option<String>,
+        body: Option<Uint8Array>,
         body_hash: Option<String>,
-        headers: JsValue,
+        signal: JsValue,
+        timeout_ms: Option<f64>,
+        deadline_ms: Option<f64>,
+        idempotent: bool,
+        retry: &[f64],
     ) -> Promise {
-        self.spawn(Job::Invoke { function_name, options, body, body_hash, headers })
+        self.start(|client, now| {
+            let body = JsBody::new(body, body_hash)?;
+            let headers = lines(header_lines.as_deref());
+            let request = InvokeFunction {
+                function_name: &function_name,
+                qualifier: qualifier.as_deref(),
+                invocation_type: invocation_type.as_deref().map(InvocationType::parse).transpose()?.unwrap_or_default(),
+                log_type: log_type.as_deref().map(LogType::parse).transpose()?.unwrap_or_default(),
+                async_task_id: async_task_id.as_deref(),
+                headers: &headers,
+            };
+            let options = call_options(timeout_ms, deadline_ms, idempotent, retry)?;
+            // Validated before the body is hashed: a bad name costs no hashing.
+            request.validate()?;
+            let call = Call::invoke(client, &request, body.payload_hash(), &options, now)?;
+            Ok(Started { call, kind: Kind::Invoke, body: body.to_send("POST"), signal, task_id: async_task_id })
+        })
     }
 
     /// GetAsyncTask; resolves to the task (parsed JSON).
     #[wasm_bindgen(js_name = getAsyncTask)]
-    pub fn get_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        self.spawn(Job::Task { function_name, task_id, options, stop: false })
+    pub fn get_async_task(
+        &self,
+        function_name: String,
+        task_id: String,
+        qualifier: Option<String>,
+        signal: JsValue,
+        timeout_ms: Option<f64>,
+        retry: &[f64],
+    ) -> Promise {
+        self.start(|client, now| {
+            let options = call_options(timeout_ms, None, false, retry)?;
+            let call = Call::get_async_task(client, &function_name, &task_id, qualifier.as_deref(), &options, now)?;
+            Ok(Started { call, kind: Kind::Json, body: None, signal, task_id: None })
+        })
     }
 
     /// StopAsyncTask; resolves to `undefined`.
     #[wasm_bindgen(js_name = stopAsyncTask)]
-    pub fn stop_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        self.spawn(Job::Task { function_name, task_id, options, stop: true })
+    pub fn stop_async_task(
+        &self,
+        function_name: String,
+        task_id: String,
+        qualifier: Option<String>,
+        signal: JsValue,
+        timeout_ms: Option<f64>,
+        retry: &[f64],
+    ) -> Promise {
+        self.start(|client, now| {
+            let options = call_options(timeout_ms, None, false, retry)?;
+            let call = Call::stop_async_task(client, &function_name, &task_id, qualifier.as_deref(), &options, now)?;
+            Ok(Started { call, kind: Kind::Nothing, body: None, signal, task_id: None })
+        })
     }
 
     /// ListAsyncTasks; resolves to `{ tasks, nextToken }` (parsed JSON).
     #[wasm_bindgen(js_name = listAsyncTasks)]
-    pub fn list_async_tasks(&self, function_name: JsValue, options: JsValue) -> Promise {
-        self.spawn(Job::List { function_name, options })
+    #[allow(clippy::too_many_arguments)]
+    pub fn list_async_tasks(
+        &self,
+        function_name: String,
+        qualifier: Option<String>,
+        status: Option<String>,
+        prefix: Option<String>,
+        started_time_begin: Option<f64>,
+        started_time_end: Option<f64>,
+        limit: Option<f64>,
+        next_token: Option<String>,
+        sort_order_by_time: Option<String>,
+        include_payload: Option<bool>,
+        signal: JsValue,
+        timeout_ms: Option<f64>,
+        retry: &[f64],
+    ) -> Promise {
+        self.start(|client, now| {
+            let options = call_options(timeout_ms, None, false, retry)?;
+            let list = ListAsyncTasks {
+                qualifier: qualifier.as_deref(),
+                status: status.as_deref(),
+                prefix: prefix.as_deref(),
+                started_time_begin: epoch_ms(started_time_begin, "startedTimeBegin")?,
+                started_time_end: epoch_ms(started_time_end, "startedTimeEnd")?,
+                limit: whole(limit, "limit", 1_000_000)?,
+                next_token: next_token.as_deref(),
+                sort_order_by_time: sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
+                include_payload,
+            };
+            let call = Call::list_async_tasks(client, &function_name, &list, &options, now)?;
+            Ok(Started { call, kind: Kind::Json, body: None, signal, task_id: None })
+        })
     }
 
-    /// Polls until the task ends; resolves to the final task (parsed JSON).
+    /// Polls until the task ends; resolves to the final task (parsed JSON). `timeout_ms` bounds
+    /// the whole wait.
     #[wasm_bindgen(js_name = waitForAsyncTask)]
-    pub fn wait_for_async_task(&self, function_name: JsValue, task_id: JsValue, options: JsValue) -> Promise {
-        self.spawn(Job::Wait { function_name, task_id, options })
+    #[allow(clippy::too_many_arguments)]
+    pub fn wait_for_async_task(
+        &self,
+        function_name: String,
+        task_id: String,
+        qualifier: Option<String>,
+        poll_interval_ms: Option<f64>,
+        max_poll_interval_ms: Option<f64>,
+        signal: JsValue,
+        timeout_ms: Option<f64>,
+    ) -> Promise {
+        self.start(|client, now| {
+            let options = call_options(None, timeout_ms, false, &[])?;
+            let interval = millis(poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
+            let max_interval = millis(max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
+            let qualifier = qualifier.as_deref();
+            let call = Call::wait_for_async_task(
+                client,
+                &function_name,
+                &task_id,
+                qualifier,
+                interval,
+                max_interval,
+                &options,
+                now,
+            )?;
+            Ok(Started { call, kind: Kind::Json, body: None, signal, task_id: None })
+        })
     }
 
-    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`.
-    pub fn request(&self, options: JsValue, body_hash: Option<String>) -> Promise {
-        self.spawn(Job::Request { options, body_hash })
+    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`. `query_lines`
+    /// and `header_lines` are `"name\nvalue\n…"`; `body` is undefined for none.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request(
+        &self,
+        method: Option<String>,
+        path: Option<String>,
+        query_lines: Option<String>,
+        header_lines: Option<String>,
+        action: Option<String>,
+        body: Option<Uint8Array>,
+        body_hash: Option<String>,
+        signal: JsValue,
+        timeout_ms: Option<f64>,
+        deadline_ms: Option<f64>,
+        idempotent: bool,
+        retry: &[f64],
+    ) -> Promise {
+        self.start(|client, now| {
+            let options = call_options(timeout_ms, deadline_ms, idempotent, retry)?;
+            let has_body = body.is_some();
+            let body = JsBody::new(body, body_hash)?;
+            let (query, headers) = (lines(query_lines.as_deref()), lines(header_lines.as_deref()));
+            let custom = CustomCall {
+                method: method.as_deref().unwrap_or("GET"),
+                path: path
+                    .as_deref()
+                    .ok_or_else(|| Error::invalid("path", "is required, e.g. /2023-03-30/functions"))?,
+                query: &query,
+                headers: &headers,
+                action: action.as_deref().unwrap_or_default(),
+            };
+            let payload = if has_body { body.payload_hash() } else { PayloadHash::empty() };
+            let call = Call::request(client, &custom, payload, has_body, &options, now)?;
+            let body = body.to_send(&custom.method.to_ascii_uppercase());
+            Ok(Started { call, kind: Kind::Response, body, signal, task_id: None })
+        })
     }
 
     /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
@@ -130,231 +345,60 @@ impl WasmClient {
     #[wasm_bindgen(js_name = signTrigger)]
     pub fn sign_trigger(
         &self,
-        method: JsValue,
-        url: JsValue,
-        headers: JsValue,
-        body: JsValue,
+        method: String,
+        url: String,
+        header_lines: Option<String>,
+        body: Option<Uint8Array>,
         body_hash: Option<String>,
     ) -> Promise {
-        self.spawn(Job::Trigger { method, url, headers, body, body_hash })
+        self.start(|_, _| {
+            let url = Url::parse(&url, "url")?;
+            let headers = lines(header_lines.as_deref());
+            let payload = JsBody::new(body, body_hash)?.payload_hash();
+            let call = Call::sign(SignableRequest::new(&method, url, &headers, payload)?);
+            Ok(Started { call, kind: Kind::Signed, body: None, signal: JsValue::UNDEFINED, task_id: None })
+        })
     }
 }
 
-/// The arguments of one exported async call, as they came from JS.
-enum Job {
-    Invoke {
-        function_name: JsValue,
-        options: JsValue,
-        body: JsValue,
-        body_hash: Option<String>,
-        headers: JsValue,
-    },
-    /// GetAsyncTask, or StopAsyncTask when `stop`.
-    Task {
-        function_name: JsValue,
-        task_id: JsValue,
-        options: JsValue,
-        stop: bool,
-    },
-    List {
-        function_name: JsValue,
-        options: JsValue,
-    },
-    Wait {
-        function_name: JsValue,
-        task_id: JsValue,
-        options: JsValue,
-    },
-    Request {
-        options: JsValue,
-        body_hash: Option<String>,
-    },
-    Trigger {
-        method: JsValue,
-        url: JsValue,
-        headers: JsValue,
-        body: JsValue,
-        body_hash: Option<String>,
-    },
-}
-
-impl WasmClient {
-    /// Runs `job` as a promise that resolves with its value or rejects with an `FcError`-shaped
-    /// error. Every exported call goes through this one future type, so the wasm holds one
-    /// state machine and one copy of the promise glue instead of one per export.
-    fn spawn(&self, job: Job) -> Promise {
-        let client = Rc::clone(&self.inner);
-        wasm_bindgen_futures::future_to_promise(async move { run(&client, job).await.map_err(|e| error_to_js(&e)) })
-    }
-}
-
-async fn run(client: &Client<JsHost>, job: Job) -> Result<JsValue, Error> {
-    match job {
-        Job::Invoke { function_name, options, body, body_hash, headers } => {
-            let name = text_arg(&function_name, "functionName")?;
-            let body = JsBody::from_js(&body, body_hash)?;
-            let options = InvokeOptions::read(options)?;
-            let headers = convert::string_pairs(&headers, "headers")?;
-            let invocation_type = options.invocation_type.as_deref().map(InvocationType::parse).transpose()?;
-            let log_type = options.log_type.as_deref().map(LogType::parse).transpose()?;
-            let signal = signal_from(&options.call.signal)?;
-            let call = attempt_options(&options.call, signal.as_ref())?;
-            let request = InvokeFunction {
-                function_name: &name,
-                qualifier: options.qualifier.as_deref(),
-                invocation_type: invocation_type.unwrap_or_default(),
-                log_type: log_type.unwrap_or_default(),
-                async_task_id: options.async_task_id.as_deref(),
-                headers: &headers,
-            };
-            let out = client.invoke_function(&request, &body, &call).await?;
-            let meta = out.meta;
-            Ok(host::invoke_result(
-                out.status,
-                &out.response.js_headers,
-                &out.response.body,
-                meta.request_id,
-                meta.log_result,
-                meta.function_error,
-                meta.async_task_id,
-            ))
-        }
-        Job::Task { function_name, task_id, options, stop } => {
-            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options = TaskOptions::read(options)?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
-            let qualifier = options.qualifier.as_deref();
-            if stop {
-                client.stop_async_task(&name, &task, qualifier, &call).await?;
-                Ok(JsValue::UNDEFINED)
-            } else {
-                client.get_async_task(&name, &task, qualifier, &call).await?.json_object()
-            }
-        }
-        Job::List { function_name, options } => {
-            let name = text_arg(&function_name, "functionName")?;
-            let options = ListOptions::read(options)?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(options.timeout_ms, None, signal.as_ref(), &options.retry, false)?;
-            let list = ListAsyncTasks {
-                qualifier: options.qualifier.as_deref(),
-                status: options.status.as_deref(),
-                prefix: options.prefix.as_deref(),
-                started_time_begin: epoch_ms(options.started_time_begin, "startedTimeBegin")?,
-                started_time_end: epoch_ms(options.started_time_end, "startedTimeEnd")?,
-                limit: options.limit,
-                next_token: options.next_token.as_deref(),
-                sort_order_by_time: options.sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
-                include_payload: options.include_payload,
-            };
-            client.list_async_tasks(&name, &list, &call).await?.json_object()
-        }
-        Job::Wait { function_name, task_id, options } => {
-            let (name, task) = (text_arg(&function_name, "functionName")?, text_arg(&task_id, "taskId")?);
-            let options = WaitOptions::read(options)?;
-            let signal = signal_from(&options.signal)?;
-            let call = call_options(None, options.timeout_ms, signal.as_ref(), &JsValue::UNDEFINED, false)?;
-            let interval = millis(options.poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
-            let max_interval = millis(options.max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
-            let qualifier = options.qualifier.as_deref();
-            let done = client.wait_for_async_task(&name, &task, qualifier, interval, max_interval, &call).await?;
-            done.json_object()
-        }
-        Job::Request { options, body_hash } => {
-            let options = RequestOptions::read(options)?;
-            let signal = signal_from(&options.call.signal)?;
-            let call = attempt_options(&options.call, signal.as_ref())?;
-            let body = if options.body.is_undefined() || options.body.is_null() {
-                None
-            } else {
-                Some(JsBody::from_js(&options.body, body_hash)?)
-            };
-            let custom = CustomCall {
-                method: options.method.as_deref().unwrap_or("GET"),
-                path: options
-                    .path
-                    .as_deref()
-                    .ok_or_else(|| Error::invalid("path", "is required, e.g. /2023-03-30/functions"))?,
-                query: &options.query,
-                headers: &options.headers,
-                action: options.action.as_deref().unwrap_or_default(),
-            };
-            let response = client.request(&custom, body.as_ref(), &call).await?;
-            Ok(response_object(&response))
-        }
-        Job::Trigger { method, url, headers, body, body_hash } => {
-            let method = text_arg(&method, "method")?;
-            let url = Url::parse(&text_arg(&url, "url")?, "url")?;
-            let headers = convert::string_pairs(&headers, "headers")?;
-            let payload = JsBody::from_js(&body, body_hash)?.payload_hash();
-            let signed = client.sign(&SignableRequest::new(&method, url, &headers, payload)?).await?;
-            Ok(host::signed_object(&signed))
-        }
-    }
-}
-
-fn text_arg(value: &JsValue, argument: &'static str) -> Result<String, Error> {
-    value.as_string().ok_or_else(|| Error::invalid(argument, "must be a string"))
-}
-
-/// `{ status, requestId, headers, body }` of any answer.
-fn response_object(response: &JsResponse) -> JsValue {
-    let request_id = response.header("x-fc-request-id");
-    host::response_result(response.status, request_id, &response.js_headers, &response.body)
-}
-
-/// The CallOptions of a call whose options carry all of [`CallFields`].
-fn attempt_options<'a>(
-    fields: &CallFields,
-    signal: Option<&'a AbortSignal>,
-) -> Result<CallOptions<'a, AbortSignal>, Error> {
-    call_options(fields.timeout_ms, fields.deadline_ms, signal, &fields.retry, fields.idempotent)
-}
-
-fn call_options<'a>(
-    timeout_ms: Option<f64>,
-    deadline_ms: Option<f64>,
-    signal: Option<&'a AbortSignal>,
-    retry: &JsValue,
-    idempotent: bool,
-) -> Result<CallOptions<'a, AbortSignal>, Error> {
-    Ok(CallOptions {
-        timeout_ms: millis(timeout_ms, "timeoutMs")?,
-        deadline_ms: millis(deadline_ms, "deadlineMs")?,
-        cancel: signal,
-        retry: retry_policy(retry)?,
-        idempotent,
-    })
-}
-
-/// Signs any FC 3.0 request without sending it, synchronously. The date defaults to now and
-/// the nonce to a fresh random one; the body's hash is computed here unless `payloadHash` is
-/// given (the JS face gives it when the runtime hashes natively).
+/// Signs any FC 3.0 request without sending it, synchronously: `"method\nurl\nname\nvalue\n…"`
+/// of the signed request. The date defaults to now and the nonce to a fresh random one; the
+/// body's hash is computed here unless `payload_hash` is given (the JS face gives it when the
+/// runtime hashes natively).
 #[wasm_bindgen(js_name = signRequest)]
-pub fn sign_request(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    sign(request, credentials, options).map_err(|e| error_to_js(&e))
-}
-
-fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, Error> {
-    let request = RequestToSign::read(request)?;
-    let options = SignOptions::read(options)?;
-    let (credentials, _) = convert::credentials_from_js(&credentials)?;
-    let payload = JsBody::from_js(&request.body, request.payload_hash)?.payload_hash();
-    let url = Url::parse(&request.url, "url")?;
-    let signable = SignableRequest::new(request.method.as_deref().unwrap_or("GET"), url, &request.headers, payload)?;
-    let date_ms = time_ms(&options.date, "date")?.unwrap_or_else(js_sys::Date::now);
-    let nonce = options.nonce.unwrap_or_else(host::random_nonce);
-    let action =
-        options.action.as_deref().ok_or_else(|| Error::invalid("action", "is required, e.g. \"InvokeFunction\""))?;
-    let params = SigningParams {
-        action: Some(action),
-        version: Some(options.version.as_deref().unwrap_or(API_VERSION)),
-        date: AcsDate::from_unix_millis(date_ms)?,
-        nonce: &nonce,
+#[allow(clippy::too_many_arguments)]
+pub fn sign_request(
+    method: Option<String>,
+    url: String,
+    header_lines: Option<String>,
+    body: Option<Uint8Array>,
+    payload_hash: Option<String>,
+    access_key_id: Option<String>,
+    access_key_secret: Option<String>,
+    security_token: Option<String>,
+    action: Option<String>,
+    version: Option<String>,
+    date_ms: Option<f64>,
+    nonce: Option<String>,
+) -> Result<String, JsValue> {
+    let sign = || -> Result<String, Error> {
+        let credentials =
+            Credentials::new(access_key_id.unwrap_or_default(), access_key_secret.unwrap_or_default(), security_token)?;
+        let payload = JsBody::new(body, payload_hash)?.payload_hash();
+        let url = Url::parse(&url, "url")?;
+        let headers = lines(header_lines.as_deref());
+        let signable = SignableRequest::new(method.as_deref().unwrap_or("GET"), url, &headers, payload)?;
+        let nonce = nonce.unwrap_or_else(host::random_nonce);
+        let action = action.ok_or_else(|| Error::invalid("action", "is required, e.g. \"InvokeFunction\""))?;
+        let params = SigningParams {
+            action: Some(&action),
+            version: Some(version.as_deref().unwrap_or(API_VERSION)),
+            date: AcsDate::from_unix_millis(date_ms.unwrap_or_else(js_sys::Date::now))?,
+            nonce: &nonce,
+        };
+        Ok(host::signed_lines(&acs3::sign(&signable, &credentials, &params)?))
     };
-    let signed = acs3::sign(&signable, &credentials, &params)?;
-    Ok(host::signed_object(&signed))
+    sign().map_err(|e| error_to_js(&e))
 }
 
 // The npm package's allocator (see Cargo.toml); a library must not impose one on Rust users.

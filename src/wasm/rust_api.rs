@@ -1,5 +1,5 @@
 //! The Rust API for code compiled to wasm32 (workers-rs, Leptos, Yew…): the same client the JS
-//! package uses, over the host's global `fetch`, with Rust types in and out.
+//! package uses, driven over the host's global `fetch`, with Rust types in and out.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), fc_invoke::Error> {
@@ -20,14 +20,18 @@
 //! # Ok(()) }
 //! ```
 
-use super::host::{CredentialSource, JsHost};
-use crate::acs3::Credentials;
-use crate::client::{CallOptions, Client};
-use crate::error::Error;
+use super::host::{js_message, Kind};
+use super::{fetch_from, Io, Started, WasmClient};
+use crate::acs3::{Credentials, PayloadHash};
+use crate::client::{Call, CallOptions, Client, CredentialSource};
+use crate::error::{Cause, Error};
 use crate::fc::retry::RetryPolicy;
 use crate::fc::{Endpoint, InvokeFunction};
-use js_sys::Uint8Array;
-use wasm_bindgen::JsValue;
+use js_sys::{Reflect, Uint8Array};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 /// The answer to an invocation, in Rust types.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,33 +54,64 @@ pub struct InvokeResponse {
 
 /// A Function Compute client for Rust code running in a JS host.
 pub struct FcClient {
-    inner: Client<JsHost>,
+    inner: WasmClient,
 }
 
 impl FcClient {
     /// A client over the host's global `fetch`, with the default retry policy.
     pub fn new(endpoint: Endpoint, credentials: Credentials) -> Result<Self, Error> {
-        let host = JsHost::new(&JsValue::UNDEFINED, CredentialSource::Static(credentials))?;
-        Ok(FcClient { inner: Client::new(host, endpoint) })
+        let io = Io { fetch: fetch_from(&JsValue::UNDEFINED)?, provider: JsValue::UNDEFINED };
+        let client = Client::new(endpoint, CredentialSource::Static(credentials));
+        Ok(FcClient { inner: WasmClient::with(client, io) })
     }
 
     /// Replaces the retry policy.
     pub fn with_retry(self, retry: RetryPolicy) -> Self {
-        FcClient { inner: self.inner.with_retry(retry) }
+        // No call is in flight: they borrow the client, which this takes by value.
+        if let Ok(mut client) = self.inner.calls.client() {
+            client.set_retry(retry);
+        }
+        self
     }
 
     /// Invokes a function with `body` as its event.
     pub async fn invoke_function(&self, options: &InvokeFunction<'_>, body: &[u8]) -> Result<InvokeResponse, Error> {
-        let body = super::host::JsBody { bytes: Uint8Array::from(body), hash: None };
-        let out = self.inner.invoke_function(options, &body, &CallOptions::default()).await?;
+        let failure = Rc::new(RefCell::new(None));
+        let promise = self.inner.drive(
+            |client, now| {
+                let call = Call::invoke(client, options, PayloadHash::of_bytes(body), &CallOptions::default(), now)?;
+                let body = (!body.is_empty()).then(|| Uint8Array::from(body));
+                let task_id = options.async_task_id.map(str::to_owned);
+                Ok(Started { call, kind: Kind::Invoke, body, signal: JsValue::UNDEFINED, task_id })
+            },
+            Some(Rc::clone(&failure)),
+        )?;
+        let result = JsFuture::from(promise).await.map_err(|thrown| {
+            // The call's own error when it failed; anything else is the driver's.
+            failure
+                .borrow_mut()
+                .take()
+                .unwrap_or_else(|| Error::network(js_message(&thrown), true).with_cause(Cause::new(thrown)))
+        })?;
+        let field = |name: &str| Reflect::get(&result, &JsValue::from_str(name)).unwrap_or_default();
+        let text = |name: &str| field(name).as_string();
+        let mut headers = Vec::new();
+        if let Ok(Some(entries)) = js_sys::try_iter(&field("headers")) {
+            for entry in entries.flatten() {
+                let pair: js_sys::Array = entry.unchecked_into();
+                if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                    headers.push((name, value));
+                }
+            }
+        }
         Ok(InvokeResponse {
-            status: out.status,
-            log: out.meta.log(),
-            request_id: out.meta.request_id,
-            function_error: out.meta.function_error,
-            async_task_id: out.meta.async_task_id,
-            body: out.response.body.to_vec(),
-            headers: out.response.headers,
+            status: field("status").as_f64().map_or(0, |s| s as u16),
+            request_id: text("requestId"),
+            log: text("log"),
+            function_error: text("functionError"),
+            async_task_id: text("asyncTaskId"),
+            headers,
+            body: field("body").dyn_into::<Uint8Array>().map(|b| b.to_vec()).unwrap_or_default(),
         })
     }
 }
