@@ -509,7 +509,7 @@ fn out_of_order(event: &str, state: State) -> Next {
         State::Sent => "a request is still out",
         _ => "no request is out",
     };
-    Next::Failed(Error::invalid("call", format!("{event} out of order: {reason}")))
+    Next::Failed(Error::invalid("call", crate::text::concat(&[event, " out of order: ", reason])))
 }
 
 #[cfg(test)]

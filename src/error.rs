@@ -1,5 +1,6 @@
 //! The one error type of the crate, with stable codes shared with the JS face.
 
+use crate::text::{concat, decimal};
 use std::any::Any;
 use std::fmt;
 use std::rc::Rc;
@@ -168,18 +169,23 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message, as `Display` shows it.
+    pub fn message(&self) -> String {
+        match self {
+            Error::InvalidArgument { argument, reason } => concat(&["invalid ", argument, ": ", reason]),
+            Error::Credentials { reason, .. } => concat(&["credentials: ", reason]),
+            Error::Network { message, .. } | Error::Redirect { message } => concat(&["network error: ", message]),
+            Error::Timeout { after_ms } => concat(&["timed out after ", &decimal(*after_ms), " ms"]),
+            Error::Aborted => "the call was aborted".to_owned(),
+            Error::Service(e) => concat(&[&e.code, " (", &decimal(u64::from(e.status)), "): ", &e.message]),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::InvalidArgument { argument, reason } => {
-                write!(f, "invalid {argument}: {reason}")
-            }
-            Error::Credentials { reason, .. } => write!(f, "credentials: {reason}"),
-            Error::Network { message, .. } | Error::Redirect { message } => write!(f, "network error: {message}"),
-            Error::Timeout { after_ms } => write!(f, "timed out after {after_ms} ms"),
-            Error::Aborted => f.write_str("the call was aborted"),
-            Error::Service(e) => write!(f, "{} ({}): {}", e.code, e.status, e.message),
-        }
+        f.write_str(&self.message())
     }
 }
 

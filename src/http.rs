@@ -4,6 +4,7 @@
 use crate::acs3::credentials::header_safe;
 use crate::acs3::encode::percent_decode;
 use crate::error::Error;
+use crate::text::{concat, decimal};
 
 /// RFC 9110 `tchar`: what a method or a header name may contain.
 fn is_token_char(b: u8) -> bool {
@@ -41,7 +42,11 @@ pub fn normalize_header_value<'a>(name: &str, value: &'a str) -> Result<&'a str,
     if !header_safe(value) {
         return Err(Error::invalid(
             "headers",
-            format!("the value of header `{name}` must be printable ASCII (no CR, LF or other control characters)"),
+            concat(&[
+                "the value of header `",
+                name,
+                "` must be printable ASCII (no CR, LF or other control characters)",
+            ]),
         ));
     }
     // `value` is header-safe, so the only ASCII whitespace trim_ascii can meet is space and tab;
@@ -252,7 +257,7 @@ impl Url {
         let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
         let query = parse_query(query, argument)?;
         let authority = match port {
-            Some(port) => format!("{host}:{port}"),
+            Some(port) => concat(&[&host, ":", &decimal(port.into())]),
             None => host,
         };
         Ok(Url { scheme, authority, path, query })

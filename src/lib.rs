@@ -43,6 +43,7 @@ pub mod client;
 pub mod error;
 pub mod fc;
 pub mod http;
+mod text;
 
 pub use error::Error;
 

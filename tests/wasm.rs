@@ -1,7 +1,8 @@
 //! wasm-bindgen-test tests of the binding layer, run in Node and in headless Chromium. A fake
 //! `fetch` (a JS function returning a real `Response`) stands in for the network, so these check
-//! the conversions, the host (clock, nonce, hashing, abort, timeouts, backoff waits) and the error
-//! shapes.
+//! the typed exports, the driver in host.js (clock, nonce, hashing, abort, timeouts, backoff
+//! waits) and the error shapes. Reading the caller's objects is the JS face's, tested in
+//! tests/node/.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -12,21 +13,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        Reflect::set(&o, &JsValue::from_str(k), v).expect("set");
-    }
-    o.into()
-}
-
 fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &JsValue::from_str(key)).expect("get")
 }
 
-fn creds() -> JsValue {
-    obj(&[("accessKeyId", "YourAccessKeyId".into()), ("accessKeySecret", "YourAccessKeySecret".into())])
-}
+const KEY_ID: &str = "YourAccessKeyId";
+const SECRET: &str = "YourAccessKeySecret";
 
 /// A fetch that records its calls in `globalThis.__calls` and answers `status` with `body`.
 fn fake_fetch(status: u16, body: &str, headers: &str) -> Function {
@@ -40,11 +32,25 @@ fn fake_fetch(status: u16, body: &str, headers: &str) -> Function {
     )
 }
 
-/// A client for a local endpoint that sends through `fetch`.
-fn client_with(credentials: JsValue, fetch: Function) -> WasmClient {
-    let config =
-        obj(&[("endpoint", "http://127.0.0.1:9000".into()), ("credentials", credentials), ("fetch", fetch.into())]);
-    WasmClient::new(config).map_err(|e| get(&e, "message")).expect("client")
+/// A client for a local endpoint that sends through `fetch`, with static keys, or `provider`
+/// (what the JS face hands the wasm: a function resolving to the keys as it read them).
+fn client(fetch: Function, provider: Option<Function>, retry: &[f64]) -> Result<WasmClient, JsValue> {
+    let keys = |k: &str| provider.is_none().then(|| k.to_owned());
+    WasmClient::new(
+        Some("http://127.0.0.1:9000".into()),
+        None,
+        None,
+        keys(KEY_ID),
+        keys(SECRET),
+        None,
+        provider.map_or(JsValue::UNDEFINED, JsValue::from),
+        fetch.into(),
+        retry,
+    )
+}
+
+fn client_with(fetch: Function) -> WasmClient {
+    client(fetch, None, &[]).map_err(|e| get(&e, "message")).expect("client")
 }
 
 fn calls() -> Array {
@@ -60,34 +66,83 @@ fn reset_calls() {
     Reflect::set(&js_sys::global(), &"__calls".into(), &Array::new()).expect("reset");
 }
 
-async fn sign(request: JsValue, credentials: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    sign_request(request, credentials, options)
+/// What an invocation may set, as the JS face passes it.
+#[derive(Default)]
+struct Invoke {
+    qualifier: Option<&'static str>,
+    log_type: Option<&'static str>,
+    body: Option<Uint8Array>,
+    signal: Option<JsValue>,
+    timeout_ms: Option<f64>,
 }
 
-/// `invokeFunction(name, options)` with no body or extra headers, awaited.
-async fn invoke(client: &WasmClient, name: &str, options: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(client.invoke_function(name.into(), options, JsValue::UNDEFINED, None, JsValue::UNDEFINED)).await
+/// `invokeFunction(name, …)`, awaited.
+async fn invoke(client: &WasmClient, name: &str, options: Invoke) -> Result<JsValue, JsValue> {
+    JsFuture::from(client.invoke_function(
+        name.to_owned(),
+        options.qualifier.map(str::to_owned),
+        None,
+        options.log_type.map(str::to_owned),
+        None,
+        None,
+        options.body,
+        None,
+        options.signal.unwrap_or_default(),
+        options.timeout_ms,
+        None,
+        false,
+        &[],
+    ))
+    .await
+}
+
+/// `signRequest` of a POST to `url` with `body`, as the JS face calls it: the signed headers.
+fn sign(url: &str, body: Option<&[u8]>, date_ms: Option<f64>, nonce: Option<&str>) -> Result<JsValue, JsValue> {
+    let signed = sign_request(
+        Some("POST".into()),
+        url.into(),
+        None,
+        body.map(Uint8Array::from),
+        None,
+        Some(KEY_ID.into()),
+        Some(SECRET.into()),
+        None,
+        Some("A".into()),
+        None,
+        date_ms,
+        nonce.map(str::to_owned),
+    )?;
+    let headers = Object::new();
+    let lines: Vec<&str> = signed.split('\n').collect();
+    for pair in lines.get(2..).unwrap_or_default().chunks(2) {
+        if let [name, value] = pair {
+            Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value)).expect("set");
+        }
+    }
+    Ok(headers.into())
 }
 
 #[wasm_bindgen_test]
 async fn sign_request_reproduces_the_v3_doc_example() {
-    let request = obj(&[
-        ("method", "POST".into()),
-        (
-            "url",
-            "https://ecs.cn-shanghai.aliyuncs.com/?ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai"
-                .into(),
-        ),
-    ]);
-    let options = obj(&[
-        ("action", "RunInstances".into()),
-        ("version", "2014-05-26".into()),
-        ("date", "2023-10-26T09:01:01Z".into()),
-        ("nonce", "d410180a5abf7fe235dd9b74aca91fc0".into()),
-    ]);
-    let signed = sign(request, creds(), options).await.expect("signs");
-    let auth = get(&get(&signed, "headers"), "authorization").as_string().expect("string");
+    let signed = sign_request(
+        Some("POST".into()),
+        "https://ecs.cn-shanghai.aliyuncs.com/?ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai"
+            .into(),
+        None,
+        None,
+        None,
+        Some(KEY_ID.into()),
+        Some(SECRET.into()),
+        None,
+        Some("RunInstances".into()),
+        Some("2014-05-26".into()),
+        Some(1_698_310_861_000.0), // 2023-10-26T09:01:01Z
+        Some("d410180a5abf7fe235dd9b74aca91fc0".into()),
+    )
+    .expect("signs");
+    let auth = signed.lines().find_map(|line| line.strip_prefix("ACS3-HMAC-SHA256 ")).expect("authorization");
     assert!(auth.ends_with("Signature=e521358f7776c97df52e6b2891a8bc73026794a071b50c3323388c4e0df64804"), "{auth}");
+    assert!(signed.starts_with("POST\nhttps://ecs.cn-shanghai.aliyuncs.com/?ImageId="), "{signed}");
 }
 
 /// Replaces `Date.now`, the host's clock, with one that always answers `ms`, until dropped.
@@ -111,53 +166,71 @@ impl Drop for FakeNow {
 
 #[wasm_bindgen_test]
 async fn sign_request_defaults_date_and_nonce_from_the_host() {
-    let request = obj(&[("url", "http://127.0.0.1:9000/x".into())]);
-    let options = obj(&[("action", "A".into())]);
-    let a = sign(request.clone(), creds(), options.clone()).await.expect("signs");
-    let b = sign(request.clone(), creds(), options.clone()).await.expect("signs");
-    let nonce = |s: &JsValue| get(&get(s, "headers"), "x-acs-signature-nonce").as_string().expect("nonce");
+    let a = sign("http://127.0.0.1:9000/x", None, None, None).expect("signs");
+    let b = sign("http://127.0.0.1:9000/x", None, None, None).expect("signs");
+    let nonce = |s: &JsValue| get(s, "x-acs-signature-nonce").as_string().expect("nonce");
     assert_ne!(nonce(&a), nonce(&b), "a fresh nonce per request");
     assert!(nonce(&a).len() >= 16);
-    assert_eq!(get(&get(&a, "headers"), "x-acs-version").as_string().as_deref(), Some("2023-03-30"));
+    assert_eq!(get(&a, "x-acs-version").as_string().as_deref(), Some("2023-03-30"));
 
     // The date is the host's clock (Date.now), rounded down to the second: with the clock held
     // at 1_700_000_000_999 ms, 2023-11-14T22:13:20.999Z (`new Date(1700000000999).toISOString()`),
     // both sign_request and a client's request carry 2023-11-14T22:13:20Z.
     let clock = FakeNow::install(1_700_000_000_999.0);
-    let signed = sign(request, creds(), options).await;
+    let signed = sign("http://127.0.0.1:9000/x", None, None, None);
     reset_calls();
-    let client = client_with(creds(), fake_fetch(200, "", "{}"));
-    let invoked = invoke(&client, "f", JsValue::UNDEFINED).await.map_err(|e| get(&e, "message"));
+    let client = client_with(fake_fetch(200, "", "{}"));
+    let invoked = invoke(&client, "f", Invoke::default()).await.map_err(|e| get(&e, "message"));
     drop(clock); // before anything can panic: a panic here would leave the clock faked
     let signed = signed.expect("signs");
     invoked.expect("ok");
     let date = |headers: &JsValue| get(headers, "x-acs-date").as_string().expect("date");
-    assert_eq!(date(&get(&signed, "headers")), "2023-11-14T22:13:20Z");
+    assert_eq!(date(&signed), "2023-11-14T22:13:20Z");
     assert_eq!(date(&get(&get(&calls().get(0), "init"), "headers")), "2023-11-14T22:13:20Z");
 }
 
 #[wasm_bindgen_test]
 async fn errors_carry_code_and_argument() {
-    let err =
-        sign(obj(&[("url", "not a url".into())]), creds(), obj(&[("action", "A".into())])).await.expect_err("bad url");
+    let err = sign("not a url", None, None, None).expect_err("bad url");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidArgument"));
     assert_eq!(get(&err, "argument").as_string().as_deref(), Some("url"));
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("FcError"));
     assert!(err.is_instance_of::<js_sys::Error>());
 
-    let bad_creds = obj(&[("accessKeyId", "id".into()), ("accessKeySecret", JsValue::from(5))]);
     let err =
-        sign(obj(&[("url", "http://h/".into())]), bad_creds, obj(&[("action", "A".into())])).await.expect_err("creds");
+        sign_request(None, "http://h/".into(), None, None, None, Some("id".into()), None, None, None, None, None, None)
+            .expect_err("no secret");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("CredentialsError"));
 
-    let err = WasmClient::new(obj(&[("credentials", creds())])).err().expect("no endpoint");
-    assert_eq!(get(&err, "argument").as_string().as_deref(), Some("endpoint"));
-    let err = WasmClient::new(obj(&[("endpoint", "http://h".into()), ("credentials", creds()), ("fetch", 5.into())]))
-        .err()
-        .expect("fetch");
-    assert_eq!(get(&err, "argument").as_string().as_deref(), Some("fetch"));
-    let err = WasmClient::new(obj(&[("endpoint", "http://h".into()), ("credentals", creds())])).err().expect("typo");
-    assert!(get(&err, "message").as_string().expect("message").contains("credentals"));
+    let fetch = fake_fetch(200, "", "{}");
+    let no_endpoint = WasmClient::new(
+        None,
+        None,
+        None,
+        Some("id".into()),
+        Some("s".into()),
+        None,
+        JsValue::UNDEFINED,
+        fetch.into(),
+        &[],
+    );
+    assert_eq!(get(&no_endpoint.err().expect("no endpoint"), "argument").as_string().as_deref(), Some("endpoint"));
+    let bad_fetch = WasmClient::new(
+        Some("http://h".into()),
+        None,
+        None,
+        Some("id".into()),
+        Some("s".into()),
+        None,
+        JsValue::UNDEFINED,
+        5.into(),
+        &[],
+    );
+    assert_eq!(get(&bad_fetch.err().expect("fetch"), "argument").as_string().as_deref(), Some("fetch"));
+    let no_credentials = client(fake_fetch(200, "", "{}"), None, &[]).map(|_| ());
+    assert!(no_credentials.is_ok());
+    let bad_retry = client(fake_fetch(200, "", "{}"), None, &[0.0, f64::NAN, f64::NAN]).err().expect("retry");
+    assert_eq!(get(&bad_retry, "argument").as_string().as_deref(), Some("retry"));
 }
 
 #[wasm_bindgen_test]
@@ -168,15 +241,12 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
         "pong",
         "{ 'x-fc-request-id': 'req-7', 'x-fc-log-result': btoa('line 1'), 'x-fc-error-type': 'UnhandledInvocationError' }",
     );
-    let client = client_with(creds(), fetch);
+    let client = client_with(fetch);
     // 200 KB body: hashed in 64 KB pieces copied from JS memory.
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let body = Uint8Array::from(bytes.as_slice());
-    let options = obj(&[("qualifier", "prod".into()), ("logType", "Tail".into())]);
-    let res = JsFuture::from(client.invoke_function("my-func".into(), options, body.into(), None, JsValue::UNDEFINED))
-        .await
-        .map_err(|e| get(&e, "message"))
-        .expect("ok");
+    let body = Some(Uint8Array::from(bytes.as_slice()));
+    let options = Invoke { qualifier: Some("prod"), log_type: Some("Tail"), body, ..Invoke::default() };
+    let res = invoke(&client, "my-func", options).await.map_err(|e| get(&e, "message")).expect("ok");
     assert_eq!(get(&res, "status").as_f64(), Some(200.0));
     assert_eq!(get(&res, "requestId").as_string().as_deref(), Some("req-7"));
     assert_eq!(get(&res, "log").as_string().as_deref(), Some("line 1"));
@@ -205,7 +275,7 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
 
     // With a timeout, fetch gets the attempt's own signal.
     reset_calls();
-    let options = obj(&[("timeoutMs", 5_000.into())]);
+    let options = Invoke { timeout_ms: Some(5_000.0), ..Invoke::default() };
     invoke(&client, "my-func", options).await.map_err(|e| get(&e, "message")).expect("ok");
     assert!(get(&get(&self::calls().get(0), "init"), "signal").is_instance_of::<web_sys::AbortSignal>());
 }
@@ -214,8 +284,8 @@ async fn invokes_through_the_given_fetch_and_reads_the_answer() {
 async fn service_errors_keep_code_status_and_request_id() {
     let fetch =
         fake_fetch(404, r#"{"Code":"FunctionNotFound","Message":"no such function","RequestId":"r-404"}"#, "{}");
-    let client = client_with(creds(), fetch);
-    let err = invoke(&client, "missing", JsValue::UNDEFINED).await.expect_err("404");
+    let client = client_with(fetch);
+    let err = invoke(&client, "missing", Invoke::default()).await.expect_err("404");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("FunctionNotFound"));
     assert_eq!(get(&err, "status").as_f64(), Some(404.0));
     assert_eq!(get(&err, "requestId").as_string().as_deref(), Some("r-404"));
@@ -225,26 +295,37 @@ async fn service_errors_keep_code_status_and_request_id() {
 async fn an_aborted_signal_sends_nothing() {
     reset_calls();
     let fetch = fake_fetch(200, "", "{}");
-    let client = client_with(creds(), fetch);
+    let client = client_with(fetch);
     let signal = web_sys::AbortSignal::abort();
-    let err = invoke(&client, "f", obj(&[("signal", signal.into())])).await.expect_err("aborted");
+    let err =
+        invoke(&client, "f", Invoke { signal: Some(signal.into()), ..Invoke::default() }).await.expect_err("aborted");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));
     assert_eq!(calls().length(), 0);
 }
 
 #[wasm_bindgen_test]
 async fn a_provider_with_expiration_is_called_once() {
+    // As the JS face wraps the caller's provider: the keys as it read them, the expiration in ms.
     let counter = Function::new_no_args(
         "globalThis.__provided = (globalThis.__provided ?? 0) + 1;
          return Promise.resolve({ accessKeyId: 'STS.id', accessKeySecret: 's', securityToken: 't',
-                                  expiration: new Date(Date.now() + 3600e3).toISOString() });",
+                                  expirationMs: Date.now() + 3600e3 });",
     );
-    let fetch = fake_fetch(200, "ok", "{}");
-    let client = client_with(counter.into(), fetch);
+    let cached =
+        client(fake_fetch(200, "ok", "{}"), Some(counter), &[]).map_err(|e| get(&e, "message")).expect("client");
     for _ in 0..3 {
-        invoke(&client, "f", JsValue::UNDEFINED).await.map_err(|e| get(&e, "message")).expect("ok");
+        invoke(&cached, "f", Invoke::default()).await.map_err(|e| get(&e, "message")).expect("ok");
     }
     assert_eq!(get(&js_sys::global(), "__provided").as_f64(), Some(1.0));
+    // An answer the JS face found unusable is a CredentialsError, and nothing is sent.
+    reset_calls();
+    let unusable = Function::new_no_args("return Promise.resolve({ unusable: 'accessKeyId must be a string' });");
+    let refused =
+        client(fake_fetch(200, "ok", "{}"), Some(unusable), &[]).map_err(|e| get(&e, "message")).expect("client");
+    let err = invoke(&refused, "f", Invoke::default()).await.expect_err("unusable");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("CredentialsError"));
+    assert_eq!(get(&err, "message").as_string().as_deref(), Some("credentials: accessKeyId must be a string"));
+    assert_eq!(calls().length(), 0);
 }
 
 /// The Rust API against the local FC-compatible server (started by tools/wasm-test.mjs, which
@@ -310,13 +391,8 @@ async fn large_and_small_bodies_hash_the_same_way() {
     ];
     for (len, digest) in expected {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
-        let request = obj(&[
-            ("method", "POST".into()),
-            ("url", "http://h/".into()),
-            ("body", Uint8Array::from(bytes.as_slice()).into()),
-        ]);
-        let signed = sign(request, creds(), obj(&[("action", "A".into())])).await.expect("signs");
-        let sent = get(&get(&signed, "headers"), "x-acs-content-sha256").as_string().expect("hash");
+        let signed = sign("http://h/", Some(&bytes), None, None).expect("signs");
+        let sent = get(&signed, "x-acs-content-sha256").as_string().expect("hash");
         assert_eq!(sent, digest, "length {len}");
     }
 }
@@ -348,15 +424,8 @@ fn throttling_fetch(throttled: u32, retry_after: Option<u32>) -> Function {
 }
 
 fn client_with_retry(fetch: Function, max_attempts: u32, delay_ms: u32) -> WasmClient {
-    let retry =
-        obj(&[("maxAttempts", max_attempts.into()), ("baseDelayMs", delay_ms.into()), ("maxDelayMs", delay_ms.into())]);
-    let config = obj(&[
-        ("endpoint", "http://127.0.0.1:9000".into()),
-        ("credentials", creds()),
-        ("fetch", fetch.into()),
-        ("retry", retry),
-    ]);
-    WasmClient::new(config).map_err(|e| get(&e, "message")).expect("client")
+    let retry = [f64::from(max_attempts), f64::from(delay_ms), f64::from(delay_ms)];
+    client(fetch, None, &retry).map_err(|e| get(&e, "message")).expect("client")
 }
 
 /// Records every `setTimeout` until dropped, as `{ delay, callsWhenSet, callsWhenFired }`, the
@@ -416,7 +485,7 @@ async fn an_attempt_past_its_timeout_is_a_timeout_and_its_fetch_is_aborted() {
     reset_calls();
     let spy = TimerSpy::install(None, "");
     let client = client_with_retry(hanging_fetch(), 1, 1);
-    let outcome = invoke(&client, "f", obj(&[("timeoutMs", 50.into())])).await;
+    let outcome = invoke(&client, "f", Invoke { timeout_ms: Some(50.0), ..Invoke::default() }).await;
     let timers = spy.finish(50.0);
     let err = outcome.expect_err("timed out");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Timeout"));
@@ -434,7 +503,7 @@ async fn a_throttled_answer_is_retried_after_its_retry_after_wait() {
     // 1000 ms wait at once, so the test does not spend it.
     let spy = TimerSpy::install(Some(1_000), "");
     let client = client_with_retry(throttling_fetch(1, Some(1)), 3, 20);
-    let outcome = invoke(&client, "f", JsValue::UNDEFINED).await;
+    let outcome = invoke(&client, "f", Invoke::default()).await;
     let timers = spy.finish(1_000.0);
     let res = outcome.map_err(|e| get(&e, "message")).expect("retried");
     assert_eq!(get(&res, "status").as_f64(), Some(200.0));
@@ -453,7 +522,7 @@ async fn aborting_during_a_backoff_wait_rejects_at_once() {
         .expect("a signal");
     let spy = TimerSpy::install(Some(30_000), "globalThis.__controller.abort();");
     let client = client_with_retry(throttling_fetch(5, Some(30)), 3, 1);
-    let outcome = invoke(&client, "f", obj(&[("signal", signal)])).await;
+    let outcome = invoke(&client, "f", Invoke { signal: Some(signal), ..Invoke::default() }).await;
     let timers = spy.finish(30_000.0);
     let err = outcome.expect_err("aborted");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("Aborted"));

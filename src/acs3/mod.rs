@@ -17,6 +17,7 @@ pub use payload::{PayloadHash, PayloadHasher};
 
 use crate::error::Error;
 use crate::http::{normalize_header_name, normalize_header_value, normalize_method, Url};
+use crate::text::concat;
 use canonical::{canonical_query, canonical_uri, is_signed_header};
 use encode::push_hex_lower;
 use std::fmt;
@@ -57,7 +58,7 @@ impl SignableRequest {
         let method = normalize_method(method)?;
         let headers = canonical::sorted(merge_headers(headers)?);
         if let Some((name, _)) = headers.iter().find(|(n, _)| RESERVED_HEADERS.contains(&n.as_str())) {
-            return Err(Error::invalid("headers", format!("`{name}` is set by the signer and cannot be given")));
+            return Err(Error::invalid("headers", concat(&["`", name, "` is set by the signer and cannot be given"])));
         }
         let (canonical_uri, canonical_query) = (canonical_uri(url.path()), canonical_query(url.query()));
         Ok(SignableRequest { method, url, headers, payload_hash, canonical_uri, canonical_query })

@@ -7,6 +7,7 @@ use crate::acs3::encode::percent_encode;
 use crate::acs3::{PayloadHash, SignableRequest};
 use crate::error::Error;
 use crate::http::Url;
+use crate::text::{concat, decimal};
 
 /// Task states FC reports that will not change any more.
 const TERMINAL: &[&str] = &["Succeeded", "Failed", "Stopped", "Invalid", "Expired"];
@@ -25,7 +26,8 @@ fn task_path(function_name: &str, task_id: &str) -> Result<String, Error> {
             "must start with a letter or '_' and hold only letters, digits, '_' and '-' (at most 128)",
         )
     })?;
-    Ok(format!("/{API_VERSION}/functions/{}/async-tasks/{}", percent_encode(function_name), percent_encode(task_id)))
+    let (name, task) = (percent_encode(function_name), percent_encode(task_id));
+    Ok(concat(&["/", API_VERSION, "/functions/", &name, "/async-tasks/", &task]))
 }
 
 fn build(
@@ -35,7 +37,7 @@ fn build(
     query: &[(String, String)],
     action: &str,
 ) -> Result<ApiRequest, Error> {
-    let mut url = format!("{}{path}", endpoint.origin());
+    let mut url = concat(&[endpoint.origin(), path]);
     for (i, (k, v)) in query.iter().enumerate() {
         url.push(if i == 0 { '?' } else { '&' });
         url.push_str(&percent_encode(k));
@@ -73,7 +75,7 @@ pub fn stop_async_task(
     task_id: &str,
     qualifier: Option<&str>,
 ) -> Result<ApiRequest, Error> {
-    let path = format!("{}/stop", task_path(function_name, task_id)?);
+    let path = concat(&[&task_path(function_name, task_id)?, "/stop"]);
     build(endpoint, "PUT", &path, &qualifier_query(qualifier)?, "StopAsyncTask")
 }
 
@@ -149,15 +151,15 @@ pub fn list_async_tasks(
             return Err(Error::invalid(argument, "must be 1 to 1024 characters"));
         }
     }
-    text("includePayload", options.include_payload.map(|b| b.to_string()));
-    text("limit", options.limit.map(|l| l.to_string()));
+    text("includePayload", options.include_payload.map(|b| (if b { "true" } else { "false" }).to_owned()));
+    text("limit", options.limit.map(|l| decimal(l.into())));
     text("nextToken", options.next_token.map(str::to_owned));
     text("prefix", options.prefix.map(str::to_owned));
     text("sortOrderByTime", options.sort_order_by_time.map(|o| o.as_str().to_owned()));
-    text("startedTimeBegin", options.started_time_begin.map(|t| t.to_string()));
-    text("startedTimeEnd", options.started_time_end.map(|t| t.to_string()));
+    text("startedTimeBegin", options.started_time_begin.map(decimal));
+    text("startedTimeEnd", options.started_time_end.map(decimal));
     text("status", options.status.map(str::to_owned));
-    let path = format!("/{API_VERSION}/functions/{}/async-tasks", percent_encode(function_name));
+    let path = concat(&["/", API_VERSION, "/functions/", &percent_encode(function_name), "/async-tasks"]);
     build(endpoint, "GET", &path, &query, "ListAsyncTasks")
 }
 

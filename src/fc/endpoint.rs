@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::http::Url;
+use crate::text::concat;
 
 /// A validated endpoint: scheme, host and port only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,7 @@ impl Endpoint {
                 "must be a region id such as cn-hangzhou (lower-case letters, digits, '-')",
             ));
         }
-        Self::parse(&format!("https://{account_id}.{region}.fc.aliyuncs.com"))
+        Self::parse(&concat(&["https://", account_id, ".", region, ".fc.aliyuncs.com"]))
     }
 
     /// An explicit endpoint URL, `http://` or `https://`, with no path beyond `/`, no query and

@@ -5,6 +5,7 @@ use super::{ApiRequest, Endpoint, API_VERSION};
 use crate::acs3::encode::percent_encode;
 use crate::acs3::{PayloadHash, SignableRequest};
 use crate::error::Error;
+use crate::text::concat;
 
 /// Sync waits for the function's answer; Async queues the event and answers 202 at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -108,7 +109,10 @@ impl InvokeFunction<'_> {
         for (name, value) in self.headers {
             let lower = name.to_ascii_lowercase();
             if OPTION_HEADERS.contains(&lower.as_str()) {
-                return Err(Error::invalid("headers", format!("`{lower}` is set from the invoke options; use those")));
+                return Err(Error::invalid(
+                    "headers",
+                    concat(&["`", &lower, "` is set from the invoke options; use those"]),
+                ));
             }
             has_content_type |= lower == "content-type";
             headers.push((name.clone(), value.clone()));

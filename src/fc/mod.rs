@@ -15,6 +15,7 @@ pub use response::{service_error, InvokeMeta};
 use crate::acs3::{self, AcsDate, Credentials, PayloadHash, SignableRequest, SignedRequest, SigningParams};
 use crate::error::Error;
 use crate::http::Url;
+use crate::text::concat;
 
 /// The FC 3.0 API version, sent as `x-acs-version` and first in every path.
 pub const API_VERSION: &str = "2023-03-30";
@@ -63,7 +64,7 @@ impl CustomCall<'_> {
             // fetch refuses to send it, and the signed hash would not be of what is sent.
             return Err(Error::invalid("body", "a GET or HEAD request has no body"));
         }
-        let url = Url::parse(&format!("{}{}", endpoint.origin(), self.path), "path")?.with_query(self.query);
+        let url = Url::parse(&concat(&[endpoint.origin(), self.path]), "path")?.with_query(self.query);
         let mut headers = self.headers.to_vec();
         if has_body && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
             headers.push(("content-type".to_owned(), "application/json".to_owned()));

@@ -2,6 +2,7 @@
 //! shapes of error body. Hosts parse JSON with what they have and hand fields in by name.
 
 use crate::error::ServiceError;
+use crate::text::{concat, decimal};
 use base64::Engine;
 
 /// What FC says about an invocation in its response headers.
@@ -57,7 +58,7 @@ pub fn service_error(
     let message = field("Message")
         .or_else(|| field("errorMessage"))
         .or_else(|| field("message"))
-        .unwrap_or_else(|| format!("the service answered HTTP {status}"));
+        .unwrap_or_else(|| concat(&["the service answered HTTP ", &decimal(status.into())]));
     ServiceError {
         status,
         code,

@@ -9,6 +9,7 @@ use super::host::{self, push_header_lines, Kind};
 use crate::acs3::Credentials;
 use crate::client::{Call, Client, HostResponse, Next};
 use crate::error::{Cause, Error};
+use crate::text::{concat, decimal, push_decimal};
 use js_sys::Reflect;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -104,7 +105,7 @@ fn encode(next: Next, entry: &mut Entry) -> Result<String, JsValue> {
         Next::Send { request, timeout_ms } => {
             out.push('S');
             if let Some(ms) = timeout_ms {
-                out.push_str(&ms.to_string());
+                push_decimal(&mut out, ms);
             }
             request
         }
@@ -115,11 +116,15 @@ fn encode(next: Next, entry: &mut Entry) -> Result<String, JsValue> {
         Next::Credentials { timeout_ms } => {
             out.push('C');
             if let Some(ms) = timeout_ms {
-                out.push_str(&ms.to_string());
+                push_decimal(&mut out, ms);
             }
             return Ok(out);
         }
-        Next::Wait { ms } => return Ok(format!("W{ms}")),
+        Next::Wait { ms } => {
+            out.push('W');
+            push_decimal(&mut out, ms);
+            return Ok(out);
+        }
         Next::Resume => return Ok("R".to_owned()),
         Next::Done { accepted_earlier } => return Ok(if accepted_earlier { "A" } else { "D" }.to_owned()),
         Next::Failed(error) => return Err(fail(entry, error)),
@@ -162,9 +167,9 @@ impl HostResponse for JsAnswer {
         }
         let value = Reflect::get(&self.json, &JsValue::from_str(name)).ok()?;
         // Whole numbers only: formatting floats would pull a large formatter into the wasm.
-        value
-            .as_string()
-            .or_else(|| value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15).map(|n| (n as i64).to_string()))
+        value.as_string().or_else(|| {
+            value.as_f64().filter(|n| n.fract() == 0.0 && (0.0..9.0e15).contains(n)).map(|n| decimal(n as u64))
+        })
     }
 }
 
@@ -209,7 +214,8 @@ impl CallPort {
             // is an error rather than an `undefined` result.
             let done = next == Next::Done { accepted_earlier: false };
             if entry.kind == Kind::Json && done && !is_json_object(&answer.json) {
-                let message = format!("the answer (status {status}) is not the JSON object FC sends");
+                let status = decimal(u64::from(status));
+                let message = concat(&["the answer (status ", &status, ") is not the JSON object FC sends"]);
                 return Next::Failed(Error::network(message, true));
             }
             next
@@ -224,7 +230,7 @@ impl CallPort {
                 stage::ABORTED => Error::Aborted,
                 stage::REDIRECT => Error::Redirect { message: host::js_message(&error) },
                 stage::PROVIDER => {
-                    let message = format!("the credentials provider failed: {}", host::js_message(&error));
+                    let message = concat(&["the credentials provider failed: ", &host::js_message(&error)]);
                     Error::credentials(message).with_cause(Cause::new(error))
                 }
                 stage::NOT_SENT | stage::MAYBE_SENT | stage::SENT => {

@@ -4,6 +4,7 @@
 use super::host;
 use crate::error::Error;
 use crate::fc::retry::RetryPolicy;
+use crate::text::{concat, decimal};
 use wasm_bindgen::prelude::*;
 
 /// The rejection value the JS face turns into an `FcError`: an `Error` with `code`, `status`,
@@ -14,7 +15,7 @@ pub fn error_to_js(error: &Error) -> JsValue {
         _ => None,
     };
     let cause = error.cause().and_then(|c| c.downcast_ref::<JsValue>()).cloned().unwrap_or(JsValue::UNDEFINED);
-    host::fc_error(&error.to_string(), error.code(), error.status(), error.request_id(), argument, &cause)
+    host::fc_error(&error.message(), error.code(), error.status(), error.request_id(), argument, &cause)
 }
 
 /// Name/value pairs from `"name\nvalue\n…"` (the JS face refuses line breaks inside names and
@@ -46,7 +47,7 @@ pub fn whole(value: Option<f64>, argument: &'static str, max: u32) -> Result<Opt
     match value {
         None => Ok(None),
         Some(n) if n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n) => Ok(Some(n as u32)),
-        Some(_) => Err(Error::invalid(argument, format!("must be a whole number from 0 to {max}"))),
+        Some(_) => Err(Error::invalid(argument, concat(&["must be a whole number from 0 to ", &decimal(max.into())]))),
     }
 }
 
@@ -61,9 +62,10 @@ pub fn retry_policy(numbers: &[f64]) -> Result<Option<RetryPolicy>, Error> {
     let limit = |i: usize, name: &'static str, max: u32, fallback: u64| -> Result<u64, Error> {
         match numbers.get(i).filter(|n| !n.is_nan()) {
             None => Ok(fallback),
-            Some(&n) => whole(Some(n), "retry", max)
-                .map(|n| u64::from(n.unwrap_or_default()))
-                .map_err(|_| Error::invalid("retry", format!("`{name}` must be a whole number from 0 to {max}"))),
+            Some(&n) => whole(Some(n), "retry", max).map(|n| u64::from(n.unwrap_or_default())).map_err(|_| {
+                let max = decimal(max.into());
+                Error::invalid("retry", concat(&["`", name, "` must be a whole number from 0 to ", &max]))
+            }),
         }
     };
     let max_attempts = limit(0, "maxAttempts", 1000, u64::from(default.max_attempts))?;

@@ -259,6 +259,23 @@ test("bad input is rejected before any request is sent", async () => {
   for (const config of [{ credentials: DEMO_CREDENTIALS }, { endpoint: "ftp://127.0.0.1:9", credentials: DEMO_CREDENTIALS }, { endpoint: "http://127.0.0.1:9/prefix", credentials: DEMO_CREDENTIALS }, { accountId: "1", region: "CN", credentials: DEMO_CREDENTIALS }]) {
     await assert.rejects(new FcClient({ ...config, fetch: counting }).invokeFunction("echo"), { code: "InvalidArgument" });
   }
+  // Options the JS face reads: a typo is named, a wrong type is refused, each for its argument.
+  const typo = new FcClient({ endpoint: server.url, credentals: DEMO_CREDENTIALS, fetch: counting });
+  await assert.rejects(typo.invokeFunction("echo"), (e) => e.code === "InvalidArgument" && e.argument === "options" && /`credentals`/.test(e.message));
+  for (const [options, argument, reason] of [
+    [{ endpoint: 9 }, "options", /`endpoint` must be a string/],
+    [{ fetch: 5 }, "fetch", /must be a function/],
+    [{ retry: "no" }, "retry", /must be an object/],
+    [{ retry: { maxAttempts: "3" } }, "retry", /`maxAttempts` must be a number/],
+    [{ retry: { maxAttempts: 2.5 } }, "retry", /`maxAttempts` must be a whole number/],
+  ]) {
+    const config = { endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: counting, ...options };
+    await assert.rejects(new FcClient(config).invokeFunction("echo"), (e) => e.code === "InvalidArgument" && e.argument === argument && reason.test(e.message) || assert.fail(`${JSON.stringify(options)}: ${e.argument} ${e.message}`));
+  }
+  for (const [options, reason] of [[{ qualifier: 5 }, /`qualifier` must be a string/], [{ idempotent: "yes" }, /`idempotent` must be true or false/], [{ timeoutMs: "5" }, /`timeoutMs` must be a number/]]) {
+    await assert.rejects(c.invokeFunction("echo", options), (e) => e.argument === "options" && reason.test(e.message) || assert.fail(e.message));
+  }
+  await assert.rejects(c.listAsyncTasks("echo", { limit: 2.5 }), { code: "InvalidArgument", argument: "limit" });
   for (const credentials of [undefined, {}, { accessKeyId: "id" }, { accessKeyId: "", accessKeySecret: "s" }, { accessKeyId: "id", accessKeySecret: 5 }, async () => { throw new Error("backend down"); }, async () => null]) {
     await assert.rejects(new FcClient({ endpoint: server.url, credentials, fetch: counting }).invokeFunction("echo"), { code: "CredentialsError" });
   }
