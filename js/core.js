@@ -14,12 +14,12 @@ let runtimeDigest = null;
 
 /**
  * Called once by each runtime entry with the way that runtime instantiates the module and,
- * optionally, `{ digest, minBytes }`: the runtime's native SHA-256 (bytes → hex, a Promise of it,
- * or undefined when not available yet), which beats hashing in wasm from `minBytes` on.
+ * optionally, `{ digest }`: the runtime's native SHA-256 (bytes → hex, a Promise of it, or
+ * undefined where the wasm should hash those bytes).
  */
-export function setWasmLoader(load, { digest, minBytes = 0 } = {}) {
+export function setWasmLoader(load, { digest } = {}) {
   loadWasm = load;
-  runtimeDigest = digest ? { digest, minBytes } : null;
+  runtimeDigest = digest ?? null;
 }
 
 // Instantiation is lazy: the first call loads the module, later calls reuse it. A failed load
@@ -78,9 +78,9 @@ const hexOf = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(1
  */
 function nativeBodyHash(bytes) {
   if (bytes === undefined || bytes.length === 0) return undefined;
-  if (runtimeDigest !== null && bytes.length >= runtimeDigest.minBytes) {
+  if (runtimeDigest !== null) {
     try {
-      const hash = runtimeDigest.digest(bytes);
+      const hash = runtimeDigest(bytes);
       if (hash !== undefined) return hash instanceof Promise ? hash.catch(() => undefined) : hash;
     } catch {
       // hashed in wasm instead

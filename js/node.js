@@ -2,26 +2,32 @@
 import { initSync } from "../dist/wasm/fc_invoke.js";
 import { setWasmLoader } from "./core.js";
 
-// node:crypto hashes without copying and faster than wasm. Below 2 KB the wasm still hashes:
-// in a loop of signatures node:crypto is ahead from a few hundred bytes, but between real fetches
-// each of its hash objects costs tens of µs more, and with the wasm the whole call costs 5% less
-// CPU at 1 KB and concurrency 1, within noise at 64 (medians of `bench/compare-builds.mjs --e2e`;
-// data in bench/README.md). From 2 to 4 KB the two are within noise. Loading it takes about 2 ms, so it loads after the current turn instead of
-// delaying the import and the first call: until then, bodies hash in wasm, except large ones,
-// for which waiting for it is faster.
-const NODE_CRYPTO_FROM = 2048;
+// node:crypto hashes without copying and faster than wasm. Its one-shot `crypto.hash` (Node
+// 20.12+) hashes bodies of every size: with it a 1 KB body signs in 0.91–0.95× the time, and end
+// to end costs 0.93–1.02× / 0.99–1.01× the CPU per call at concurrency 1 / 64, within the noise of
+// `bench/compare-builds.mjs --e2e` (bench/README.md). A hash object (`createHash`, older Nodes)
+// costs tens of µs more between real fetches, so with it the wasm keeps bodies under 2 KB.
+// Loading node:crypto takes about 2 ms, so it loads after the current turn instead of delaying the
+// import and the first call: until then, bodies hash in wasm, except large ones, for which waiting
+// for it is faster.
 const WAIT_FOR_NODE_CRYPTO_FROM = 1 << 20;
-let createHash = null;
+let hash = null;
+let minBytes = 1;
 let loading = null;
 const loadCrypto = () =>
   (loading ??= import("node:crypto").then((crypto) => {
-    createHash = crypto.createHash;
+    if (typeof crypto.hash === "function") {
+      hash = (bytes) => crypto.hash("sha256", bytes);
+    } else {
+      hash = (bytes) => crypto.createHash("sha256").update(bytes).digest("hex");
+      minBytes = 2048;
+    }
   }));
 // A failed load leaves bodies to the wasm; it must not surface as an unhandled rejection.
 setImmediate(() => loadCrypto().catch(() => {})).unref?.();
 
 function digest(bytes) {
-  if (createHash !== null) return createHash("sha256").update(bytes).digest("hex");
+  if (hash !== null) return bytes.length >= minBytes ? hash(bytes) : undefined;
   if (bytes.length >= WAIT_FOR_NODE_CRYPTO_FROM) return loadCrypto().then(() => digest(bytes));
   return undefined;
 }
@@ -32,6 +38,6 @@ function digest(bytes) {
 const nodeFs = () => process.getBuiltinModule?.("node:fs") ?? import("node:fs");
 const wasmUrl = new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url);
 
-setWasmLoader(async () => initSync({ module: (await nodeFs()).readFileSync(wasmUrl) }), { digest, minBytes: NODE_CRYPTO_FROM });
+setWasmLoader(async () => initSync({ module: (await nodeFs()).readFileSync(wasmUrl) }), { digest });
 
 export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";

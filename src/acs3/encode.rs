@@ -22,15 +22,18 @@ fn is_unreserved(b: u8) -> bool {
 /// `%21 %27 %28 %29 %2A`. (darabonba's `percentEncode`, used for paths, differs: it leaves
 /// `!'()` as they are.)
 pub fn percent_encode_into(s: &str, out: &mut String) {
-    for &b in s.as_bytes() {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
+    // Runs of unreserved bytes go in whole: they are ASCII, so a run ends on a char boundary.
+    let mut run = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if !is_unreserved(b) {
+            out.push_str(s.get(run..i).unwrap_or_default());
             out.push('%');
             out.push(hex_digit(b >> 4, true));
             out.push(hex_digit(b, true));
+            run = i + 1;
         }
     }
+    out.push_str(s.get(run..).unwrap_or_default());
 }
 
 /// [`percent_encode_into`] returning a new string.
@@ -85,9 +88,17 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 
 /// Appends the lower-case hex of `bytes` to `out`.
 pub fn push_hex_lower(bytes: &[u8], out: &mut String) {
-    for &b in bytes {
-        out.push(hex_digit(b >> 4, false));
-        out.push(hex_digit(b, false));
+    // Through a stack buffer: one push_str instead of a char push (with its UTF-8 encoding) per digit.
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            if let [hi, lo] = pair {
+                *hi = hex_digit(b >> 4, false) as u8;
+                *lo = hex_digit(b, false) as u8;
+            }
+        }
+        let digits = buf.get(..chunk.len() * 2).unwrap_or_default();
+        out.push_str(std::str::from_utf8(digits).unwrap_or_default());
     }
 }
 

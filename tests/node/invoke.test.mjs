@@ -512,18 +512,19 @@ test("non-ASCII option text crosses into the wasm intact, and so do the fields a
 });
 
 test("in a fresh process, bodies sign right before and after node:crypto has loaded, each by the path meant for it", async () => {
-  // The Node entry loads node:crypto after the first turn. Until then, small bodies hash in wasm,
-  // bodies from 64 KB by Web Crypto (js/core.js, the path browsers, Deno and workerd always take
-  // for them), and bodies from 1 MB wait for node:crypto. Once loaded, node:crypto takes bodies
-  // from 2 KB on (2047 and 2048 sit on either side). Both native hashers are spied on in the
-  // child, so the test knows which path hashed what, and every x-acs-content-sha256 must be right.
+  // The Node entry loads node:crypto after the first turn. Until then, bodies hash in wasm, those
+  // from 64 KB by Web Crypto (js/core.js, the path browsers, Deno and workerd always take for
+  // them), and those from 1 MB wait for node:crypto. Once loaded, node:crypto's one-shot
+  // crypto.hash takes every body; on a Node without it, createHash takes bodies from 2 KB on
+  // (2047 and 2048 sit on either side). The native hashers are spied on in the child, so the
+  // test knows which path hashed what, and every x-acs-content-sha256 must be right.
   const { execFileSync } = await import("node:child_process");
   const sizes = [0, 100, 1024, 2047, 2048, 65536, 300000, 2 << 20];
   const bodyOf = (n) => new Uint8Array(n).fill(n % 251);
   // Web Crypto's digest is turned into hex in js/core.js; only a digest with a byte below 0x10
   // shows whether each byte keeps its leading zero.
   assert.ok(createHash("sha256").update(bodyOf(65536)).digest().some((b) => b < 0x10), "fixture: the 64 KB body's digest has a byte < 0x10");
-  const script = `
+  const script = (withoutOneShot) => `
     import nodeCrypto from "node:crypto";
     import { syncBuiltinESMExports } from "node:module";
     const used = { nodeCrypto: [], webCrypto: [] };
@@ -537,7 +538,12 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
       };
       return hash;
     };
-    syncBuiltinESMExports(); // import("node:crypto") in the package now sees the spy
+    const oneShot = nodeCrypto.hash;
+    nodeCrypto.hash = ${withoutOneShot} ? undefined : function (algorithm, data, ...rest) {
+      used.nodeCrypto.push(data.length);
+      return oneShot.call(this, algorithm, data, ...rest);
+    };
+    syncBuiltinESMExports(); // import("node:crypto") in the package now sees the spies
     const subtle = globalThis.crypto.subtle;
     const digest = subtle.digest;
     subtle.digest = function (algorithm, data) {
@@ -555,11 +561,14 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
     const later = await Promise.all(sizes.map(sign));
     console.log(JSON.stringify({ hashes: [...first, ...later].map((s) => s.headers["x-acs-content-sha256"]), firstPaths, laterPaths: take() }));
   `;
-  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
   const expected = sizes.map((n) => sha256(bodyOf(n)));
-  assert.deepEqual(out.hashes, [...expected, ...expected]);
-  assert.deepEqual(out.firstPaths, { nodeCrypto: [2 << 20], webCrypto: [65536, 300000] }, "before node:crypto: Web Crypto from 64 KB, 2 MB waits for node:crypto");
-  assert.deepEqual(out.laterPaths, { nodeCrypto: [2048, 65536, 300000, 2 << 20], webCrypto: [] }, "after: node:crypto from 2 KB");
+  for (const withoutOneShot of [false, true]) {
+    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script(withoutOneShot)], { encoding: "utf8" }));
+    assert.deepEqual(out.hashes, [...expected, ...expected]);
+    assert.deepEqual(out.firstPaths, { nodeCrypto: [2 << 20], webCrypto: [65536, 300000] }, "before node:crypto: Web Crypto from 64 KB, 2 MB waits for node:crypto");
+    const native = withoutOneShot ? [2048, 65536, 300000, 2 << 20] : sizes.filter((n) => n > 0);
+    assert.deepEqual(out.laterPaths, { nodeCrypto: native, webCrypto: [] }, withoutOneShot ? "after: createHash from 2 KB" : "after: crypto.hash for every body");
+  }
 });
 
 test("the Node entry reads its .wasm with or without process.getBuiltinModule, and its import loads no streams or crypto", async () => {
