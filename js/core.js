@@ -3,7 +3,7 @@
 // takes, and turns results and errors back into JS objects; the wasm validates the values and
 // does the real work.
 
-import { WasmClient, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
+import { newClient, signRequest as wasmSignRequest } from "../dist/wasm/fc_invoke.js";
 
 let loadWasm = () => {
   throw new Error("fc-invoke: import the package entry (\"fc-invoke\"), not js/core.js");
@@ -399,7 +399,13 @@ function wasmClient(options) {
   const provider = typeof credentials === "function" ? providerOf(credentials) : undefined;
   const keys = provider === undefined && credentials !== undefined ? staticCredentials(credentials) : EMPTY;
   const { accessKeyId, accessKeySecret, securityToken } = keys;
-  return new WasmClient(o.endpoint, o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry));
+  return answer(newClient(o.endpoint, o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry)));
+}
+
+/** What the wasm answered, or the FcError it answered instead (thrown). */
+function answer(value) {
+  if (value instanceof Error) throw value;
+  return value;
 }
 
 /** `{ method, url, headers }` from "method\nurl\nname\nvalue\n…". */
@@ -577,10 +583,10 @@ export async function signRequest(request, credentials, options) {
     if (wasmExports === null) await loaded();
     const { bytes, lines } = prepared;
     const hash = r.payloadHash ?? prepared.hash;
-    const signed = wasmSignRequest(
+    const signed = answer(wasmSignRequest(
       r.method, r.url, lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,
-    );
+    ));
     return signedOf(signed);
   } catch (e) {
     throw toFcError(e);

@@ -78,16 +78,17 @@ impl Calls {
         u32::try_from(id).map_err(|_| Error::invalid("call", "too many calls in progress"))
     }
 
-    /// Runs `event` on call `id` and encodes what comes next (a failure becomes an `FcError`).
-    fn step(&self, id: u32, event: impl FnOnce(&mut Entry, &mut Client) -> Next) -> Result<String, JsValue> {
+    /// Runs `event` on call `id` and encodes what comes next: the step's string, or the
+    /// `FcError` of a failed call (a value, not a throw: see [`CallPort`]).
+    fn step(&self, id: u32, event: impl FnOnce(&mut Entry, &mut Client) -> Next) -> JsValue {
         let (Ok(mut entries), Ok(mut client)) = (self.entries.try_borrow_mut(), self.client.try_borrow_mut()) else {
-            return Err(error_to_js(&busy()));
+            return error_to_js(&busy());
         };
         let Some(entry) = entries.get_mut(id as usize).and_then(Option::as_mut) else {
-            return Err(error_to_js(&Error::invalid("call", "is not in progress")));
+            return error_to_js(&Error::invalid("call", "is not in progress"));
         };
         let next = event(entry, &mut client);
-        encode(next, entry)
+        encode(next, entry).map_or_else(|error| error, |step| JsValue::from_str(&step))
     }
 }
 
@@ -177,7 +178,11 @@ fn is_json_object(value: &JsValue) -> bool {
     value.is_object() && !js_sys::Array::is_array(value)
 }
 
-/// The JS face of [`Calls`], handed to the driver with each call.
+/// The JS face of [`Calls`], handed to the driver with each call. Each method answers with one
+/// value, the next step's string or the failed call's `FcError` (which the driver throws): a
+/// `Result` or a `String` would return several values, for which V8 compiles a wrapper per
+/// signature when the module loads (about 0.7 ms each, bench/README.md), where one-value
+/// signatures share its generic wrapper.
 #[wasm_bindgen]
 pub struct CallPort {
     calls: Rc<Calls>,
@@ -192,7 +197,7 @@ impl CallPort {
 #[wasm_bindgen]
 impl CallPort {
     /// Starts call `id`'s next attempt, or goes on once credentials are in.
-    pub fn resume(&self, id: u32, now_ms: f64, nonce: &str) -> Result<String, JsValue> {
+    pub fn resume(&self, id: u32, now_ms: f64, nonce: &str) -> JsValue {
         self.calls.step(id, |entry, client| entry.call.resume(client, now_ms, nonce))
     }
 
@@ -205,7 +210,7 @@ impl CallPort {
         json: JsValue,
         now_ms: f64,
         random: f64,
-    ) -> Result<String, JsValue> {
+    ) -> JsValue {
         let headers = header_lines.as_deref().map(host::pairs_from_lines).unwrap_or_default();
         let answer = JsAnswer { status, headers, json };
         self.calls.step(id, |entry, client| {
@@ -223,7 +228,7 @@ impl CallPort {
     }
 
     /// A step of call `id` that failed at `stage` with the JS `error` it threw.
-    pub fn failed(&self, id: u32, stage: u8, error: JsValue, now_ms: f64, random: f64) -> Result<String, JsValue> {
+    pub fn failed(&self, id: u32, stage: u8, error: JsValue, now_ms: f64, random: f64) -> JsValue {
         self.calls.step(id, |entry, client| {
             let error = match stage {
                 stage::TIMED_OUT => Error::Timeout { after_ms: entry.call.step_timeout_ms().unwrap_or(0) },
@@ -255,7 +260,7 @@ impl CallPort {
         unusable: Option<String>,
         now_ms: f64,
         nonce: &str,
-    ) -> Result<String, JsValue> {
+    ) -> JsValue {
         let credentials = match unusable {
             Some(reason) => Err(Error::credentials(reason)),
             None => Credentials::new(

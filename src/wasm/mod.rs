@@ -108,21 +108,35 @@ fn call_options(
     })
 }
 
-#[wasm_bindgen]
+/// [`WasmClient::new`] for JS: the client, or the `FcError` of a bad setting (one value, not a
+/// `Result`: see [`CallPort`]).
+#[wasm_bindgen(js_name = newClient)]
+#[allow(clippy::too_many_arguments)]
+pub fn new_client(
+    endpoint: Option<String>,
+    account_id: Option<String>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    access_key_secret: Option<String>,
+    security_token: Option<String>,
+    provider: JsValue,
+    fetch: JsValue,
+    retry: &[f64],
+) -> JsValue {
+    let keys = (access_key_id, access_key_secret, security_token);
+    WasmClient::new(endpoint, account_id, region, keys, provider, fetch, retry).map_or_else(|e| e, JsValue::from)
+}
+
 impl WasmClient {
-    /// The endpoint (`endpoint`, or `account_id` and `region`); the credentials: static keys, or
-    /// `provider`, the JS face's wrapper of the caller's provider, which the driver calls when a
-    /// call asks; `fetch` (undefined: the global one); the retry policy ([`retry_policy`]).
-    /// Throws `FcError` on a bad setting.
-    #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)]
+    /// A client: the endpoint (`endpoint`, or `account_id` and `region`); the credentials: static
+    /// `keys` (id, secret, token), or `provider`, the JS face's wrapper of the caller's provider,
+    /// which the driver calls when a call asks; `fetch` (undefined: the global one); the retry
+    /// policy ([`retry_policy`]).
     pub fn new(
         endpoint: Option<String>,
         account_id: Option<String>,
         region: Option<String>,
-        access_key_id: Option<String>,
-        access_key_secret: Option<String>,
-        security_token: Option<String>,
+        keys: (Option<String>, Option<String>, Option<String>),
         provider: JsValue,
         fetch: JsValue,
         retry: &[f64],
@@ -134,16 +148,18 @@ impl WasmClient {
                 _ => return Err(Error::invalid("endpoint", "give either endpoint, or accountId and region")),
             };
             let fetch = fetch_from(&fetch)?;
-            let source = if provider.is_function() {
-                CredentialSource::Provider
-            } else if access_key_id.is_none() && access_key_secret.is_none() {
-                return Err(Error::credentials(
-                    "missing: give { accessKeyId, accessKeySecret, securityToken? } or an async provider function",
-                ));
-            } else {
-                let (id, secret) = (access_key_id.unwrap_or_default(), access_key_secret.unwrap_or_default());
-                CredentialSource::Static(Credentials::new(id, secret, security_token)?)
-            };
+            let source =
+                match (keys, provider.is_function()) {
+                    (_, true) => CredentialSource::Provider,
+                    ((None, None, _), false) => return Err(Error::credentials(
+                        "missing: give { accessKeyId, accessKeySecret, securityToken? } or an async provider function",
+                    )),
+                    ((id, secret, token), false) => CredentialSource::Static(Credentials::new(
+                        id.unwrap_or_default(),
+                        secret.unwrap_or_default(),
+                        token,
+                    )?),
+                };
             let mut client = Client::new(endpoint, source);
             if let Some(policy) = retry_policy(retry)? {
                 client.set_retry(policy);
@@ -153,7 +169,10 @@ impl WasmClient {
         };
         build().map_err(|e| error_to_js(&e))
     }
+}
 
+#[wasm_bindgen]
+impl WasmClient {
     /// Invokes `function_name`; resolves to `{ status, requestId, headers, body, log,
     /// functionError, asyncTaskId }` or rejects with an `FcError`. `body` comes as bytes, with
     /// `body_hash` (hex SHA-256) when the JS face hashed it natively; `header_lines` as
@@ -362,9 +381,9 @@ impl WasmClient {
 }
 
 /// Signs any FC 3.0 request without sending it, synchronously: `"method\nurl\nname\nvalue\n…"`
-/// of the signed request. The date defaults to now and the nonce to a fresh random one; the
-/// body's hash is computed here unless `payload_hash` is given (the JS face gives it when the
-/// runtime hashes natively).
+/// of the signed request, or its `FcError` (one value, not a `Result`: see [`CallPort`]). The
+/// date defaults to now and the nonce to a fresh random one; the body's hash is computed here
+/// unless `payload_hash` is given (the JS face gives it when the runtime hashes natively).
 #[wasm_bindgen(js_name = signRequest)]
 #[allow(clippy::too_many_arguments)]
 pub fn sign_request(
@@ -380,7 +399,7 @@ pub fn sign_request(
     version: Option<String>,
     date_ms: Option<f64>,
     nonce: Option<String>,
-) -> Result<String, JsValue> {
+) -> JsValue {
     let sign = || -> Result<String, Error> {
         let credentials =
             Credentials::new(access_key_id.unwrap_or_default(), access_key_secret.unwrap_or_default(), security_token)?;
@@ -398,7 +417,7 @@ pub fn sign_request(
         };
         Ok(host::signed_lines(&acs3::sign(&signable, &credentials, &params)?))
     };
-    sign().map_err(|e| error_to_js(&e))
+    sign().map_or_else(|e| error_to_js(&e), |signed| JsValue::from_str(&signed))
 }
 
 // The npm package's allocator (see Cargo.toml); a library must not impose one on Rust users.
