@@ -176,19 +176,23 @@ function signalOf(value) {
   throw invalid("signal", "must be an AbortSignal");
 }
 
-/** No `retry` option: the client's policy. */
-const CLIENT_RETRY = [];
-
 /**
- * The `retry` option for the wasm: `[]` when not given, else `[maxAttempts, baseDelayMs,
- * maxDelayMs]`, NaN for each limit not given (its default); the wasm checks the values.
+ * The `retry` option for the wasm: `[]` when not given (the client's policy), else
+ * `[maxAttempts, baseDelayMs, maxDelayMs]`, NaN for each limit not given (its default); the wasm
+ * checks the values.
  */
 function retryNumbers(value) {
-  if (value === undefined) return CLIENT_RETRY;
+  if (value === undefined) return [];
   if (value === true || value === false) return [value ? NaN : 1, NaN, NaN];
   const r = read(value, "retry", RETRY_OPTIONS);
   return [r.maxAttempts ?? NaN, r.baseDelayMs ?? NaN, r.maxDelayMs ?? NaN];
 }
+
+/**
+ * A call's numeric options for the wasm: `[timeoutMs, deadlineMs, idempotent (1 or 0), …retry
+ * (retryNumbers)]`, NaN for a time not given.
+ */
+const callNumbers = ({ timeoutMs = NaN, deadlineMs = NaN, idempotent, retry }) => [timeoutMs, deadlineMs, idempotent ? 1 : 0, ...retryNumbers(retry)];
 
 /** Milliseconds since the epoch from a Date, a date string or a number (NaN when none of them). */
 function epochMs(value) {
@@ -443,17 +447,18 @@ export class FcClient {
 
   /** GetAsyncTask: the task's state, result and events. */
   getAsyncTask(functionName, taskId, options) {
-    return this.#run((c) => {
-      const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", TASK_OPTIONS)];
-      return c.getAsyncTask(name, task, o.qualifier, signalOf(o.signal), o.timeoutMs, retryNumbers(o.retry));
-    });
+    return this.#asyncTask(false, functionName, taskId, options);
   }
 
   /** StopAsyncTask: stops a running task. */
   stopAsyncTask(functionName, taskId, options) {
+    return this.#asyncTask(true, functionName, taskId, options);
+  }
+
+  #asyncTask(stop, functionName, taskId, options) {
     return this.#run((c) => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", TASK_OPTIONS)];
-      return c.stopAsyncTask(name, task, o.qualifier, signalOf(o.signal), o.timeoutMs, retryNumbers(o.retry));
+      return c.asyncTask(stop, name, task, o.qualifier, signalOf(o.signal), callNumbers(o));
     });
   }
 
@@ -464,7 +469,7 @@ export class FcClient {
       const o = read(options, "options", LIST_OPTIONS);
       return c.listAsyncTasks(
         name, o.qualifier, o.status, o.prefix, o.startedTimeBegin, o.startedTimeEnd, o.limit, o.nextToken, o.sortOrderByTime,
-        o.includePayload, signalOf(o.signal), o.timeoutMs, retryNumbers(o.retry),
+        o.includePayload, signalOf(o.signal), callNumbers(o),
       );
     });
   }
@@ -473,7 +478,8 @@ export class FcClient {
   waitForAsyncTask(functionName, taskId, options) {
     return this.#run((c) => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", WAIT_OPTIONS)];
-      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), o.timeoutMs);
+      // Its timeoutMs bounds the whole wait: a deadline.
+      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ deadlineMs: o.timeoutMs }));
     });
   }
 
@@ -484,7 +490,7 @@ export class FcClient {
       const query = queryLines(o.query);
       const { bytes, hash, lines } = await prepare(o.body, o.headers, true);
       const raw = await c.request(
-        o.method, o.path, query, lines, o.action, bytes, hash, signalOf(o.signal), o.timeoutMs, o.deadlineMs, o.idempotent === true, retryNumbers(o.retry),
+        o.method, o.path, query, lines, o.action, bytes, hash, signalOf(o.signal), callNumbers(o),
       );
       return new FcResponse(raw);
     });
@@ -534,7 +540,7 @@ export class FcClient {
       const client = this.#wasm ?? (await this.#client());
       const raw = await client.invokeFunction(
         name, o.qualifier, o.invocationType, o.logType, o.asyncTaskId, prepared.lines, prepared.bytes, prepared.hash,
-        signalOf(o.signal), o.timeoutMs, o.deadlineMs, o.idempotent === true, retryNumbers(o.retry),
+        signalOf(o.signal), callNumbers(o),
       );
       return new InvokeResponse(raw);
     } catch (e) {

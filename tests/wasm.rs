@@ -86,10 +86,7 @@ async fn invoke(client: &WasmClient, name: &str, options: Invoke) -> Result<JsVa
         options.body,
         None,
         options.signal.unwrap_or_default(),
-        options.timeout_ms,
-        None,
-        false,
-        &[],
+        &[options.timeout_ms.unwrap_or(f64::NAN), f64::NAN, 0.0],
     ))
     .await
 }

@@ -59,11 +59,12 @@ struct Started {
     call: Call,
     kind: Kind,
     body: Option<Uint8Array>,
-    /// The caller's AbortSignal (checked by the JS face), or undefined.
-    signal: JsValue,
     /// The task id an Async invocation gave, for a result accepted by an earlier attempt.
     task_id: Option<String>,
 }
+
+/// Builds a call, given the client, the host's clock and the call's options.
+type Build<'a> = Box<dyn FnOnce(&Client, f64, &CallOptions) -> Result<Started, Error> + 'a>;
 
 impl WasmClient {
     /// A client from its parts (the Rust API's way in).
@@ -73,38 +74,37 @@ impl WasmClient {
         WasmClient { calls, port, io }
     }
 
-    /// Builds a call with `build` (given the client and the host's clock) and hands it to the
-    /// driver: a promise of its result, or a rejection with the `FcError` that kept it from
-    /// starting. Every exported call goes through here.
-    fn start(&self, build: impl FnOnce(&Client, f64) -> Result<Started, Error>) -> Promise {
-        self.drive(build, None).unwrap_or_else(|e| Promise::reject(&error_to_js(&e)))
+    /// Builds a call with `build` and hands it to the driver with the caller's `signal` and the
+    /// call's options (`call`, see [`call_options`]): a promise of its result, or a rejection with
+    /// the `FcError` that kept it from starting. Every exported call goes through here.
+    fn start(&self, signal: JsValue, call: &[f64], build: Build<'_>) -> Promise {
+        self.drive(signal, call, build, None).unwrap_or_else(|e| Promise::reject(&error_to_js(&e)))
     }
 
     fn drive(
         &self,
-        build: impl FnOnce(&Client, f64) -> Result<Started, Error>,
+        signal: JsValue,
+        call: &[f64],
+        build: Build<'_>,
         failure: Option<FailureSlot>,
     ) -> Result<Promise, Error> {
-        let started = build(&*self.calls.client()?, js_sys::Date::now())?;
-        let Started { call, kind, body, signal, task_id } = started;
+        let options = call_options(call)?;
+        let Started { call, kind, body, task_id } = build(&*self.calls.client()?, js_sys::Date::now(), &options)?;
         let id = self.calls.add(call, kind, failure)?;
         Ok(host::drive(&self.port, id, kind as u8, body, &signal, &self.io.fetch, &self.io.provider, task_id))
     }
 }
 
-/// The options `invokeFunction` and `request` share, read by the JS face; `retry` is as
-/// [`retry_policy`] takes it.
-fn call_options(
-    timeout_ms: Option<f64>,
-    deadline_ms: Option<f64>,
-    idempotent: bool,
-    retry: &[f64],
-) -> Result<CallOptions, Error> {
+/// A call's numeric options as the JS face passes them: `[timeoutMs, deadlineMs, idempotent (1 or
+/// 0), …retry]`, NaN for a time not given, then the call's `retry` option as [`retry_policy`]
+/// takes it (nothing when the call has none).
+fn call_options(numbers: &[f64]) -> Result<CallOptions, Error> {
+    let at = |i: usize| numbers.get(i).copied().filter(|n| !n.is_nan());
     Ok(CallOptions {
-        timeout_ms: millis(timeout_ms, "timeoutMs")?,
-        deadline_ms: millis(deadline_ms, "deadlineMs")?,
-        retry: retry_policy(retry)?,
-        idempotent,
+        timeout_ms: millis(at(0), "timeoutMs")?,
+        deadline_ms: millis(at(1), "deadlineMs")?,
+        idempotent: at(2) == Some(1.0),
+        retry: retry_policy(numbers.get(3..).unwrap_or_default())?,
     })
 }
 
@@ -190,64 +190,60 @@ impl WasmClient {
         body: Option<Uint8Array>,
         body_hash: Option<String>,
         signal: JsValue,
-        timeout_ms: Option<f64>,
-        deadline_ms: Option<f64>,
-        idempotent: bool,
-        retry: &[f64],
+        call: &[f64],
     ) -> Promise {
-        self.start(|client, now| {
-            let body = JsBody::new(body, body_hash)?;
-            let headers = lines(header_lines.as_deref());
-            let request = InvokeFunction {
-                function_name: &function_name,
-                qualifier: qualifier.as_deref(),
-                invocation_type: invocation_type.as_deref().map(InvocationType::parse).transpose()?.unwrap_or_default(),
-                log_type: log_type.as_deref().map(LogType::parse).transpose()?.unwrap_or_default(),
-                async_task_id: async_task_id.as_deref(),
-                headers: &headers,
-            };
-            let options = call_options(timeout_ms, deadline_ms, idempotent, retry)?;
-            // Validated before the body is hashed: a bad name costs no hashing.
-            request.validate()?;
-            let call = Call::invoke(client, &request, body.payload_hash(), &options, now)?;
-            Ok(Started { call, kind: Kind::Invoke, body: body.to_send("POST"), signal, task_id: async_task_id })
-        })
+        self.start(
+            signal,
+            call,
+            Box::new(move |client, now, options| {
+                let body = JsBody::new(body, body_hash)?;
+                let headers = lines(header_lines.as_deref());
+                let request = InvokeFunction {
+                    function_name: &function_name,
+                    qualifier: qualifier.as_deref(),
+                    invocation_type: invocation_type
+                        .as_deref()
+                        .map(InvocationType::parse)
+                        .transpose()?
+                        .unwrap_or_default(),
+                    log_type: log_type.as_deref().map(LogType::parse).transpose()?.unwrap_or_default(),
+                    async_task_id: async_task_id.as_deref(),
+                    headers: &headers,
+                };
+                // Validated before the body is hashed: a bad name costs no hashing.
+                request.validate()?;
+                let call = Call::invoke(client, &request, body.payload_hash(), options, now)?;
+                Ok(Started { call, kind: Kind::Invoke, body: body.to_send("POST"), task_id: async_task_id })
+            }),
+        )
     }
 
-    /// GetAsyncTask; resolves to the task (parsed JSON).
-    #[wasm_bindgen(js_name = getAsyncTask)]
-    pub fn get_async_task(
+    /// GetAsyncTask, which resolves to the task (parsed JSON), or with `stop`, StopAsyncTask,
+    /// which resolves to `undefined`.
+    #[wasm_bindgen(js_name = asyncTask)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn async_task(
         &self,
+        stop: bool,
         function_name: String,
         task_id: String,
         qualifier: Option<String>,
         signal: JsValue,
-        timeout_ms: Option<f64>,
-        retry: &[f64],
+        call: &[f64],
     ) -> Promise {
-        self.start(|client, now| {
-            let options = call_options(timeout_ms, None, false, retry)?;
-            let call = Call::get_async_task(client, &function_name, &task_id, qualifier.as_deref(), &options, now)?;
-            Ok(Started { call, kind: Kind::Json, body: None, signal, task_id: None })
-        })
-    }
-
-    /// StopAsyncTask; resolves to `undefined`.
-    #[wasm_bindgen(js_name = stopAsyncTask)]
-    pub fn stop_async_task(
-        &self,
-        function_name: String,
-        task_id: String,
-        qualifier: Option<String>,
-        signal: JsValue,
-        timeout_ms: Option<f64>,
-        retry: &[f64],
-    ) -> Promise {
-        self.start(|client, now| {
-            let options = call_options(timeout_ms, None, false, retry)?;
-            let call = Call::stop_async_task(client, &function_name, &task_id, qualifier.as_deref(), &options, now)?;
-            Ok(Started { call, kind: Kind::Nothing, body: None, signal, task_id: None })
-        })
+        self.start(
+            signal,
+            call,
+            Box::new(move |client, now, options| {
+                let (name, task, qualifier) = (&function_name, &task_id, qualifier.as_deref());
+                let (call, kind) = if stop {
+                    (Call::stop_async_task(client, name, task, qualifier, options, now)?, Kind::Nothing)
+                } else {
+                    (Call::get_async_task(client, name, task, qualifier, options, now)?, Kind::Json)
+                };
+                Ok(Started { call, kind, body: None, task_id: None })
+            }),
+        )
     }
 
     /// ListAsyncTasks; resolves to `{ tasks, nextToken }` (parsed JSON).
@@ -266,29 +262,31 @@ impl WasmClient {
         sort_order_by_time: Option<String>,
         include_payload: Option<bool>,
         signal: JsValue,
-        timeout_ms: Option<f64>,
-        retry: &[f64],
+        call: &[f64],
     ) -> Promise {
-        self.start(|client, now| {
-            let options = call_options(timeout_ms, None, false, retry)?;
-            let list = ListAsyncTasks {
-                qualifier: qualifier.as_deref(),
-                status: status.as_deref(),
-                prefix: prefix.as_deref(),
-                started_time_begin: epoch_ms(started_time_begin, "startedTimeBegin")?,
-                started_time_end: epoch_ms(started_time_end, "startedTimeEnd")?,
-                limit: whole(limit, "limit", 1_000_000)?,
-                next_token: next_token.as_deref(),
-                sort_order_by_time: sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
-                include_payload,
-            };
-            let call = Call::list_async_tasks(client, &function_name, &list, &options, now)?;
-            Ok(Started { call, kind: Kind::Json, body: None, signal, task_id: None })
-        })
+        self.start(
+            signal,
+            call,
+            Box::new(move |client, now, options| {
+                let list = ListAsyncTasks {
+                    qualifier: qualifier.as_deref(),
+                    status: status.as_deref(),
+                    prefix: prefix.as_deref(),
+                    started_time_begin: epoch_ms(started_time_begin, "startedTimeBegin")?,
+                    started_time_end: epoch_ms(started_time_end, "startedTimeEnd")?,
+                    limit: whole(limit, "limit", 1_000_000)?,
+                    next_token: next_token.as_deref(),
+                    sort_order_by_time: sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
+                    include_payload,
+                };
+                let call = Call::list_async_tasks(client, &function_name, &list, options, now)?;
+                Ok(Started { call, kind: Kind::Json, body: None, task_id: None })
+            }),
+        )
     }
 
-    /// Polls until the task ends; resolves to the final task (parsed JSON). `timeout_ms` bounds
-    /// the whole wait.
+    /// Polls until the task ends; resolves to the final task (parsed JSON). `call`'s deadline
+    /// bounds the whole wait.
     #[wasm_bindgen(js_name = waitForAsyncTask)]
     #[allow(clippy::too_many_arguments)]
     pub fn wait_for_async_task(
@@ -299,25 +297,28 @@ impl WasmClient {
         poll_interval_ms: Option<f64>,
         max_poll_interval_ms: Option<f64>,
         signal: JsValue,
-        timeout_ms: Option<f64>,
+        call: &[f64],
     ) -> Promise {
-        self.start(|client, now| {
-            let options = call_options(None, timeout_ms, false, &[])?;
-            let interval = millis(poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
-            let max_interval = millis(max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
-            let qualifier = qualifier.as_deref();
-            let call = Call::wait_for_async_task(
-                client,
-                &function_name,
-                &task_id,
-                qualifier,
-                interval,
-                max_interval,
-                &options,
-                now,
-            )?;
-            Ok(Started { call, kind: Kind::Json, body: None, signal, task_id: None })
-        })
+        self.start(
+            signal,
+            call,
+            Box::new(move |client, now, options| {
+                let interval = millis(poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
+                let max_interval = millis(max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
+                let qualifier = qualifier.as_deref();
+                let call = Call::wait_for_async_task(
+                    client,
+                    &function_name,
+                    &task_id,
+                    qualifier,
+                    interval,
+                    max_interval,
+                    options,
+                    now,
+                )?;
+                Ok(Started { call, kind: Kind::Json, body: None, task_id: None })
+            }),
+        )
     }
 
     /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`. `query_lines`
@@ -333,30 +334,30 @@ impl WasmClient {
         body: Option<Uint8Array>,
         body_hash: Option<String>,
         signal: JsValue,
-        timeout_ms: Option<f64>,
-        deadline_ms: Option<f64>,
-        idempotent: bool,
-        retry: &[f64],
+        call: &[f64],
     ) -> Promise {
-        self.start(|client, now| {
-            let options = call_options(timeout_ms, deadline_ms, idempotent, retry)?;
-            let has_body = body.is_some();
-            let body = JsBody::new(body, body_hash)?;
-            let (query, headers) = (lines(query_lines.as_deref()), lines(header_lines.as_deref()));
-            let custom = CustomCall {
-                method: method.as_deref().unwrap_or("GET"),
-                path: path
-                    .as_deref()
-                    .ok_or_else(|| Error::invalid("path", "is required, e.g. /2023-03-30/functions"))?,
-                query: &query,
-                headers: &headers,
-                action: action.as_deref().unwrap_or_default(),
-            };
-            let payload = if has_body { body.payload_hash() } else { PayloadHash::empty() };
-            let call = Call::request(client, &custom, payload, has_body, &options, now)?;
-            let body = body.to_send(&custom.method.to_ascii_uppercase());
-            Ok(Started { call, kind: Kind::Response, body, signal, task_id: None })
-        })
+        self.start(
+            signal,
+            call,
+            Box::new(move |client, now, options| {
+                let has_body = body.is_some();
+                let body = JsBody::new(body, body_hash)?;
+                let (query, headers) = (lines(query_lines.as_deref()), lines(header_lines.as_deref()));
+                let custom = CustomCall {
+                    method: method.as_deref().unwrap_or("GET"),
+                    path: path
+                        .as_deref()
+                        .ok_or_else(|| Error::invalid("path", "is required, e.g. /2023-03-30/functions"))?,
+                    query: &query,
+                    headers: &headers,
+                    action: action.as_deref().unwrap_or_default(),
+                };
+                let payload = if has_body { body.payload_hash() } else { PayloadHash::empty() };
+                let call = Call::request(client, &custom, payload, has_body, options, now)?;
+                let body = body.to_send(&custom.method.to_ascii_uppercase());
+                Ok(Started { call, kind: Kind::Response, body, task_id: None })
+            }),
+        )
     }
 
     /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
@@ -370,13 +371,17 @@ impl WasmClient {
         body: Option<Uint8Array>,
         body_hash: Option<String>,
     ) -> Promise {
-        self.start(|_, _| {
-            let url = Url::parse(&url, "url")?;
-            let headers = lines(header_lines.as_deref());
-            let payload = JsBody::new(body, body_hash)?.payload_hash();
-            let call = Call::sign(SignableRequest::new(&method, url, &headers, payload)?);
-            Ok(Started { call, kind: Kind::Signed, body: None, signal: JsValue::UNDEFINED, task_id: None })
-        })
+        self.start(
+            JsValue::UNDEFINED,
+            &[],
+            Box::new(move |_, _, _| {
+                let url = Url::parse(&url, "url")?;
+                let headers = lines(header_lines.as_deref());
+                let payload = JsBody::new(body, body_hash)?.payload_hash();
+                let call = Call::sign(SignableRequest::new(&method, url, &headers, payload)?);
+                Ok(Started { call, kind: Kind::Signed, body: None, task_id: None })
+            }),
+        )
     }
 }
 

@@ -77,15 +77,13 @@ impl FcClient {
     /// Invokes a function with `body` as its event.
     pub async fn invoke_function(&self, options: &InvokeFunction<'_>, body: &[u8]) -> Result<InvokeResponse, Error> {
         let failure = Rc::new(RefCell::new(None));
-        let promise = self.inner.drive(
-            |client, now| {
-                let call = Call::invoke(client, options, PayloadHash::of_bytes(body), &CallOptions::default(), now)?;
-                let body = (!body.is_empty()).then(|| Uint8Array::from(body));
-                let task_id = options.async_task_id.map(str::to_owned);
-                Ok(Started { call, kind: Kind::Invoke, body, signal: JsValue::UNDEFINED, task_id })
-            },
-            Some(Rc::clone(&failure)),
-        )?;
+        let build = Box::new(|client: &Client, now, call: &CallOptions| {
+            let call = Call::invoke(client, options, PayloadHash::of_bytes(body), call, now)?;
+            let body = (!body.is_empty()).then(|| Uint8Array::from(body));
+            let task_id = options.async_task_id.map(str::to_owned);
+            Ok(Started { call, kind: Kind::Invoke, body, task_id })
+        });
+        let promise = self.inner.drive(JsValue::UNDEFINED, &[], build, Some(Rc::clone(&failure)))?;
         let result = JsFuture::from(promise).await.map_err(|thrown| {
             // The call's own error when it failed; anything else is the driver's.
             failure
