@@ -1,7 +1,7 @@
 // The wasm layer's JS half, imported by src/wasm/host.rs: the driver that runs a call of the
-// core over `fetch`, and conversions that cost fewer crossings into the wasm done here. It
-// decides nothing and signs nothing: each step comes from the wasm (src/wasm/call.rs), and what
-// happened goes back to it.
+// core over `fetch`, and the nonce and error objects the wasm asks for. It decides nothing and
+// signs nothing: each step comes from the wasm (src/wasm/call.rs), and what happened goes back
+// to it.
 
 /**
  * What a driven call resolves to (src/wasm/host.rs `Kind`); the fifth, a request that is only
@@ -118,13 +118,14 @@ function stopped(stop) {
 const refreshing = new WeakMap();
 
 /**
- * The provider's answer, shared by every call that asks while it is pending; as a fresh native
- * promise, so that a throw or a hostile thenable rejects it rather than throwing here.
+ * The provider's answer, shared by every call that asks while it is pending. `provider` is the JS
+ * face's wrapper (js/core.js providerOf), which returns a native promise: a throw or a hostile
+ * thenable of the caller's provider rejects it.
  */
 function refreshed(provider) {
   let pending = refreshing.get(provider);
   if (pending === undefined) {
-    pending = new Promise((resolve) => resolve(provider()));
+    pending = provider();
     refreshing.set(provider, pending);
     const done = () => {
       if (refreshing.get(provider) === pending) refreshing.delete(provider);
