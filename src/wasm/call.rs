@@ -5,7 +5,7 @@
 //! finalizer registration on every call.
 
 use super::convert::error_to_js;
-use super::host::{self, push_header_lines, Kind};
+use super::host::{self, push_signed_lines, Kind};
 use crate::acs3::Credentials;
 use crate::client::{Call, Client, HostResponse, Next};
 use crate::error::{Cause, Error};
@@ -130,10 +130,8 @@ fn encode(next: Next, entry: &mut Entry) -> Result<String, JsValue> {
         Next::Done { accepted_earlier } => return Ok(if accepted_earlier { "A" } else { "D" }.to_owned()),
         Next::Failed(error) => return Err(fail(entry, error)),
     };
-    for part in ["\n", &signed.method, "\n", &signed.url, "\n"] {
-        out.push_str(part);
-    }
-    push_header_lines(&mut out, &signed.headers);
+    out.push('\n');
+    push_signed_lines(&mut out, &signed);
     Ok(out)
 }
 

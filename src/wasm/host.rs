@@ -1,6 +1,7 @@
 //! The JS host, as the Rust side of the wasm layer sees it: the imports from host.js (the driver
-//! that runs calls over `fetch`, the nonce, errors) and the body a call hashes. Everything is taken from the global scope (`globalThis`), never from `window`,
-//! so the same code runs in browsers, Workers, Deno and Node.
+//! that runs calls over `fetch`, the nonce, errors) and the body a call hashes. Everything is
+//! taken from the global scope (`globalThis`), never from `window`, so the same code runs in
+//! browsers, Workers, Deno and Node.
 
 use crate::acs3::{PayloadHash, PayloadHasher, SignedRequest};
 use js_sys::{Promise, Uint8Array};
@@ -58,7 +59,7 @@ pub enum Kind {
 const HASH_CHUNK: u32 = 64 * 1024;
 
 /// `"name\nvalue\n…"`: headers cross into JS as one string (names and values hold no newlines).
-pub fn push_header_lines(out: &mut String, headers: &[(String, String)]) {
+fn push_header_lines(out: &mut String, headers: &[(String, String)]) {
     out.reserve(headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
     for (name, value) in headers {
         for part in [name.as_str(), "\n", value.as_str(), "\n"] {
@@ -80,11 +81,16 @@ pub fn pairs_from_lines(lines: &str) -> Vec<(String, String)> {
 /// `"method\nurl\nname\nvalue\n…"` of a signed request, which the JS face splits.
 pub fn signed_lines(signed: &SignedRequest) -> String {
     let mut out = String::with_capacity(signed.url.len() + 1024);
+    push_signed_lines(&mut out, signed);
+    out
+}
+
+/// Appends [`signed_lines`] of `signed` to `out`.
+pub fn push_signed_lines(out: &mut String, signed: &SignedRequest) {
     for part in [signed.method.as_str(), "\n", &signed.url, "\n"] {
         out.push_str(part);
     }
-    push_header_lines(&mut out, &signed.headers);
-    out
+    push_header_lines(out, &signed.headers);
 }
 
 /// A request body held in JS memory, with its SHA-256 when the JS face computed it natively
