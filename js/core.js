@@ -513,7 +513,7 @@ export class FcClient {
       body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
       const hash = await nativeBodyHash(body);
       const client = await this.#client();
-      signed = await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash);
+      signed = signedOf(await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash));
     } catch (e) {
       throw toFcError(e);
     }

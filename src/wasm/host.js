@@ -5,7 +5,7 @@
 
 /**
  * What a driven call resolves to (src/wasm/host.rs `Kind`); the fifth, a request that is only
- * signed, resolves to what its last step says.
+ * signed, resolves to its lines, from its last step.
  */
 const INVOKE = 0;
 const JSON_DOCUMENT = 1;
@@ -84,10 +84,9 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
         case "R":
           step = port.resume(id, Date.now(), randomNonce());
           break;
-        case "G": {
-          const lines = step.split("\n");
-          return { method: lines[1], url: lines[2], headers: headersFrom(lines, 3) };
-        }
+        case "G":
+          // The signed request's "method\nurl\nname\nvalue\n…", as signRequest's, for the JS face.
+          return step.slice(2);
         default:
           return resultOf(kind, answer, step === "A" ? taskId : undefined);
       }

@@ -51,7 +51,7 @@ pub enum Kind {
     Nothing = 2,
     /// `{ status, requestId, headers, body }` (`request`).
     Response = 3,
-    /// `{ method, url, headers }` of a request that is only signed.
+    /// `"method\nurl\nname\nvalue\n…"` of a request that is only signed.
     Signed = 4,
 }
 

@@ -361,7 +361,7 @@ impl WasmClient {
     }
 
     /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
-    /// and clock; resolves to `{ method, url, headers }`.
+    /// and clock; resolves to `"method\nurl\nname\nvalue\n…"` of the signed request.
     #[wasm_bindgen(js_name = signTrigger)]
     pub fn sign_trigger(
         &self,
