@@ -35,7 +35,7 @@ function run(cmd, args, opts = {}) {
 function namedBuild() {
   const target = join(work, "target");
   log("cargo build --release (own target dir, so it does not disturb other builds)");
-  run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "talc", "--target-dir", target]);
+  run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm", "--target-dir", target]);
   // A fresh package dir: wasm-bindgen names the snippets folder by a hash, so an old build's
   // folder would otherwise linger next to the new one.
   const pkg = join(work, "pkg");

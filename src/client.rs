@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::fc::async_task::{self, is_terminal_status, ListAsyncTasks};
 use crate::fc::retry::{decide, may_have_run, Attempts, Decision, Repeatable, RetryPolicy};
 use crate::fc::{service_error, ApiRequest, CustomCall, Endpoint, InvocationType, InvokeFunction, API_VERSION};
+use crate::prelude::*;
 
 /// Credentials are refreshed this long before the expiration their provider reported, so a
 /// token never expires between signing and the service checking it.

@@ -1,9 +1,10 @@
 //! The one error type of the crate, with stable codes shared with the JS face.
 
+use crate::prelude::*;
 use crate::text::{concat, decimal};
-use std::any::Any;
-use std::fmt;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::any::Any;
+use core::fmt;
 
 /// Everything that can go wrong, as a value: the core never panics on input.
 ///
@@ -189,7 +190,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

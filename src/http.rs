@@ -4,6 +4,7 @@
 use crate::acs3::credentials::header_safe;
 use crate::acs3::encode::percent_decode;
 use crate::error::Error;
+use crate::prelude::*;
 use crate::text::{concat, decimal};
 
 /// RFC 9110 `tchar`: what a method or a header name may contain.

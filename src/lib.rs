@@ -37,6 +37,22 @@
 
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+// No std in the npm build (`--features npm`): its panic handler traps (see wasm/mod.rs) instead of
+// linking std's, whose message formatting nobody sees in a wasm32 build that aborts on panic.
+// Unit tests build with std, and its prelude.
+#![cfg_attr(not(test), no_std)]
+extern crate alloc;
+#[cfg(not(any(test, all(target_arch = "wasm32", feature = "npm"))))]
+extern crate std;
+
+/// What std's prelude would give, for a `no_std` crate.
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec;
+    pub(crate) use alloc::vec::Vec;
+}
 
 pub mod acs3;
 pub mod client;

@@ -2,6 +2,7 @@
 //! numbers, and core's formatting machinery would cost the .wasm several KB (measured when this
 //! replaced it: see the commit that added it).
 
+use crate::prelude::*;
 /// `parts` joined, in one allocation.
 pub(crate) fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -25,7 +26,7 @@ pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default());
+    out.push_str(core::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// The decimal digits of `n`.

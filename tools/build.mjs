@@ -89,8 +89,8 @@ function optimise(file) {
 ensureToolchain();
 if (process.argv.includes("--check")) process.exit(0);
 
-log("cargo build --release --target wasm32-unknown-unknown --features talc");
-run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "talc"]);
+log("cargo build --release --target wasm32-unknown-unknown --features npm");
+run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm"]);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const built = join(root, "target", "wasm32-unknown-unknown", "release", "fc_invoke.wasm");

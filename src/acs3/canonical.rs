@@ -2,8 +2,9 @@
 
 use super::encode::{percent_encode, push_hex_lower};
 use super::payload::PayloadHash;
+use crate::prelude::*;
+use core::fmt;
 use sha2::{Digest, Sha256};
-use std::fmt;
 
 /// The signature algorithm's name, first in the string to sign and the `Authorization` header.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
@@ -19,7 +20,7 @@ pub fn is_signed_header(name: &str) -> bool {
 /// here a heapsort is as fast, and still O(n log n). Equal elements are alike, so the order
 /// is exactly `sort_unstable`'s.
 pub(crate) fn sorted<T: Ord>(items: Vec<T>) -> Vec<T> {
-    std::collections::BinaryHeap::from(items).into_sorted_vec()
+    alloc::collections::BinaryHeap::from(items).into_sorted_vec()
 }
 
 /// CanonicalURI from a percent-encoded path, with the SDK's replacements:

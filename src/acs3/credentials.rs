@@ -1,8 +1,9 @@
 //! AccessKey and STS credentials, which never print their secret parts.
 
 use crate::error::Error;
+use crate::prelude::*;
+use core::fmt;
 use hmac::{KeyInit, Mac};
-use std::fmt;
 
 /// HMAC-SHA256, the signature's MAC.
 pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -32,7 +33,7 @@ impl fmt::Debug for Secret {
 /// AccessKey credentials, optionally temporary (STS) with a security token. Cloning is cheap
 /// (shared), as every request clones them.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials(std::sync::Arc<Parts>);
+pub struct Credentials(alloc::sync::Arc<Parts>);
 
 struct Parts {
     access_key_id: String,
@@ -94,7 +95,7 @@ impl Credentials {
         }
         let mac = HmacSha256::new_from_slice(access_key_secret.as_bytes())
             .map_err(|_| Error::credentials("accessKeySecret cannot be used as an HMAC key"))?;
-        Ok(Credentials(std::sync::Arc::new(Parts {
+        Ok(Credentials(alloc::sync::Arc::new(Parts {
             access_key_id,
             access_key_secret: Secret(access_key_secret),
             security_token: security_token.map(Secret),

@@ -1,7 +1,7 @@
 //! `x-acs-date`: UTC, `YYYY-MM-DDTHH:MM:SSZ`. The core has no clock; the host passes the time in.
 
 use crate::error::Error;
-use std::fmt;
+use core::fmt;
 
 /// The last second of year 9999, the largest instant the format can hold.
 const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
@@ -25,9 +25,10 @@ impl AcsDate {
         if !millis.is_finite() {
             return Err(Error::invalid("date", "must be a finite time"));
         }
-        let seconds = (millis / 1000.0).floor();
-        // The range check before the cast keeps `as` from saturating silently.
-        if !(0.0..=MAX_UNIX_SECONDS as f64).contains(&seconds) {
+        let seconds = millis / 1000.0;
+        // The range check before the cast keeps `as` from saturating silently; for the times it
+        // lets through, which are not negative, `as` rounds down (core has no `floor`).
+        if !(0.0..(MAX_UNIX_SECONDS + 1) as f64).contains(&seconds) {
             return Err(Error::invalid("date", "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"));
         }
         Self::from_unix_seconds(seconds as i64)
@@ -169,7 +170,7 @@ impl AcsDate {
 impl fmt::Display for AcsDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Always ASCII digits and separators.
-        f.write_str(std::str::from_utf8(&self.to_bytes()).unwrap_or_default())
+        f.write_str(core::str::from_utf8(&self.to_bytes()).unwrap_or_default())
     }
 }
 
@@ -198,6 +199,12 @@ mod tests {
     fn millis_round_down() {
         let date = AcsDate::from_unix_millis(1_698_310_861_999.0).expect("in range");
         assert_eq!(date.to_string(), "2023-10-26T09:01:01Z");
+        // The edges of the range, where rounding down (not toward zero) decides.
+        assert_eq!(AcsDate::from_unix_millis(0.0).map(|d| d.to_string()), Ok("1970-01-01T00:00:00Z".into()));
+        assert!(AcsDate::from_unix_millis(-0.5).is_err(), "rounds down to -1 s");
+        let last = AcsDate::from_unix_millis((MAX_UNIX_SECONDS * 1000 + 999) as f64).map(|d| d.to_string());
+        assert_eq!(last, Ok("9999-12-31T23:59:59Z".into()));
+        assert!(AcsDate::from_unix_millis(((MAX_UNIX_SECONDS + 1) * 1000) as f64).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Percent-encoding and hex, exactly as the V3 signature needs them.
 
+use crate::prelude::*;
 /// The hex digit of the low four bits of `nibble`.
 fn hex_digit(nibble: u8, upper: bool) -> char {
     let n = nibble & 0xf;
@@ -98,7 +99,7 @@ pub fn push_hex_lower(bytes: &[u8], out: &mut String) {
             }
         }
         let digits = buf.get(..chunk.len() * 2).unwrap_or_default();
-        out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+        out.push_str(core::str::from_utf8(digits).unwrap_or_default());
     }
 }
 

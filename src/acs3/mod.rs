@@ -4,6 +4,7 @@
 //! everything to send and changes nothing, so nothing is ever half-signed. The clock and the
 //! nonce are inputs: the same inputs always give the same signature.
 
+use crate::prelude::*;
 pub mod canonical;
 pub mod credentials;
 pub mod date;
@@ -19,8 +20,8 @@ use crate::error::Error;
 use crate::http::{normalize_header_name, normalize_header_value, normalize_method, Url};
 use crate::text::concat;
 use canonical::{canonical_query, canonical_uri, is_signed_header};
+use core::fmt;
 use encode::push_hex_lower;
-use std::fmt;
 
 /// Headers the signer owns; a caller setting one would make the signature lie.
 const RESERVED_HEADERS: &[&str] = &[
@@ -212,7 +213,7 @@ pub fn sign(
     let action = params.action.map(|a| signer_value("action", a)).transpose()?;
     let version = params.version.map(|v| signer_value("version", v)).transpose()?;
     let date = params.date.to_bytes();
-    let date = std::str::from_utf8(&date).unwrap_or_default(); // ASCII digits
+    let date = core::str::from_utf8(&date).unwrap_or_default(); // ASCII digits
     let token = credentials.security_token().map(Secret::expose);
     // The signer's own headers, in name order; none is a request header (see RESERVED_HEADERS).
     let own = [

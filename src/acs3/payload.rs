@@ -2,6 +2,7 @@
 
 use super::encode::hex_lower;
 use crate::error::Error;
+use crate::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// The hex SHA-256 of a request body, computed here or handed in by a host that hashed the

@@ -7,6 +7,7 @@ use crate::acs3::encode::percent_encode;
 use crate::acs3::{PayloadHash, SignableRequest};
 use crate::error::Error;
 use crate::http::Url;
+use crate::prelude::*;
 use crate::text::{concat, decimal};
 
 /// Task states FC reports that will not change any more.

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::http::Url;
+use crate::prelude::*;
 use crate::text::concat;
 
 /// A validated endpoint: scheme, host and port only.

@@ -5,6 +5,7 @@ use super::{ApiRequest, Endpoint, API_VERSION};
 use crate::acs3::encode::percent_encode;
 use crate::acs3::{PayloadHash, SignableRequest};
 use crate::error::Error;
+use crate::prelude::*;
 use crate::text::concat;
 
 /// Sync waits for the function's answer; Async queues the event and answers 202 at once.

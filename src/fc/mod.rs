@@ -1,6 +1,7 @@
 //! Function Compute 3.0 knowledge: which requests its API takes and how to build them.
 //! Pure: builds [`ApiRequest`]s that [`crate::acs3`] signs.
 
+use crate::prelude::*;
 pub mod async_task;
 pub mod endpoint;
 pub mod invoke;

@@ -2,6 +2,7 @@
 //! shapes of error body. Hosts parse JSON with what they have and hand fields in by name.
 
 use crate::error::ServiceError;
+use crate::prelude::*;
 use crate::text::{concat, decimal};
 use base64::Engine;
 

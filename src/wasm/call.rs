@@ -9,10 +9,11 @@ use super::host::{self, push_signed_lines, Kind};
 use crate::acs3::Credentials;
 use crate::client::{Call, Client, HostResponse, Next};
 use crate::error::{Cause, Error};
+use crate::prelude::*;
 use crate::text::{concat, decimal, push_decimal};
+use alloc::rc::Rc;
+use core::cell::RefCell;
 use js_sys::Reflect;
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// How a step failed, as the driver reports it (host.js has the same numbers).
@@ -55,7 +56,7 @@ impl Calls {
     }
 
     /// The client, to build a call with (or change its settings).
-    pub fn client(&self) -> Result<std::cell::RefMut<'_, Client>, Error> {
+    pub fn client(&self) -> Result<core::cell::RefMut<'_, Client>, Error> {
         self.client.try_borrow_mut().map_err(|_| busy())
     }
 
@@ -167,7 +168,7 @@ impl HostResponse for JsAnswer {
         let value = Reflect::get(&self.json, &JsValue::from_str(name)).ok()?;
         // Whole numbers only: formatting floats would pull a large formatter into the wasm.
         value.as_string().or_else(|| {
-            value.as_f64().filter(|n| n.fract() == 0.0 && (0.0..9.0e15).contains(n)).map(|n| decimal(n as u64))
+            value.as_f64().filter(|&n| (0.0..9.0e15).contains(&n) && n == (n as u64) as f64).map(|n| decimal(n as u64))
         })
     }
 }

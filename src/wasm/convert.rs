@@ -4,6 +4,7 @@
 use super::host;
 use crate::error::Error;
 use crate::fc::retry::RetryPolicy;
+use crate::prelude::*;
 use crate::text::{concat, decimal};
 use wasm_bindgen::prelude::*;
 
@@ -46,7 +47,7 @@ pub fn epoch_ms(value: Option<f64>, argument: &'static str) -> Result<Option<u64
 pub fn whole(value: Option<f64>, argument: &'static str, max: u32) -> Result<Option<u32>, Error> {
     match value {
         None => Ok(None),
-        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n) => Ok(Some(n as u32)),
+        Some(n) if (0.0..=f64::from(max)).contains(&n) && n == f64::from(n as u32) => Ok(Some(n as u32)),
         Some(_) => Err(Error::invalid(argument, concat(&["must be a whole number from 0 to ", &decimal(max.into())]))),
     }
 }

@@ -4,6 +4,7 @@
 //! browsers, Workers, Deno and Node.
 
 use crate::acs3::{PayloadHash, PayloadHasher, SignedRequest};
+use crate::prelude::*;
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 

@@ -4,6 +4,7 @@
 //! `fetch` what the call's steps say and reports back through the client's [`CallPort`]. It
 //! holds no signing logic and makes no decision of its own.
 
+use crate::prelude::*;
 mod call;
 mod convert;
 mod host;
@@ -18,11 +19,11 @@ use crate::error::Error;
 use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
 use crate::http::Url;
+use alloc::rc::Rc;
 use call::{Calls, FailureSlot};
 use convert::{epoch_ms, error_to_js, lines, millis, retry_policy, whole};
 use host::{JsBody, Kind};
 use js_sys::{Promise, Reflect, Uint8Array};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// The caller's `fetch`, or undefined for the global one (looked up on every attempt, so that
@@ -423,6 +424,15 @@ pub fn sign_request(
         Ok(host::signed_lines(&acs3::sign(&signable, &credentials, &params)?))
     };
     sign().map_or_else(|e| error_to_js(&e), |signed| JsValue::from_str(&signed))
+}
+
+// The npm package's panic handler, in place of std's (see lib.rs): the library does not panic on
+// input (clippy denies unwrap, expect, panic and indexing), and a panic aborts anyway, so its
+// message, which std would format and then drop, is not worth the code.
+#[cfg(feature = "npm")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
 }
 
 // The npm package's allocator (see Cargo.toml); a library must not impose one on Rust users.

@@ -27,9 +27,10 @@ use crate::client::{Call, CallOptions, Client, CredentialSource};
 use crate::error::{Cause, Error};
 use crate::fc::retry::RetryPolicy;
 use crate::fc::{Endpoint, InvokeFunction};
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 use js_sys::{Reflect, Uint8Array};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
