@@ -337,11 +337,12 @@ const headerLines = (headers) =>
  * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto. `copy`: the body
  * will be sent (see bodyBytes).
  */
-function prepare(body, headers, copy) {
+function prepare(body, headers, copy, givenHash) {
   let lines = headerLines(headers);
   const finish = ({ bytes, contentType }) => {
     if (contentType && !hasName(lines, "content-type")) lines = `${lines ?? ""}content-type\n${contentType}\n`;
-    const hash = nativeBodyHash(bytes);
+    // A hash the caller gave is not computed again.
+    const hash = givenHash ?? nativeBodyHash(bytes);
     return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, lines })) : { bytes, hash, lines };
   };
   const converted = bodyBytes(body, copy);
@@ -584,11 +585,10 @@ export async function signRequest(request, credentials, options) {
       date = epochMs(o.date);
       if (!Number.isFinite(date)) throw invalid("date", "must be a Date, a date string or milliseconds since the epoch");
     }
-    let prepared = prepare(r.body, r.headers, false);
+    let prepared = prepare(r.body, r.headers, false, r.payloadHash);
     if (prepared instanceof Promise) prepared = await prepared;
     if (wasmExports === null) await loaded();
-    const { bytes, lines } = prepared;
-    const hash = r.payloadHash ?? prepared.hash;
+    const { bytes, lines, hash } = prepared;
     const signed = answer(wasmSignRequest(
       r.method, r.url, lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,

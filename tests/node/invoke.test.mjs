@@ -559,7 +559,12 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
     const first = await Promise.all(sizes.map(sign));
     const firstPaths = take();
     const later = await Promise.all(sizes.map(sign));
-    console.log(JSON.stringify({ hashes: [...first, ...later].map((s) => s.headers["x-acs-content-sha256"]), firstPaths, laterPaths: take() }));
+    const laterPaths = take();
+    // A payloadHash the caller gives is signed as given, and the body is not hashed again.
+    const given = "ab".repeat(32);
+    const withHash = await signRequest({ method: "POST", url: "https://h/x", body: new Uint8Array(2048), payloadHash: given }, { accessKeyId: "id", accessKeySecret: "s" }, { action: "A" });
+    const givenHash = { signed: withHash.headers["x-acs-content-sha256"] === given, paths: take() };
+    console.log(JSON.stringify({ hashes: [...first, ...later].map((s) => s.headers["x-acs-content-sha256"]), firstPaths, laterPaths, givenHash }));
   `;
   const expected = sizes.map((n) => sha256(bodyOf(n)));
   for (const withoutOneShot of [false, true]) {
@@ -568,6 +573,7 @@ test("in a fresh process, bodies sign right before and after node:crypto has loa
     assert.deepEqual(out.firstPaths, { nodeCrypto: [2 << 20], webCrypto: [65536, 300000] }, "before node:crypto: Web Crypto from 64 KB, 2 MB waits for node:crypto");
     const native = withoutOneShot ? [2048, 65536, 300000, 2 << 20] : sizes.filter((n) => n > 0);
     assert.deepEqual(out.laterPaths, { nodeCrypto: native, webCrypto: [] }, withoutOneShot ? "after: createHash from 2 KB" : "after: crypto.hash for every body");
+    assert.deepEqual(out.givenHash, { signed: true, paths: { nodeCrypto: [], webCrypto: [] } }, "a given payloadHash is not computed again");
   }
 });
 
