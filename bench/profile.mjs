@@ -4,7 +4,7 @@
 //   node bench/profile.mjs sign-1kb   one scenario (sign-1kb, sign-16mb, e2e-c1, e2e-c64, size)
 //
 // The shipped .wasm has no names (tools/build.mjs strips them), so this builds the same crate
-// the same way (cargo release → wasm-bindgen → wasm-opt -Oz) into a temp dir but keeps the
+// the same way (tools/wasm-build.mjs) into a temp dir but keeps the
 // name section (-g), copies js/core.js + js/node.js next to it and profiles that copy with the
 // inspector's sampling profiler (what `node --cpu-prof` uses). Nothing in the repo is touched but
 // bench/profile.md; the .cpuprofile files (open in Chrome DevTools) go to the temp dir.
@@ -13,14 +13,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Session } from "node:inspector/promises";
-import { createRequire } from "node:module";
 import os from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildWasm } from "../tools/wasm-build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
-const require = createRequire(import.meta.url);
 const work = join(os.tmpdir(), "fc-invoke-bench-profile");
 const log = (msg) => process.stderr.write(`[profile] ${msg}\n`);
 
@@ -33,9 +32,6 @@ function run(cmd, args, opts = {}) {
 // A named build of the current sources
 
 function namedBuild() {
-  const target = join(work, "target");
-  log("cargo build --release (own target dir, so it does not disturb other builds)");
-  run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm", "--target-dir", target]);
   // A fresh package dir: wasm-bindgen names the snippets folder by a hash, so an old build's
   // folder would otherwise linger next to the new one.
   const pkg = join(work, "pkg");
@@ -43,13 +39,11 @@ function namedBuild() {
   const out = join(pkg, "dist", "wasm");
   mkdirSync(join(pkg, "js"), { recursive: true });
   mkdirSync(out, { recursive: true });
-  // Writes fc_invoke.js, fc_invoke_bg.wasm and snippets/fc-invoke-<hash>/src/wasm/host.js
-  // (the `#[wasm_bindgen(module = …)]` JS the glue imports), as tools/build.mjs gets them.
-  run("wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", out, "--out-name", "fc_invoke", join(target, "wasm32-unknown-unknown", "release", "fc_invoke.wasm")]);
-  const wasm = join(out, "fc_invoke_bg.wasm");
-  const wasmOpt = join(dirname(require.resolve("binaryen/package.json")), "bin", "wasm-opt");
-  const features = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
-  run(process.execPath, [wasmOpt, wasm, "-Oz", "-g", "--strip-producers", ...features.map((f) => `--enable-${f}`), "-o", wasm]);
+  // As tools/build.mjs builds it, with names; in an own target dir, so it disturbs no other
+  // build. Writes fc_invoke.js, fc_invoke_bg.wasm and snippets/fc-invoke-<hash>/src/wasm/host.js
+  // (the `#[wasm_bindgen(module = …)]` JS the glue imports).
+  log("cargo build --release, wasm-bindgen, wasm-opt -Oz -g");
+  buildWasm({ root, targetDir: join(work, "target"), outDir: out, names: true });
   // The JS face: every module in js/ (node.js imports core.js, which imports ../dist/wasm/…).
   for (const f of readdirSync(join(root, "js")).filter((f) => f.endsWith(".js"))) copyFileSync(join(root, "js", f), join(pkg, "js", f));
   // Every relative import of the glue and of js/*.js must resolve inside the copy, or the

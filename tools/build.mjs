@@ -1,4 +1,4 @@
-// Builds the package's WebAssembly: cargo (release) → wasm-bindgen (--target web) → wasm-opt,
+// Builds the package's WebAssembly (tools/wasm-build.mjs: cargo → wasm-bindgen → wasm-opt)
 // into dist/wasm/, then prints the sizes. Installs what it needs on a fresh machine: the
 // wasm32 target and the wasm-bindgen CLI whose version equals the crate's in Cargo.lock.
 //
@@ -6,11 +6,11 @@
 //   node tools/build.mjs --check    only make sure the toolchain is installed
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
+import { buildWasm } from "./wasm-build.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "dist", "wasm");
@@ -72,39 +72,14 @@ function ensureToolchain() {
   }
 }
 
-function optimise(file) {
-  const require = createRequire(import.meta.url);
-  let wasmOpt;
-  try {
-    wasmOpt = join(dirname(require.resolve("binaryen/package.json")), "bin", "wasm-opt");
-  } catch {
-    log("binaryen is not installed (npm install); skipping wasm-opt");
-    return;
-  }
-  // Features rustc enables by default for wasm32-unknown-unknown.
-  const features = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"];
-  // Beyond -Oz, 0.7 KB less gzipped together (43.2 -> 42.5 KB), signing as fast
-  // (bench/compare-builds.mjs: 1.01x the time):
-  // - the module makes its own memory, which starts zeroed, and Rust's stack-first layout leaves
-  //   the lowest KB untouched but for a nearly overflowed stack, so wasm-opt may assume both;
-  // - functions of more than 30 bytes with one caller stay functions (-ocimfs): inlining them
-  //   all makes code that gzip compresses worse. Not --traps-never-happen: a trap must stay one.
-  const tuning = ["--low-memory-unused", "--zero-filled-memory", "--one-caller-inline-max-function-size", "30", "--converge"];
-  run(process.execPath, [wasmOpt, file, "-Oz", ...tuning, "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`), "-o", file]);
-}
-
 ensureToolchain();
 if (process.argv.includes("--check")) process.exit(0);
 
-log("cargo build --release --target wasm32-unknown-unknown --features npm");
-run("cargo", ["build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm"]);
+log("cargo build --release --target wasm32-unknown-unknown --features npm (target/npm), wasm-bindgen, wasm-opt");
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-const built = join(root, "target", "wasm32-unknown-unknown", "release", "fc_invoke.wasm");
-run("wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", out, "--out-name", "fc_invoke", built]);
+const before = buildWasm({ root, targetDir: join(root, "target", "npm"), outDir: out });
 const wasmFile = join(out, "fc_invoke_bg.wasm");
-const before = statSync(wasmFile).size;
-optimise(wasmFile);
 const bytes = readFileSync(wasmFile);
 const gz = gzipSync(bytes, { level: 9 }).length;
 const sizes = { wasm: bytes.length, wasmGzip: gz, beforeWasmOpt: before };

@@ -1,0 +1,63 @@
+// The npm package's .wasm, built one way for tools/build.mjs (the shipped build) and
+// bench/profile.mjs (the same with names): cargo (release, feature npm) → wasm-bindgen
+// (--target web) → wasm-opt.
+
+import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+// Features rustc enables by default for wasm32-unknown-unknown, which wasm-opt must be told.
+const FEATURES = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"].map(
+  (f) => `--enable-${f}`,
+);
+
+// Beyond -Oz, 0.7 KB less gzipped together (43.2 -> 42.5 KB), signing as fast
+// (bench/compare-builds.mjs: 1.01x the time):
+// - the module makes its own memory, which starts zeroed, and Rust's stack-first layout leaves
+//   the lowest KB untouched but for a nearly overflowed stack, so wasm-opt may assume both;
+// - functions of more than 30 bytes with one caller stay functions (-ocimfs): inlining them
+//   all makes code that gzip compresses worse. Not --traps-never-happen: a trap must stay one.
+const TUNING = ["--low-memory-unused", "--zero-filled-memory", "--one-caller-inline-max-function-size", "30", "--converge"];
+
+function run(cwd, cmd, args) {
+  const r = spawnSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`})`);
+}
+
+function wasmOptPath(root) {
+  try {
+    return join(dirname(createRequire(join(root, "package.json")).resolve("binaryen/package.json")), "bin", "wasm-opt");
+  } catch {
+    throw new Error("binaryen (wasm-opt) is not installed (npm install)");
+  }
+}
+
+/**
+ * Builds the crate in `root` into `outDir` (fc_invoke_bg.wasm, the glue fc_invoke.js and its
+ * snippets), with cargo's output in `targetDir`; `names` keeps the name section (for profiles).
+ * Returns the .wasm's size before wasm-opt.
+ */
+export function buildWasm({ root, targetDir, outDir, names = false }) {
+  // Without reference types, so that wasm-bindgen keeps JS values in a JS array instead of an
+  // externref table: 1.0 KB less .wasm gzipped and 0.2 KB more glue; signing and end to end as
+  // fast (bench/compare-builds.mjs --e2e: 1.00×; 0.93× / 1.02×). Only this crate and its
+  // dependencies can be built without them: std's prebuilt core and alloc advertise them in the
+  // module's target_features section, from which wasm-bindgen would decide to use externrefs, so
+  // the section goes before wasm-bindgen reads it. The wasm tests keep the default (an
+  // externref build of the same code) in target/; this build has its own target dir.
+  run(root, "cargo", [
+    "build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm", "--target-dir", targetDir,
+    "--config", 'target.wasm32-unknown-unknown.rustflags = ["-C", "target-feature=-reference-types"]',
+  ]);
+  const wasmOpt = wasmOptPath(root);
+  const linked = join(targetDir, "wasm32-unknown-unknown", "release", "fc_invoke.wasm");
+  const unmarked = join(targetDir, "fc_invoke.no-target-features.wasm");
+  run(root, process.execPath, [wasmOpt, linked, "--strip-target-features", "-g", ...FEATURES, "-o", unmarked]);
+  run(root, "wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", outDir, "--out-name", "fc_invoke", unmarked]);
+  const wasm = join(outDir, "fc_invoke_bg.wasm");
+  const before = statSync(wasm).size;
+  const keep = names ? ["-g"] : ["--strip-debug"];
+  run(root, process.execPath, [wasmOpt, wasm, "-Oz", ...TUNING, ...keep, "--strip-producers", ...FEATURES, "-o", wasm]);
+  return before;
+}
