@@ -103,7 +103,15 @@ pub fn merge_headers(headers: &[(String, String)]) -> Result<Vec<(String, String
     Ok(merged
         .into_iter()
         .map(|(name, values)| {
-            let value = values.join(if is_signed_header(&name) { "," } else { ", " });
+            // Not `values.join(…)`: its generic copy loop is 1.1 KB of .wasm, for one call site.
+            let separator = if is_signed_header(&name) { "," } else { ", " };
+            let mut value = String::new();
+            for (i, part) in values.iter().enumerate() {
+                if i > 0 {
+                    value.push_str(separator);
+                }
+                value.push_str(part);
+            }
             (name, value)
         })
         .collect())
