@@ -76,7 +76,7 @@ impl Credentials {
     ) -> Result<Self, Error> {
         let access_key_id = access_key_id.into();
         let access_key_secret = access_key_secret.into();
-        if access_key_id.trim().is_empty() {
+        if access_key_id.trim_ascii().is_empty() {
             return Err(Error::credentials("accessKeyId is empty"));
         }
         if !valid_access_key_id(&access_key_id) {
@@ -87,7 +87,7 @@ impl Credentials {
         }
         let security_token = security_token.filter(|t| !t.is_empty());
         if let Some(token) = &security_token {
-            if !header_safe(token) || token.trim() != token {
+            if !header_safe(token) || token.trim_ascii() != token {
                 return Err(Error::credentials(
                     "securityToken must be printable ASCII with no leading or trailing spaces",
                 ));

@@ -83,7 +83,7 @@ impl AcsDate {
     /// RFC 9110 requires servers to send (`Date`, `Retry-After`). The weekday is not checked.
     pub fn parse_http(text: &str) -> Option<Self> {
         const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-        let mut words = text.trim().split(' ');
+        let mut words = text.trim_ascii().split(' ');
         let (_weekday, day, month, year, time, zone) =
             (words.next()?, words.next()?, words.next()?, words.next()?, words.next()?, words.next()?);
         if words.next().is_some() || zone != "GMT" || day.len() != 2 || year.len() != 4 || time.len() != 8 {

@@ -46,7 +46,7 @@ impl Endpoint {
     /// no user info: FC's paths start at the root, and a path prefix would be signed but not
     /// seen by the service.
     pub fn parse(url: &str) -> Result<Self, Error> {
-        let trimmed = url.trim();
+        let trimmed = url.trim_ascii();
         let parsed = Url::parse(trimmed, "endpoint")?;
         if parsed.path() != "/" || !parsed.query().is_empty() || trimmed.contains('?') || trimmed.contains('#') {
             return Err(Error::invalid(

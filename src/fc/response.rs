@@ -36,7 +36,7 @@ impl InvokeMeta {
     /// is handed over as it came rather than lost.
     pub fn log(&self) -> Option<String> {
         let b64 = self.log_result.as_deref()?;
-        Some(match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+        Some(match base64::engine::general_purpose::STANDARD.decode(b64.trim_ascii()) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(_) => b64.to_owned(),
         })

@@ -120,7 +120,7 @@ const MAX_RETRY_AFTER_MS: u64 = 86_400_000;
 /// `Retry-After` in milliseconds, at most a day: delta-seconds or an HTTP date (relative to
 /// `now_ms`).
 pub fn retry_after_ms(value: &str, now_ms: f64) -> Option<u64> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(seconds.saturating_mul(1000).min(MAX_RETRY_AFTER_MS));
     }
