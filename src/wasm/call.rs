@@ -138,8 +138,9 @@ fn encode(next: Next, entry: &mut Entry) -> Result<String, JsValue> {
 
 fn fail(entry: &Entry, error: Error) -> JsValue {
     let js = error_to_js(&error);
-    if let Some(slot) = &entry.failure {
-        *slot.borrow_mut() = Some(error);
+    // Only the awaiting Rust caller reads the slot, after this step: it is never borrowed now.
+    if let Some(mut slot) = entry.failure.as_ref().and_then(|slot| slot.try_borrow_mut().ok()) {
+        *slot = Some(error);
     }
     js
 }

@@ -353,6 +353,11 @@ function headersFrom(lines, from) {
 let webCrypto;
 let randomUUID;
 
+/** The global fetch, or undefined where the runtime has none (the wasm says which argument). */
+export function globalFetch() {
+  return globalThis.fetch;
+}
+
 /**
  * A fresh random nonce: crypto.randomUUID, or 16 random bytes in hex where randomUUID is missing
  * (browsers outside secure contexts), or, without Web Crypto at all, time and Math.random

@@ -24,6 +24,9 @@ extern "C" {
         provider: &JsValue,
         task_id: Option<String>,
     ) -> Promise;
+    /// `globalThis.fetch` (js_sys::global's search for the global object costs more .wasm).
+    #[wasm_bindgen(js_name = globalFetch)]
+    pub fn global_fetch() -> JsValue;
     #[wasm_bindgen(js_name = randomNonce)]
     pub fn random_nonce() -> String;
     /// A short, safe description of a thrown JS value.
@@ -128,13 +131,12 @@ fn wasm_payload_hash(body: &Uint8Array) -> PayloadHash {
         return PayloadHash::empty();
     }
     let mut hasher = PayloadHasher::new();
-    let mut chunk = vec![0u8; len.min(HASH_CHUNK) as usize];
     let mut offset = 0;
     while offset < len {
         let end = len.min(offset.saturating_add(HASH_CHUNK)); // bodies near 4 GiB
-        let piece = chunk.get_mut(..(end - offset) as usize).unwrap_or_default();
-        body.subarray(offset, end).copy_to(piece);
-        hasher.update(piece);
+                                                              // A fresh Vec per piece: `copy_to` into one reused buffer asserts the lengths, which
+                                                              // costs the .wasm std's assertion message machinery.
+        hasher.update(&body.subarray(offset, end).to_vec());
         offset = end;
     }
     hasher.finish()

@@ -8,9 +8,13 @@ use crate::prelude::*;
 mod call;
 mod convert;
 mod host;
+// The Rust API, for Rust programs on wasm32; the npm build has no Rust callers, and leaves out
+// the futures machinery it links.
+#[cfg(not(feature = "npm"))]
 mod rust_api;
 
 pub use call::CallPort;
+#[cfg(not(feature = "npm"))]
 pub use rust_api::{FcClient, InvokeResponse};
 
 use crate::acs3::{self, AcsDate, Credentials, PayloadHash, SignableRequest, SigningParams};
@@ -23,15 +27,14 @@ use alloc::rc::Rc;
 use call::{Calls, FailureSlot};
 use convert::{epoch_ms, error_to_js, lines, millis, retry_policy, whole};
 use host::{JsBody, Kind};
-use js_sys::{Promise, Reflect, Uint8Array};
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 /// The caller's `fetch`, or undefined for the global one (looked up on every attempt, so that
 /// mocks and instrumentation installed after the client was made are used), which must exist.
 fn fetch_from(value: &JsValue) -> Result<JsValue, Error> {
     let custom = !(value.is_undefined() || value.is_null());
-    let checked =
-        if custom { value.clone() } else { Reflect::get(&js_sys::global(), &"fetch".into()).unwrap_or_default() };
+    let checked = if custom { value.clone() } else { host::global_fetch() };
     if !checked.is_function() {
         return Err(Error::invalid("fetch", "must be a function; this runtime has no global fetch, so pass one"));
     }
