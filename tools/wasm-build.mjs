@@ -5,7 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { homedir } from "node:os";
+import { dirname, join, sep } from "node:path";
 
 // Features rustc enables by default for wasm32-unknown-unknown, which wasm-opt must be told.
 const FEATURES = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrapping-float-to-int", "reference-types", "multivalue"].map(
@@ -46,9 +47,13 @@ export function buildWasm({ root, targetDir, outDir, names = false }) {
   // module's target_features section, from which wasm-bindgen would decide to use externrefs, so
   // the section goes before wasm-bindgen reads it. The wasm tests keep the default (an
   // externref build of the same code) in target/; this build has its own target dir.
+  // Panic locations name dependencies' sources by path: without the build machine's cargo home
+  // in them, the .wasm is the same wherever it is built.
+  const registry = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "registry", "src") + sep;
+  const rustflags = ["-C", "target-feature=-reference-types", `--remap-path-prefix=${registry}=`];
   run(root, "cargo", [
     "build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm", "--target-dir", targetDir,
-    "--config", 'target.wasm32-unknown-unknown.rustflags = ["-C", "target-feature=-reference-types"]',
+    "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`,
   ]);
   const wasmOpt = wasmOptPath(root);
   const linked = join(targetDir, "wasm32-unknown-unknown", "release", "fc_invoke.wasm");
