@@ -16,17 +16,14 @@ import { Session } from "node:inspector/promises";
 import os from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { buildWasm } from "../tools/wasm-build.mjs";
+import { buildWasm, run as runCommand } from "../tools/wasm-build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const work = join(os.tmpdir(), "fc-invoke-bench-profile");
 const log = (msg) => process.stderr.write(`[profile] ${msg}\n`);
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`})`);
-}
+const run = (cmd, args, opts = {}) => runCommand(cmd, args, { cwd: root, ...opts });
 
 // ---------------------------------------------------------------------------------------------
 // A named build of the current sources

@@ -5,21 +5,18 @@
 //   node tools/build.mjs            build
 //   node tools/build.mjs --check    only make sure the toolchain is installed
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildWasm } from "./wasm-build.mjs";
+import { buildWasm, run as runCommand } from "./wasm-build.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "dist", "wasm");
 const log = (msg) => process.stderr.write(`[build] ${msg}\n`);
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`})`);
-}
+const run = (cmd, args) => runCommand(cmd, args, { cwd: root });
 
 function capture(cmd, args) {
   try {

@@ -21,8 +21,9 @@ const FEATURES = ["simd", "bulk-memory", "sign-ext", "mutable-globals", "nontrap
 //   all makes code that gzip compresses worse. Not --traps-never-happen: a trap must stay one.
 const TUNING = ["--low-memory-unused", "--zero-filled-memory", "--one-caller-inline-max-function-size", "30", "--converge"];
 
-function run(cwd, cmd, args) {
-  const r = spawnSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+/** Runs `cmd` with its output shown (`opts` as spawnSync takes them); throws if it fails. */
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`})`);
 }
 
@@ -47,22 +48,23 @@ export function buildWasm({ root, targetDir, outDir, names = false }) {
   // module's target_features section, from which wasm-bindgen would decide to use externrefs, so
   // the section goes before wasm-bindgen reads it. The wasm tests keep the default (an
   // externref build of the same code) in target/; this build has its own target dir.
+  //
   // Panic locations name dependencies' sources by path: without the build machine's cargo home
   // in them, the .wasm is the same wherever it is built.
   const registry = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "registry", "src") + sep;
   const rustflags = ["-C", "target-feature=-reference-types", `--remap-path-prefix=${registry}=`];
-  run(root, "cargo", [
+  run("cargo", [
     "build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm", "--target-dir", targetDir,
     "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`,
-  ]);
+  ], { cwd: root });
   const wasmOpt = wasmOptPath(root);
   const linked = join(targetDir, "wasm32-unknown-unknown", "release", "fc_invoke.wasm");
   const unmarked = join(targetDir, "fc_invoke.no-target-features.wasm");
-  run(root, process.execPath, [wasmOpt, linked, "--strip-target-features", "-g", ...FEATURES, "-o", unmarked]);
-  run(root, "wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", outDir, "--out-name", "fc_invoke", unmarked]);
+  run(process.execPath, [wasmOpt, linked, "--strip-target-features", "-g", ...FEATURES, "-o", unmarked], { cwd: root });
+  run("wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", outDir, "--out-name", "fc_invoke", unmarked], { cwd: root });
   const wasm = join(outDir, "fc_invoke_bg.wasm");
   const before = statSync(wasm).size;
   const keep = names ? ["-g"] : ["--strip-debug"];
-  run(root, process.execPath, [wasmOpt, wasm, "-Oz", ...TUNING, ...keep, "--strip-producers", ...FEATURES, "-o", wasm]);
+  run(process.execPath, [wasmOpt, wasm, "-Oz", ...TUNING, ...keep, "--strip-producers", ...FEATURES, "-o", wasm], { cwd: root });
   return before;
 }
