@@ -43,18 +43,19 @@ pub fn canonical_uri(encoded_path: &str) -> String {
     out
 }
 
-/// CanonicalQueryString from decoded pairs: keys and values percent-encoded, sorted by
-/// encoded key then value (byte order), `key=` for an empty value, joined by `&`.
+/// CanonicalQueryString from decoded pairs: sorted by key then value (byte order) as they
+/// are, then each percent-encoded as `key=value` (`key=` for an empty value), joined by `&`.
+/// Sorted before encoding, as the docs order the steps and the official SDK sorts its raw
+/// keys (`Object.keys(query).sort()`): encoding first would move `{` (`%7B`) before `a`.
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
-    let encoded = sorted(pairs.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect());
     let mut out = String::new();
-    for (i, (k, v)) in encoded.iter().enumerate() {
+    for (i, (k, v)) in sorted(pairs.to_vec()).iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(k);
+        out.push_str(&percent_encode(k));
         out.push('=');
-        out.push_str(v);
+        out.push_str(&percent_encode(v));
     }
     out
 }
@@ -70,9 +71,9 @@ pub struct CanonicalRequest {
 }
 
 impl CanonicalRequest {
-    /// Builds the canonical request. `headers` are lower-cased, trimmed and merged (one entry
-    /// per name); only the signed ones are used. Sorted input (what [`super::sign`] passes) is
-    /// used as is.
+    /// Builds the canonical request. `headers` must already be lower-cased, trimmed and merged
+    /// (one entry per name): this only sorts them, when they are not, and uses the signed ones.
+    /// ([`super::sign`] calls [`CanonicalRequest::from_sorted`] directly.)
     pub fn new(
         method: &str,
         canonical_uri: &str,
@@ -207,8 +208,11 @@ mod tests {
         let q = pairs(&[("b", "2"), ("a", "x y"), ("A", "*"), ("empty", ""), ("a", "1"), ("k~", "中/")]);
         assert_eq!(canonical_query(&q), "A=%2A&a=1&a=x%20y&b=2&empty=&k~=%E4%B8%AD%2F");
         assert_eq!(canonical_query(&[]), "");
-        // Keys are encoded before sorting: "%20" (space) sorts before "0".
         assert_eq!(canonical_query(&pairs(&[("0", ""), (" ", "")])), "%20=&0=");
+        // Keys are sorted as they are, then encoded: the order is the official SDK's
+        // `Object.keys({ a: 1, "{": 2, _: "", é: "" }).sort()`, which is `_, a, {, é`.
+        let q = pairs(&[("a", "1"), ("{", "2"), ("_", ""), ("é", "")]);
+        assert_eq!(canonical_query(&q), "_=&a=1&%7B=2&%C3%A9=");
     }
 
     #[test]
