@@ -1,8 +1,8 @@
 //! Calls of the FC API as sans-IO state machines. A [`Call`] says what to do next (fetch
-//! credentials, send this signed request, wait) and the host does it and reports back. Every
-//! decision is made here: retries, timeouts, credential refresh, clock correction, Async
+//! credentials, send this signed request, wait) and the host does it and reports back. The
+//! call's decisions are made here: retries, timeouts, credential refresh, clock correction, Async
 //! de-duplication, polling a task. So plain `cargo test` drives whole calls with scripted answers,
-//! and a host (the JS driver in `src/wasm/host.js`) is a loop that decides nothing.
+//! and a host (the JS driver in `src/wasm/host.js`) is a loop that makes none of them.
 //!
 //! ```text
 //! resume ──► Credentials ──(set_credentials)──► resume
@@ -431,6 +431,7 @@ impl Call {
         if self.task_id_dedup && self.may_be_queued && error.code() == "AsyncTaskAlreadyExists" {
             return self.finish(Next::Done { accepted_earlier: true });
         }
+        self.may_be_queued |= may_have_run(&error);
         self.after_failure(client, error, now_ms, random)
     }
 
@@ -439,6 +440,11 @@ impl Call {
     pub fn failed(&mut self, client: &mut Client, error: Error, now_ms: f64, random: f64) -> Next {
         if self.state == State::Finished {
             return out_of_order("failed", self.state);
+        }
+        // Only a request that was out can have reached FC: a provider that failed or timed
+        // out, or a wait the caller aborted, sent nothing.
+        if self.state == State::Sent {
+            self.may_be_queued |= may_have_run(&error);
         }
         self.after_failure(client, error, now_ms, random)
     }
@@ -470,7 +476,6 @@ impl Call {
     }
 
     fn after_failure(&mut self, client: &mut Client, error: Error, now_ms: f64, random: f64) -> Next {
-        self.may_be_queued |= may_have_run(&error);
         self.force_refresh = false;
         self.state = State::Idle;
         match decide(&self.policy, self.repeatable, &self.attempts, &error, random, now_ms) {
@@ -546,6 +551,8 @@ mod tests {
         now_ms: f64,
         /// What the provider gives; `None`: it fails.
         provided: Option<Credentials>,
+        /// How the provider's first calls fail, before it gives `provided`.
+        provider_failures: VecDeque<Error>,
         answers: VecDeque<Result<Answer, Error>>,
         sent: Vec<SignedRequest>,
         timeouts: Vec<Option<u64>>,
@@ -573,6 +580,10 @@ mod tests {
                 next = match next {
                     Next::Credentials { .. } => {
                         self.provider_calls += 1;
+                        if let Some(error) = self.provider_failures.pop_front() {
+                            next = call.failed(client, error, self.now_ms, 0.5);
+                            continue;
+                        }
                         match self.provided.clone() {
                             Some(c) => {
                                 client.set_credentials(c, None);
@@ -773,6 +784,14 @@ mod tests {
             assert_eq!(code(out).map(|_| ()), Err("AsyncTaskAlreadyExists".into()));
             assert_eq!(script.sent.len(), 2);
         }
+        // A provider that timed out sent nothing: the attempt after it is retried, and its
+        // conflict is the caller's too.
+        let mut script = Script::new(vec![status(409, "AsyncTaskAlreadyExists", &[])]);
+        script.provider_failures.push_back(Error::Timeout { after_ms: 1 });
+        script.provided = Some(sts());
+        let out = invoke(&mut provided(), &mut script, &opts, &default);
+        assert_eq!(code(out).map(|_| ()), Err("AsyncTaskAlreadyExists".into()));
+        assert_eq!((script.provider_calls, script.sent.len()), (2, 1));
         // One attempt that may have arrived among them is enough.
         let mut script = Script::new(vec![
             Err(Error::Timeout { after_ms: 1 }),
