@@ -143,7 +143,9 @@ pub struct Attempts {
 ///
 /// Clock correction and credential refresh happen once per call whatever the policy (they fix
 /// our request, they do not repeat a failure). Everything else obeys `policy.max_attempts` and
-/// `repeatable`. `random` in `[0, 1)` draws the jitter; `now_ms` reads `Retry-After` dates.
+/// `repeatable`. `random` in `[0, 1)` draws the jitter. `local_now_ms` is the host's clock: the
+/// clock correction is measured against it, and so is a `Retry-After` date when the answer has
+/// no `Date`.
 pub fn decide(
     policy: &RetryPolicy,
     repeatable: Repeatable,
@@ -177,7 +179,10 @@ pub fn decide(
     }
     let mut delay_ms = policy.backoff_ms(attempts.made, random);
     if let Error::Service(e) = error {
-        if let Some(wait) = e.retry_after.as_deref().and_then(|v| retry_after_ms(v, local_now_ms)) {
+        // A date in Retry-After is on the server's clock: read it against the same answer's
+        // Date when there is one, as the host's clock may be off.
+        let server_now_ms = e.server_date.as_deref().and_then(http_date_ms).unwrap_or(local_now_ms);
+        if let Some(wait) = e.retry_after.as_deref().and_then(|v| retry_after_ms(v, server_now_ms)) {
             delay_ms = delay_ms.max(wait);
         }
     }
@@ -296,8 +301,20 @@ mod tests {
         assert_eq!(d, Decision::RetryAfter { delay_ms: 2000 });
         // Wed, 25 Nov 2026 11:00:03 GMT is 3 s after 11:00:00 = 1795604400000 ms.
         e.retry_after = Some("Wed, 25 Nov 2026 11:00:03 GMT".into());
-        let d =
-            decide(&RetryPolicy::default(), SYNC, &after(1), &Error::Service(Box::new(e)), 0.0, 1_795_604_400_000.0);
+        let d = decide(
+            &RetryPolicy::default(),
+            SYNC,
+            &after(1),
+            &Error::Service(Box::new(e.clone())),
+            0.0,
+            1_795_604_400_000.0,
+        );
+        assert_eq!(d, Decision::RetryAfter { delay_ms: 3000 });
+        // With the answer's Date, the date is read on the server's clock: a host ten minutes
+        // slow still waits the 3 s, not 10 min 3 s.
+        e.server_date = Some("Wed, 25 Nov 2026 11:00:00 GMT".into());
+        let slow_host_ms = 1_795_604_400_000.0 - 600_000.0;
+        let d = decide(&RetryPolicy::default(), SYNC, &after(1), &Error::Service(Box::new(e)), 0.0, slow_host_ms);
         assert_eq!(d, Decision::RetryAfter { delay_ms: 3000 });
         assert_eq!(retry_after_ms("soon", 0.0), None);
         // Both forms wait a day at most: 20 days ahead, or more seconds than fit in u64 ms.
