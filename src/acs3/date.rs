@@ -94,8 +94,12 @@ impl AcsDate {
         };
         let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
         let (day, year) = (number(day)?, number(year)?);
-        let mut hms = time.split(':');
-        let (hour, minute, second) = (number(hms.next()?)?, number(hms.next()?)?, number(hms.next()?)?);
+        // `hh:mm:ss`, two digits each.
+        if time.as_bytes().get(2) != Some(&b':') || time.as_bytes().get(5) != Some(&b':') {
+            return None;
+        }
+        let field = |at: usize| time.get(at..at + 2).and_then(number);
+        let (hour, minute, second) = (field(0)?, field(3)?, field(6)?);
         if year < 1970 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
             return None;
         }
@@ -254,6 +258,11 @@ mod tests {
             "Sun, 06 Nov 1994 24:00:00 GMT",
             "Sun, 06 Nov 1994 08:49 GMT",
             "Sun, 06 Nov 1994 08:49:37 GMT x",
+            // Eight characters, but not two digits each.
+            "Sun, 06 Nov 1994 ::000000 GMT",
+            "Sun, 06 Nov 1994 1:2:0003 GMT",
+            "Sun, 06 Nov 1994 08:4:937 GMT",
+            "Sun, 06 Nov 1994 08-49-37 GMT",
         ] {
             assert_eq!(AcsDate::parse_http(bad), None, "{bad:?}");
         }
