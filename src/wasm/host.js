@@ -1,7 +1,8 @@
 // The wasm layer's JS half, imported by src/wasm/host.rs: the driver that runs a call of the
-// core over `fetch`, and the nonce and error objects the wasm asks for. It decides nothing and
-// signs nothing: each step comes from the wasm (src/wasm/call.rs), and what happened goes back
-// to it.
+// core over `fetch`, and the nonce and error objects the wasm asks for. It signs nothing and
+// makes none of the call's decisions (retries, timeouts, what an answer means): each step comes
+// from the wasm (src/wasm/call.rs), and what happened goes back to it. It only chooses which
+// answers to parse as JSON for the wasm to read.
 
 /**
  * What a driven call resolves to (src/wasm/host.rs `Kind`); the fifth, a request that is only
@@ -56,9 +57,10 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
             stop?.dispose();
           }
           const ok = answer.status >= 200 && answer.status < 300;
-          // The wasm reads error answers (code, message, Retry-After, Date) and task documents,
-          // which are small: a large body is not one of them.
-          answer.json = (ok && kind !== JSON_DOCUMENT) || answer.body.length > 1 << 20 ? undefined : parseJson(answer.body);
+          // The wasm reads the JSON of error answers (code, message), which are small: a large
+          // body is not one; and the task documents, whatever their size (ListAsyncTasks with
+          // payloads can be megabytes).
+          answer.json = ok ? (kind === JSON_DOCUMENT ? parseJson(answer.body) : undefined) : answer.body.length > 1 << 20 ? undefined : parseJson(answer.body);
           step = port.answered(id, answer.status, ok ? undefined : headerLines(answer.headers), answer.json, Date.now(), Math.random());
           break;
         }
@@ -151,7 +153,8 @@ function resultOf(kind, answer, taskId) {
 
 /**
  * The object `invokeFunction` resolves to. A retried Async invocation whose task an earlier
- * attempt queued (`taskId` given) is that acceptance: 202, with the task id.
+ * attempt queued (`taskId` given) is that acceptance: 202 with the task id and, as FC's 202, no
+ * body; the headers and request id are those of the conflict answer that showed it.
  */
 function invokeResult(answer, taskId) {
   const { headers } = answer;
@@ -160,7 +163,7 @@ function invokeResult(answer, taskId) {
     status: taskId === undefined ? answer.status : 202,
     requestId: headerOf(headers, "x-fc-request-id"),
     headers,
-    body: answer.body,
+    body: taskId === undefined ? answer.body : new Uint8Array(0),
     log: logResult === undefined ? undefined : decodeLog(logResult),
     functionError: headerOf(headers, "x-fc-error-type") || undefined,
     asyncTaskId: taskId ?? headerOf(headers, "x-fc-async-task-id"),

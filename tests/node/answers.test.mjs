@@ -19,6 +19,15 @@ test("a 2xx task answer that is not a JSON object is a NetworkError, not undefin
   assert.deepEqual(task, { taskId: "t1", status: "Succeeded" });
 });
 
+test("a task document of any size is read: a list with payloads can be megabytes", async () => {
+  const payload = "p".repeat(3 << 20);
+  const list = await answering(JSON.stringify({ tasks: [{ taskId: "t1", status: "Succeeded", taskPayload: payload }] })).listAsyncTasks("f", { includePayload: true });
+  assert.equal(list.tasks.length, 1);
+  assert.equal(list.tasks[0].taskPayload, payload);
+  const task = await answering(JSON.stringify({ taskId: "t1", status: "Succeeded", taskPayload: payload })).waitForAsyncTask("f", "t1");
+  assert.equal(task.taskPayload.length, payload.length);
+});
+
 test("an error answer without a Code is ServiceError with the status", async () => {
   await assert.rejects(answering("<html>bad gateway</html>", { status: 502 }).invokeFunction("f"), { code: "ServiceError", status: 502 });
 });

@@ -117,6 +117,7 @@ test("Async with a task id is retried and runs once (FC de-duplicates by task id
   const res = await client().invokeFunction("echo", { invocationType: "Async", asyncTaskId: "job-1", body: "x" });
   assert.equal(res.status, 202);
   assert.equal(res.asyncTaskId, "job-1");
+  assert.equal(await res.text(), "", "no body, as FC's own 202 (not the conflict answer's)");
   assert.equal(server.invocations.filter((i) => i.asyncTaskId === "job-1").length, 1);
 });
 
