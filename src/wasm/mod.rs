@@ -2,7 +2,8 @@
 //! arguments the JS face read from the caller's objects (strings, numbers, bytes), starts calls
 //! of the core ([`crate::client::Call`]) and hands each to the driver in host.js, which does over
 //! `fetch` what the call's steps say and reports back through the client's [`CallPort`]. It
-//! holds no signing logic and makes no decision of its own.
+//! holds no signing logic and no retry, timeout or credentials decision; its one check of its
+//! own is that a task call's 2xx answer is a JSON object (`call.rs`).
 
 use crate::prelude::*;
 mod call;
