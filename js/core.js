@@ -514,12 +514,14 @@ export class FcClient {
       body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
       const hash = await nativeBodyHash(body);
       const client = await this.#client();
-      signed = signedOf(await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash));
+      signed = signedOf(await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash, signalOf(request.signal)));
     } catch (e) {
       throw toFcError(e);
     }
     const send = this.#options.fetch ?? globalThis.fetch;
     return send(signed.url, {
+      // The caller's other fields (credentials, cache, keepalive, mode, …) go to fetch as given.
+      ...init,
       method: signed.method,
       headers: signed.headers,
       body: body?.length ? body : undefined,

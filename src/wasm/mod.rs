@@ -366,7 +366,8 @@ impl WasmClient {
     }
 
     /// Signs a request for an HTTP trigger (no action or version) with the client's credentials
-    /// and clock; resolves to `"method\nurl\nname\nvalue\n…"` of the signed request.
+    /// and clock; resolves to `"method\nurl\nname\nvalue\n…"` of the signed request. `signal`,
+    /// the request's, stops a wait for the credentials provider.
     #[wasm_bindgen(js_name = signTrigger)]
     pub fn sign_trigger(
         &self,
@@ -375,9 +376,10 @@ impl WasmClient {
         header_lines: Option<String>,
         body: Option<Uint8Array>,
         body_hash: Option<String>,
+        signal: JsValue,
     ) -> Promise {
         self.start(
-            JsValue::UNDEFINED,
+            signal,
             &[],
             Box::new(move |_, _, _| {
                 let url = Url::parse(&url, "url")?;

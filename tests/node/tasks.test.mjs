@@ -275,6 +275,23 @@ test("client.fetch: a wrong key is refused; STS credentials work; non-2xx is a R
   await assert.rejects(offline.fetch("not a url"), { name: "FcError", code: "InvalidArgument", argument: "input" });
 });
 
+// A timeout, so that a signal ignored fails the test instead of hanging it.
+test("client.fetch: init.signal also stops a wait for the credentials provider; init's other fields reach fetch", { timeout: 10_000 }, async () => {
+  const seen = [];
+  const recording = async (url, init) => (seen.push(init), new Response("ok"));
+  const waiting = new FcClient({ endpoint: server.url, credentials: () => new Promise(() => {}), fetch: recording });
+  for (const signal of [AbortSignal.timeout(50), AbortSignal.abort()]) {
+    await assert.rejects(waiting.fetch(`${server.url}/http/web-echo/x`, { signal }), { name: "FcError", code: "Aborted" });
+  }
+  assert.equal(seen.length, 0, "nothing was sent");
+  const own = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: recording });
+  await own.fetch(`${server.url}/http/web-echo/x`, { credentials: "include", cache: "no-store", keepalive: true, headers: { "x-my": "1" } });
+  const [init] = seen;
+  assert.deepEqual([init.credentials, init.cache, init.keepalive, init.redirect], ["include", "no-store", true, "manual"]);
+  assert.equal(init.headers["x-my"], "1");
+  assert.match(init.headers.authorization, /^ACS3-HMAC-SHA256 Credential=/);
+});
+
 test("client.fetch honours init.signal: an aborted signal sends nothing, an abort cuts a pending request", async () => {
   await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() }), { name: "AbortError" });
   await assert.rejects(client.fetch(new Request(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() })), { name: "AbortError" });
