@@ -149,6 +149,8 @@ function read(value, argument, schema) {
       if (v === undefined || v === null) continue;
       const type = schema[name];
       if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
+      // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
+      if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
       fields[name] = v;
     }
   } catch (e) {

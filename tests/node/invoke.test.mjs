@@ -268,11 +268,19 @@ test("bad input is rejected before any request is sent", async () => {
     [{ retry: "no" }, "retry", /must be an object/],
     [{ retry: { maxAttempts: "3" } }, "retry", /`maxAttempts` must be a number/],
     [{ retry: { maxAttempts: 2.5 } }, "retry", /`maxAttempts` must be a whole number/],
+    // NaN is how the JS face tells the wasm "not given": a caller's NaN must not pass for that.
+    [{ retry: { maxAttempts: NaN } }, "retry", /`maxAttempts` must be a number, not NaN/],
   ]) {
     const config = { endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: counting, ...options };
     await assert.rejects(new FcClient(config).invokeFunction("echo"), (e) => e.code === "InvalidArgument" && e.argument === argument && reason.test(e.message) || assert.fail(`${JSON.stringify(options)}: ${e.argument} ${e.message}`));
   }
-  for (const [options, reason] of [[{ qualifier: 5 }, /`qualifier` must be a string/], [{ idempotent: "yes" }, /`idempotent` must be true or false/], [{ timeoutMs: "5" }, /`timeoutMs` must be a number/]]) {
+  for (const [options, reason] of [
+    [{ qualifier: 5 }, /`qualifier` must be a string/],
+    [{ idempotent: "yes" }, /`idempotent` must be true or false/],
+    [{ timeoutMs: "5" }, /`timeoutMs` must be a number/],
+    [{ timeoutMs: NaN }, /`timeoutMs` must be a number, not NaN/],
+    [{ deadlineMs: NaN }, /`deadlineMs` must be a number, not NaN/],
+  ]) {
     await assert.rejects(c.invokeFunction("echo", options), (e) => e.argument === "options" && reason.test(e.message) || assert.fail(e.message));
   }
   await assert.rejects(c.listAsyncTasks("echo", { limit: 2.5 }), { code: "InvalidArgument", argument: "limit" });
