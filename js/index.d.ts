@@ -196,7 +196,9 @@ export declare class FcClient {
    * A drop-in fetch for HTTP triggers and custom domains with signature authentication: signs the
    * request and returns the runtime's own Response (non-2xx included, streams untouched).
    * Redirects are not followed (`redirect: "manual"`) unless `init.redirect` asks: a followed
-   * redirect would carry the signed headers, STS token included, to another URL.
+   * redirect would carry the signed headers, STS token included, to another URL. `init.signal`
+   * also stops a wait for the credentials provider (an FcError `Aborted`); init's other fields
+   * (credentials, cache, keepalive, …) are passed on to fetch.
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };
