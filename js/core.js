@@ -399,6 +399,18 @@ const REQUEST_OPTIONS = { method: "string", path: "string", query: "any", header
 const REQUEST_TO_SIGN = { method: "string", url: "string", headers: "any", body: "any", payloadHash: "string" };
 const SIGN_OPTIONS = { action: "string", version: "string", date: "any", nonce: "string" };
 
+/** An endpoint as given, but for a user or password in it (the first call refuses those). */
+function withoutPassword(endpoint) {
+  try {
+    const url = new URL(endpoint);
+    if (url.username === "" && url.password === "") return endpoint;
+    url.username = url.password = "";
+    return url.href;
+  } catch {
+    return endpoint;
+  }
+}
+
 /** The wasm client for the options an FcClient was made with. */
 function wasmClient(options) {
   const o = read(options, "options", CLIENT_OPTIONS);
@@ -556,7 +568,7 @@ export class FcClient {
   // Never show credentials: JSON.stringify(client) and console.log(client) print only where it calls.
   toJSON() {
     const { endpoint, accountId, region } = readable(this.#options, "options", {});
-    return { endpoint, accountId, region };
+    return { endpoint: withoutPassword(endpoint), accountId, region };
   }
 
   // Node's console.log and util.inspect show this instead of the fields (fetch is one).

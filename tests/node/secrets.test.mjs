@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { FcClient, FcError, signRequest } from "fc-invoke";
-import { startFcServer } from "../server/fc-server.mjs";
+import { startFcServer, DEMO_CREDENTIALS } from "../server/fc-server.mjs";
 
 const SECRET = "S3cr3t-AccessKey-Secret-Value-0001";
 const TOKEN = "CAIS-Security-Token-Value-0002+/=";
@@ -87,6 +87,11 @@ test("every error path and the client are free of secrets, and nothing is logged
   const c = client();
   for (const [where, text] of [["JSON", JSON.stringify(c)], ["String", String(c)], ["inspect", inspect(c, { showHidden: true, depth: 8 })]]) {
     assertClean(text, `client ${where}`);
+  }
+  // A password in the endpoint (refused by the first call) is not shown either.
+  const withPassword = new FcClient({ endpoint: "http://user:Hunter2Pass@127.0.0.1:9/", credentials: DEMO_CREDENTIALS });
+  for (const text of [JSON.stringify(withPassword), inspect(withPassword)]) {
+    assert.ok(!text.includes("Hunter2Pass") && text.includes("127.0.0.1:9"), text);
   }
   assert.deepEqual(logged, [], "the package logs nothing");
 });
