@@ -44,7 +44,8 @@ export function diagnostics() {
 
 /** Every error this package throws or rejects with. */
 export class FcError extends Error {
-  constructor(code, message, { status, requestId, argument, cause } = {}) {
+  constructor(code, message, fields) {
+    const { status, requestId, argument, cause } = fields ?? {};
     super(message, cause === undefined ? undefined : { cause });
     this.name = "FcError";
     /** A client code (InvalidArgument, CredentialsError, NetworkError, Timeout, Aborted, InitError, InternalError) or the service's Code. */
@@ -268,6 +269,8 @@ function bodyBytes(body, copy) {
     } catch (e) {
       throw unreadable("body", "cannot be sent as JSON", e);
     }
+    // A toJSON that answers undefined leaves nothing to send.
+    if (json === undefined) throw invalid("body", "has no JSON form (its toJSON returned undefined)");
     return { bytes: encoder.encode(json), contentType: "application/json" };
   }
   throw invalid("body", "must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)");

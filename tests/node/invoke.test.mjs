@@ -284,6 +284,10 @@ test("bad input is rejected before any request is sent", async () => {
     await assert.rejects(c.invokeFunction("echo", options), (e) => e.argument === "options" && reason.test(e.message) || assert.fail(e.message));
   }
   await assert.rejects(c.listAsyncTasks("echo", { limit: 2.5 }), { code: "InvalidArgument", argument: "limit" });
+  // JSON.stringify gives undefined for this body: nothing to send, not an empty JSON body.
+  await assert.rejects(c.invokeFunction("echo", { body: { toJSON: () => undefined } }), { code: "InvalidArgument", argument: "body", message: /no JSON form/ });
+  // FcError's fields are optional, null included.
+  assert.equal(new FcError("X", "m", null).code, "X");
   for (const credentials of [undefined, {}, { accessKeyId: "id" }, { accessKeyId: "", accessKeySecret: "s" }, { accessKeyId: "id", accessKeySecret: 5 }, async () => { throw new Error("backend down"); }, async () => null]) {
     await assert.rejects(new FcClient({ endpoint: server.url, credentials, fetch: counting }).invokeFunction("echo"), { code: "CredentialsError" });
   }
