@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { FcClient, diagnostics } from "fc-invoke";
+import { FcClient, FcError, diagnostics } from "fc-invoke";
 import { startFcServer, mintStsCredentials } from "../server/fc-server.mjs";
 
 function prng(seed) {
@@ -129,6 +129,7 @@ export async function runSoak({ total = 1000, concurrency = 100, seed = 1, log =
       outcomes.ok = (outcomes.ok ?? 0) + 1;
     } catch (e) {
       if (e.message === "HUNG") violations.push(`request ${req.i} (${req.kind}) never settled`);
+      else if (!(e instanceof FcError)) violations.push(`request ${req.i} (${req.kind}): not an FcError: ${e}`);
       const key = e.code ?? e.message;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
     } finally {
