@@ -431,7 +431,6 @@ impl Call {
         if self.task_id_dedup && self.may_be_queued && error.code() == "AsyncTaskAlreadyExists" {
             return self.finish(Next::Done { accepted_earlier: true });
         }
-        self.may_be_queued |= may_have_run(&error);
         self.after_failure(client, error, now_ms, random)
     }
 
@@ -440,11 +439,6 @@ impl Call {
     pub fn failed(&mut self, client: &mut Client, error: Error, now_ms: f64, random: f64) -> Next {
         if self.state == State::Finished {
             return out_of_order("failed", self.state);
-        }
-        // Only a request that was out can have reached FC: a provider that failed or timed
-        // out, or a wait the caller aborted, sent nothing.
-        if self.state == State::Sent {
-            self.may_be_queued |= may_have_run(&error);
         }
         self.after_failure(client, error, now_ms, random)
     }
@@ -476,6 +470,11 @@ impl Call {
     }
 
     fn after_failure(&mut self, client: &mut Client, error: Error, now_ms: f64, random: f64) -> Next {
+        // Only a request that was out can have reached FC: a provider that failed or timed
+        // out, or a wait the caller aborted, sent nothing.
+        if self.state == State::Sent {
+            self.may_be_queued |= may_have_run(&error);
+        }
         self.force_refresh = false;
         self.state = State::Idle;
         match decide(&self.policy, self.repeatable, &self.attempts, &error, random, now_ms) {

@@ -57,10 +57,11 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
             stop?.dispose();
           }
           const ok = answer.status >= 200 && answer.status < 300;
-          // The wasm reads the JSON of error answers (code, message), which are small: a large
-          // body is not one; and the task documents, whatever their size (ListAsyncTasks with
-          // payloads can be megabytes).
-          answer.json = ok ? (kind === JSON_DOCUMENT ? parseJson(answer.body) : undefined) : answer.body.length > 1 << 20 ? undefined : parseJson(answer.body);
+          // The wasm reads the JSON of task documents, whatever their size (ListAsyncTasks with
+          // payloads can be megabytes), and of error answers (code, message), which are small:
+          // a large body is not one.
+          const readJson = ok ? kind === JSON_DOCUMENT : answer.body.length <= 1 << 20;
+          answer.json = readJson ? parseJson(answer.body) : undefined;
           step = port.answered(id, answer.status, ok ? undefined : headerLines(answer.headers), answer.json, Date.now(), Math.random());
           break;
         }
