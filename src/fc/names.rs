@@ -48,6 +48,17 @@ pub fn validate_async_task_id(id: &str) -> Result<(), Error> {
     }
 }
 
+/// A task id to look up or stop: the caller's (see [`validate_async_task_id`]) or one FC made
+/// for an Async invocation that gave none, which is its request id, a UUID that may start with a
+/// digit: letters, digits, `_` and `-`, not starting with `-` (at most 128 characters).
+pub fn validate_task_id(id: &str) -> Result<(), Error> {
+    if is_fc_identifier(id, 128, true) {
+        Ok(())
+    } else {
+        Err(Error::invalid("taskId", "must hold only letters, digits, '_' and '-', not first (at most 128 characters)"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +90,18 @@ mod tests {
         assert!(validate_async_task_id(&format!("v{}", "1".repeat(128))).is_err(), "129 characters");
         for bad in ["", "1", "-a", "a.mp4", "a b"] {
             assert!(validate_async_task_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn task_ids_to_look_up_include_fc_made_ones() {
+        // GetAsyncTask's documented example id, and an FC 3.0 request id.
+        for ok in ["e026ae92-61e5-472f-b32d-1c9e3c4e0000", "1-6569c4b1-15b6a4fc-2a1b3c4d", "test-id", "_x"] {
+            assert!(validate_task_id(ok).is_ok(), "{ok}");
+        }
+        assert!(validate_task_id(&"1".repeat(128)).is_ok());
+        for bad in ["", "-a", "a.mp4", "a b", "a/b", "é", &"1".repeat(129)] {
+            assert!(validate_task_id(bad).is_err(), "{bad}");
         }
     }
 }

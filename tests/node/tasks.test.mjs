@@ -31,6 +31,27 @@ test("invoke Async with a task id, wait for it, read its result", async () => {
   assert.ok(again.startedTime > 0 && again.endTime >= again.startedTime);
 });
 
+test("a task FC named (its request id, a UUID that may start with a digit) can be read, waited for and stopped", async () => {
+  // Random UUIDs start with a digit 10 times in 16; invoke until one does (20 misses in a row:
+  // about 3e-9).
+  let queued;
+  for (let i = 0; i < 20 && !/^[0-9]/.test(queued?.asyncTaskId ?? ""); i++) {
+    queued = await client.invokeFunction("echo", { invocationType: "Async", body: "named by FC" });
+  }
+  const id = queued.asyncTaskId;
+  assert.match(id, /^[0-9]/);
+  assert.equal(id, queued.requestId);
+  const done = await client.waitForAsyncTask("echo", id, { pollIntervalMs: 5, timeoutMs: 5000 });
+  assert.deepEqual([done.taskId, done.status, done.returnPayload], [id, "Succeeded", "named by FC"]);
+  assert.equal((await client.getAsyncTask("echo", id)).taskId, id);
+  // Stopping a finished task reaches FC, which refuses it: the id itself passed.
+  await assert.rejects(client.stopAsyncTask("echo", id), (e) => e instanceof FcError && e.code === "AsyncTaskAlreadyFinished");
+  // Still refused: characters FC's ids never hold, and a leading '-'.
+  for (const bad of ["-1", "a.b", "a/b", "x".repeat(129)]) {
+    await assert.rejects(client.getAsyncTask("echo", bad), (e) => e.code === "InvalidArgument" && e.argument === "taskId", bad);
+  }
+});
+
 test("getAsyncTask and waitForAsyncTask send the qualifier: a task is found only under its own", async () => {
   await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "q-prod", qualifier: "prod", body: "q" });
   const done = await client.waitForAsyncTask("echo", "q-prod", { qualifier: "prod", pollIntervalMs: 5 });

@@ -816,7 +816,9 @@ export async function startFcServer(options = {}) {
           `The payload is ${bodyLength} bytes, over the limit of ${limit} bytes for ${invocationType} invocations.`);
       }
 
-      const asyncTaskId = invocationType === "Async" ? (givenTaskId ?? "task-" + randomUUID()) : (givenTaskId ?? null);
+      // FC names a task the caller did not name after the request (GetAsyncTask's documented
+      // example has taskId == requestId, a UUID that may start with a digit).
+      const asyncTaskId = invocationType === "Async" ? (givenTaskId ?? requestId) : (givenTaskId ?? null);
       if (invocationType === "Async" && asyncTasks.has(asyncTaskId)) {
         // FC de-duplicates by task id; the handler must not run twice.
         throw new HttpError(409, "AsyncTaskAlreadyExists", `An async task with id '${asyncTaskId}' already exists.`);

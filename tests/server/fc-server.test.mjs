@@ -348,7 +348,9 @@ describe("official client against the server", () => {
     const gen = await sdkInvoke(client, "fail", { type: "Async" });
     assert.equal(gen.status, 202);
     const id = gen.headers["x-fc-async-task-id"];
-    assert.match(id, /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/);
+    // As FC names it: after the request (a UUID, which may start with a digit).
+    assert.equal(id, gen.headers["x-fc-request-id"]);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     const failed = await server.waitForAsyncTask(id);
     assert.equal(failed.status, "Failed");
     assert.deepEqual(failed.error, { errorMessage: "boom", errorType: "Error" });
