@@ -91,7 +91,7 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
           // The signed request's "method\nurl\nname\nvalue\n…", as signRequest's, for the JS face.
           return step.slice(2);
         default:
-          return resultOf(kind, answer, step === "A" ? taskId : undefined);
+          return resultOf(kind, answer, taskId, step === "A");
       }
     }
   } finally {
@@ -137,11 +137,14 @@ function refreshed(provider) {
   return pending;
 }
 
-/** What the call resolves to, from its last answer (`taskId`: accepted by an earlier attempt). */
-function resultOf(kind, answer, taskId) {
+/**
+ * What the call resolves to, from its last answer; `taskId` is the Async invocation's own, and
+ * `acceptedEarlier` says an earlier attempt queued its task.
+ */
+function resultOf(kind, answer, taskId, acceptedEarlier) {
   switch (kind) {
     case INVOKE:
-      return invokeResult(answer, taskId);
+      return invokeResult(answer, taskId, acceptedEarlier);
     case JSON_DOCUMENT:
       return answer.json;
     case RESPONSE:
@@ -154,17 +157,18 @@ function resultOf(kind, answer, taskId) {
 
 /**
  * The object `invokeFunction` resolves to. A retried Async invocation whose task an earlier
- * attempt queued (`taskId` given) is that acceptance: 202 with the task id and, as FC's 202, no
- * body; the headers and request id are those of the conflict answer that showed it.
+ * attempt queued is that acceptance: 202 and, as FC's 202, no body; the headers and request id
+ * are those of the conflict answer that showed it. The task id is the caller's when there is
+ * one: FC does not expose `x-fc-async-task-id` to cross-origin pages.
  */
-function invokeResult(answer, taskId) {
+function invokeResult(answer, taskId, acceptedEarlier) {
   const { headers } = answer;
   const logResult = headerOf(headers, "x-fc-log-result");
   return {
-    status: taskId === undefined ? answer.status : 202,
+    status: acceptedEarlier ? 202 : answer.status,
     requestId: headerOf(headers, "x-fc-request-id"),
     headers,
-    body: taskId === undefined ? answer.body : new Uint8Array(0),
+    body: acceptedEarlier ? new Uint8Array(0) : answer.body,
     log: logResult === undefined ? undefined : decodeLog(logResult),
     functionError: headerOf(headers, "x-fc-error-type") || undefined,
     asyncTaskId: taskId ?? headerOf(headers, "x-fc-async-task-id"),

@@ -64,7 +64,7 @@ struct Started {
     call: Call,
     kind: Kind,
     body: Option<Uint8Array>,
-    /// The task id an Async invocation gave, for a result accepted by an earlier attempt.
+    /// The task id an Async invocation gave, for its result (see host.js `invokeResult`).
     task_id: Option<String>,
 }
 

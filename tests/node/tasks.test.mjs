@@ -52,6 +52,24 @@ test("a task FC named (its request id, a UUID that may start with a digit) can b
   }
 });
 
+test("an Async invocation's result has the caller's task id when the answer's header cannot be read (a cross-origin page)", async () => {
+  // What a browser's fetch shows a page from FC's answer: only the headers FC exposes.
+  const exposed = ["date", "x-fc-request-id", "x-fc-error-type", "x-fc-log-result", "content-type", "content-length"];
+  const corsFetch = async (url, init) => {
+    const res = await fetch(url, init);
+    const headers = new Headers([...res.headers].filter(([name]) => exposed.includes(name)));
+    return new Response(await res.arrayBuffer(), { status: res.status, headers });
+  };
+  const browserLike = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: corsFetch });
+  const queued = await browserLike.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "cors-1", body: "x" });
+  assert.equal(queued.status, 202);
+  assert.equal(queued.headers.get("x-fc-async-task-id"), null);
+  assert.equal(queued.asyncTaskId, "cors-1");
+  // A task FC named stays unknown there; a Sync invocation has none.
+  assert.equal((await browserLike.invokeFunction("echo", { invocationType: "Async", body: "y" })).asyncTaskId, undefined);
+  assert.equal((await browserLike.invokeFunction("echo", { body: "z" })).asyncTaskId, undefined);
+});
+
 test("getAsyncTask and waitForAsyncTask send the qualifier: a task is found only under its own", async () => {
   await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "q-prod", qualifier: "prod", body: "q" });
   const done = await client.waitForAsyncTask("echo", "q-prod", { qualifier: "prod", pollIntervalMs: 5 });
