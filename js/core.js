@@ -253,8 +253,15 @@ const providerOf = (provider) => () => new Promise((resolve) => resolve(provider
 function bodyBytes(body, copy) {
   if (body === undefined || body === null) return { bytes: undefined };
   if (typeof body === "string") return { bytes: encoder.encode(body) };
-  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { bytes: viewBytes(body, copy) };
-  if (typeof Blob !== "undefined" && body instanceof Blob) {
+  let kind;
+  try {
+    // A Proxy's traps run here; what they throw is the caller's error.
+    kind = body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? "bytes" : typeof Blob !== "undefined" && body instanceof Blob ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
+  } catch (e) {
+    throw unreadable("body", "cannot be read", e);
+  }
+  if (kind === "bytes") return { bytes: viewBytes(body, copy) };
+  if (kind === "blob") {
     return body.arrayBuffer().then(
       (buffer) => ({ bytes: new Uint8Array(buffer), contentType: body.type || undefined }),
       (e) => {
@@ -262,7 +269,7 @@ function bodyBytes(body, copy) {
       },
     );
   }
-  if (typeof body === "object" && isPlainJson(body)) {
+  if (kind === "json") {
     let json;
     try {
       json = JSON.stringify(body);
@@ -276,11 +283,35 @@ function bodyBytes(body, copy) {
   throw invalid("body", "must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)");
 }
 
-/** A buffer's or view's bytes (copied with `copy`); a detached buffer is refused, not sent empty. */
+// A view's buffer, offset and length read by the built-in getters, not through the object: a
+// subclass or an own property could answer a length the buffer does not have, and the wasm
+// sizes its copies by it.
+const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
+const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
+
+/**
+ * A buffer's or view's bytes as a plain Uint8Array over the same memory (copied with `copy`):
+ * no code of the caller's runs when the wasm reads it. A detached buffer is refused, not sent
+ * empty.
+ */
 function viewBytes(body, copy) {
   let view;
   try {
-    view = body instanceof Uint8Array ? body : body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    if (body instanceof ArrayBuffer) {
+      view = new Uint8Array(body);
+    } else {
+      // By its internal slots, so a view from another realm (an iframe, node:vm) is read too.
+      let getters = TYPED_ARRAY;
+      try {
+        TYPED_ARRAY[0].call(body);
+      } catch {
+        getters = DATA_VIEW;
+      }
+      const [buffer, byteOffset, byteLength] = getters.map((get) => get.call(body));
+      view = new Uint8Array(buffer, byteOffset, byteLength);
+    }
     if (view.byteLength === 0) new Uint8Array(view.buffer, 0, 0); // throws for a detached buffer
   } catch (e) {
     throw unreadable("body", "its buffer cannot be read (detached?)", e);

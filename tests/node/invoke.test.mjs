@@ -337,6 +337,49 @@ test("options that throw when read are rejected, and the client keeps working", 
   }
 });
 
+test("a body view that lies about its length, or throws when read, sends its real bytes and leaves the wasm sound", async () => {
+  // Subclasses whose length answers 0 first (so the JS face leaves the hashing to the wasm), then
+  // more than the buffer holds, or throws; and whose subarray hands over another array. The wasm
+  // sized its copies by such a length and wrote past them, breaking every later call.
+  const lying = (Base) =>
+    class extends Base {
+      static get [Symbol.species]() { return this; }
+      constructor(...args) {
+        super(...args);
+        let reads = 0;
+        Object.defineProperty(this, "length", { get: () => (reads++ === 0 ? 0 : 100_000) });
+        Object.defineProperty(this, "byteLength", { get: () => (reads++ === 0 ? 0 : 100_000) });
+        this.subarray = () => new Uint8Array(100_000).fill(66);
+      }
+    };
+  class Throwing extends Uint8Array {
+    static get [Symbol.species]() { return Throwing; }
+    get length() { throw new Error("length getter"); }
+    get byteLength() { throw new Error("byteLength getter"); }
+  }
+  const signed = (body) =>
+    signRequest({ method: "POST", url: `${server.url}/x`, body }, DEMO_CREDENTIALS, { action: "InvokeFunction", date: 1_700_000_000_000, nonce: "n" });
+  const plain = await signed(new Uint8Array([65, 65, 65]));
+  assert.equal(plain.headers["x-acs-content-sha256"], sha256(Buffer.from("AAA")));
+  for (const Body of [lying(Uint8Array), lying(Uint8ClampedArray), Throwing]) {
+    const body = () => new Body(3).fill(65);
+    assert.deepEqual(await signed(body()), plain, Body.name);
+    const res = await client.invokeFunction("echo", { body: body() });
+    assert.equal(await res.text(), "AAA", Body.name);
+    // The same client, and a fresh signature, still work.
+    assert.equal(await (await client.invokeFunction("echo", { body: "after" })).text(), "after");
+    assert.deepEqual(await signed(new Uint8Array([65, 65, 65])), plain);
+  }
+  // A DataView and a typed array of another realm are read by their internal slots too.
+  const { runInNewContext } = await import("node:vm");
+  const foreign = runInNewContext("new Uint16Array([0x4141, 0x41])");
+  assert.equal(await (await client.invokeFunction("echo", { body: new DataView(foreign.buffer, 0, 3) })).text(), "AAA");
+  assert.equal(await (await client.invokeFunction("echo", { body: foreign })).text(), "AAA\0");
+  // A Proxy whose traps throw is the caller's bad body.
+  const trap = new Proxy(new Uint8Array(3), { getPrototypeOf() { throw new Error("trap"); } });
+  await assert.rejects(client.invokeFunction("echo", { body: trap }), { code: "InvalidArgument", argument: "body" });
+});
+
 test("timeoutMs and AbortSignal", async () => {
   const timedOut = heldFunction("held-timeout");
   const aborted = heldFunction("held-abort");
