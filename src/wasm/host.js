@@ -67,11 +67,16 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
         }
         case "C": {
           const stop = attemptStop(signal, timeoutOf(step));
+          const pending = refreshed(provider);
           let got;
           try {
-            got = await orAbort(refreshed(provider), stop?.signal);
+            got = await orAbort(pending, stop?.signal);
           } catch (error) {
-            step = port.failed(id, stopped(stop) ?? PROVIDER_FAILED, error, Date.now(), Math.random());
+            const stage = stopped(stop);
+            // A wait given up on an answer that may never come: later calls ask the provider
+            // afresh instead of waiting on the same answer.
+            if (stage !== undefined) forget(provider, pending);
+            step = port.failed(id, stage ?? PROVIDER_FAILED, error, Date.now(), Math.random());
             continue;
           } finally {
             stop?.dispose();
@@ -129,12 +134,15 @@ function refreshed(provider) {
   if (pending === undefined) {
     pending = provider();
     refreshing.set(provider, pending);
-    const done = () => {
-      if (refreshing.get(provider) === pending) refreshing.delete(provider);
-    };
+    const done = () => forget(provider, pending);
     pending.then(done, done);
   }
   return pending;
+}
+
+/** Calls ask `provider` again, unless a newer refresh is already pending. */
+function forget(provider, pending) {
+  if (refreshing.get(provider) === pending) refreshing.delete(provider);
 }
 
 /**

@@ -199,6 +199,21 @@ test("a credentials provider is cached until shortly before expiration, and conc
   assert.equal(plain, 2);
 });
 
+test("a provider answer one call gave up on is not shared with later calls: they ask again", async () => {
+  // The first two answers never come; the third does.
+  let calls = 0;
+  const provider = () => (++calls <= 2 ? new Promise(() => {}) : DEMO_CREDENTIALS);
+  const c = new FcClient({ endpoint: server.url, credentials: provider });
+  await assert.rejects(c.invokeFunction("echo", { timeoutMs: 50 }), { code: "Timeout" });
+  const aborted = new AbortController();
+  const gaveUp = c.invokeFunction("echo", { signal: aborted.signal });
+  setTimeout(() => aborted.abort(), 50);
+  await assert.rejects(gaveUp, { code: "Aborted" });
+  assert.equal(calls, 2, "the aborted call asked again, and waited");
+  assert.equal(await (await c.invokeFunction("echo", { body: "asked again" })).text(), "asked again");
+  assert.equal(calls, 3);
+});
+
 test("service errors become FcError with code, status and requestId", async () => {
   await assert.rejects(client.invokeFunction("no-such-function"), (e) => {
     assert.ok(e instanceof FcError);
