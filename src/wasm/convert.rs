@@ -45,10 +45,15 @@ pub fn epoch_ms(value: Option<f64>, argument: &'static str) -> Result<Option<u64
 
 /// A whole number from 0 to `max` (`argument` names it in the error).
 pub fn whole(value: Option<f64>, argument: &'static str, max: u32) -> Result<Option<u32>, Error> {
-    match value {
-        None => Ok(None),
-        Some(n) if (0.0..=f64::from(max)).contains(&n) && n == f64::from(n as u32) => Ok(Some(n as u32)),
-        Some(_) => Err(Error::invalid(argument, concat(&["must be a whole number from 0 to ", &decimal(max.into())]))),
+    value.map(|n| whole_in(n, 0, max).map_err(|reason| Error::invalid(argument, reason))).transpose()
+}
+
+/// A whole number from `min` to `max`, or why not.
+fn whole_in(n: f64, min: u32, max: u32) -> Result<u32, String> {
+    if (f64::from(min)..=f64::from(max)).contains(&n) && n == f64::from(n as u32) {
+        Ok(n as u32)
+    } else {
+        Err(concat(&["must be a whole number from ", &decimal(min.into()), " to ", &decimal(max.into())]))
     }
 }
 
@@ -60,17 +65,17 @@ pub fn retry_policy(numbers: &[f64]) -> Result<Option<RetryPolicy>, Error> {
         return Ok(None);
     }
     let default = RetryPolicy::default();
-    let limit = |i: usize, name: &'static str, max: u32, fallback: u64| -> Result<u64, Error> {
+    // The ranges RetryPolicy::new accepts, said in the caller's terms.
+    let limit = |i: usize, name: &'static str, min: u32, max: u32, fallback: u64| -> Result<u64, Error> {
         match numbers.get(i).filter(|n| !n.is_nan()) {
             None => Ok(fallback),
-            Some(&n) => whole(Some(n), "retry", max).map(|n| u64::from(n.unwrap_or_default())).map_err(|_| {
-                let max = decimal(max.into());
-                Error::invalid("retry", concat(&["`", name, "` must be a whole number from 0 to ", &max]))
-            }),
+            Some(&n) => whole_in(n, min, max)
+                .map(u64::from)
+                .map_err(|reason| Error::invalid("retry", concat(&["`", name, "` ", &reason]))),
         }
     };
-    let max_attempts = limit(0, "maxAttempts", 1000, u64::from(default.max_attempts))?;
-    let base_delay_ms = limit(1, "baseDelayMs", 600_000, default.base_delay_ms)?;
-    let max_delay_ms = limit(2, "maxDelayMs", 600_000, default.max_delay_ms)?;
+    let max_attempts = limit(0, "maxAttempts", 1, 20, u64::from(default.max_attempts))?;
+    let base_delay_ms = limit(1, "baseDelayMs", 0, 600_000, default.base_delay_ms)?;
+    let max_delay_ms = limit(2, "maxDelayMs", 0, 600_000, default.max_delay_ms)?;
     RetryPolicy::new(max_attempts as u32, base_delay_ms, max_delay_ms).map(Some)
 }

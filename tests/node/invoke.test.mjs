@@ -282,7 +282,11 @@ test("bad input is rejected before any request is sent", async () => {
     [{ fetch: 5 }, "fetch", /must be a function/],
     [{ retry: "no" }, "retry", /must be an object/],
     [{ retry: { maxAttempts: "3" } }, "retry", /`maxAttempts` must be a number/],
-    [{ retry: { maxAttempts: 2.5 } }, "retry", /`maxAttempts` must be a whole number/],
+    [{ retry: { maxAttempts: 2.5 } }, "retry", /`maxAttempts` must be a whole number from 1 to 20/],
+    // Each limit's message gives the range that is accepted, at both ends.
+    [{ retry: { maxAttempts: 0 } }, "retry", /`maxAttempts` must be a whole number from 1 to 20/],
+    [{ retry: { maxAttempts: 21 } }, "retry", /`maxAttempts` must be a whole number from 1 to 20/],
+    [{ retry: { baseDelayMs: -1 } }, "retry", /`baseDelayMs` must be a whole number from 0 to 600000/],
     // NaN is how the JS face tells the wasm "not given": a caller's NaN must not pass for that.
     [{ retry: { maxAttempts: NaN } }, "retry", /`maxAttempts` must be a number, not NaN/],
   ]) {
