@@ -114,6 +114,10 @@ pub fn http_date_ms(text: &str) -> Option<f64> {
     AcsDate::parse_http(text).map(|d| d.unix_seconds() as f64 * 1000.0)
 }
 
+/// The largest clock correction taken from a server's `Date`: a hundred years (a device whose
+/// clock reset to 1970 is still corrected).
+const MAX_CLOCK_CORRECTION_MS: f64 = 100.0 * 365.25 * 86_400_000.0;
+
 /// The longest `Retry-After` honoured: a day (also well inside what `setTimeout` can wait).
 const MAX_RETRY_AFTER_MS: u64 = 86_400_000;
 
@@ -156,8 +160,11 @@ pub fn decide(
 ) -> Decision {
     if let Error::Service(e) = error {
         if is_clock_skew(e) && !attempts.clock_corrected {
-            if let Some(server_ms) = e.server_date.as_deref().and_then(http_date_ms) {
-                return Decision::CorrectClock { offset_ms: server_ms - local_now_ms };
+            let offset_ms = e.server_date.as_deref().and_then(http_date_ms).map(|server_ms| server_ms - local_now_ms);
+            // A date a century off is no server's clock (a broken proxy's, say, the year 9999):
+            // kept, it would push every later request's date out of what can be signed.
+            if let Some(offset_ms) = offset_ms.filter(|ms| ms.abs() < MAX_CLOCK_CORRECTION_MS) {
+                return Decision::CorrectClock { offset_ms };
             }
         }
         if is_expired_token(e) && !attempts.credentials_refreshed {
@@ -338,6 +345,15 @@ mod tests {
         assert_eq!(decide(&RetryPolicy::default(), SYNC, &once, &error, 0.5, local), Decision::GiveUp);
         let no_date = err(403, "RequestTimeTooSkewed");
         assert_eq!(decide(&RetryPolicy::default(), SYNC, &after(1), &no_date, 0.5, local), Decision::GiveUp);
+        // A device clock at 1970 is corrected; a Date of the year 9999 is not taken.
+        assert_eq!(
+            decide(&RetryPolicy::none(), SYNC, &after(1), &error, 0.5, 0.0),
+            Decision::CorrectClock { offset_ms: 1_795_604_400_000.0 }
+        );
+        let mut far = service(403, "RequestTimeTooSkewed");
+        far.server_date = Some("Fri, 31 Dec 9999 23:59:59 GMT".into());
+        let far = Error::Service(Box::new(far));
+        assert_eq!(decide(&RetryPolicy::none(), SYNC, &after(1), &far, 0.5, local), Decision::GiveUp);
     }
 
     #[test]
