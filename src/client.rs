@@ -490,13 +490,15 @@ impl Call {
                 self.attempts.credentials_refreshed = true;
                 Next::Resume
             }
-            Decision::RetryAfter { delay_ms } => {
-                if self.deadline.is_some_and(|d| now_ms + delay_ms as f64 >= d.at_ms) {
-                    self.finish(Next::Failed(error))
-                } else {
-                    Next::Wait { ms: delay_ms }
-                }
-            }
+            Decision::RetryAfter { delay_ms } => match self.deadline {
+                // Waiting for a task, a retry that comes too late is the wait's timeout, as a
+                // poll that would is; a call's own retries end with the error they retry.
+                Some(d) if now_ms + delay_ms as f64 >= d.at_ms => self.finish(Next::Failed(match self.poll {
+                    Some(_) => Error::Timeout { after_ms: d.total_ms },
+                    None => error,
+                })),
+                _ => Next::Wait { ms: delay_ms },
+            },
         }
     }
 
@@ -969,6 +971,17 @@ mod tests {
         let call = wait(&client, 100, 100, &options, script.now_ms);
         assert_eq!(script.run(&mut client, call).map(|_| ()), Err(Error::Timeout { after_ms: 1_000 }));
         assert!(script.sent.len() < 12);
+        // A throttled poll whose Retry-After goes past the deadline: the wait's timeout too, at
+        // once, not the throttling error.
+        let mut script = Script::new(vec![
+            task("Running"),
+            status(429, "ResourceExhausted", &[("retry-after", "10")]),
+            task("Running"),
+        ]);
+        let options = CallOptions { deadline_ms: Some(3_000), ..CallOptions::default() };
+        let call = wait(&client, 100, 100, &options, script.now_ms);
+        assert_eq!(script.run(&mut client, call).map(|_| ()), Err(Error::Timeout { after_ms: 3_000 }));
+        assert_eq!((script.sent.len(), script.sleeps.as_slice()), (2, [100].as_slice()));
     }
 
     #[test]
