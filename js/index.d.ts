@@ -9,7 +9,7 @@ export interface Credentials {
 
 /** What a credentials provider returns: credentials and, for STS, when they expire. */
 export interface ProvidedCredentials extends Credentials {
-  /** A Date, an ISO 8601 string or epoch milliseconds. Without it, the provider is called on every request. */
+  /** A Date, an ISO 8601 string or epoch milliseconds. Without it, the provider is called before every attempt, retries included. */
   expiration?: Date | string | number;
 }
 
@@ -17,12 +17,16 @@ export interface ProvidedCredentials extends Credentials {
 export type CredentialsProvider = () => ProvidedCredentials | Promise<ProvidedCredentials>;
 
 /** Retries: `false` for one attempt, or limits (defaults: 3 attempts, 100 ms base, 5000 ms cap, full jitter). */
+/**
+ * `false`: one attempt; `true` or an object: retries, each limit left out taking its default
+ * (maxAttempts 3, from 1 to 20; baseDelayMs 100 and maxDelayMs 5000, with baseDelayMs ≤ maxDelayMs ≤ 600000).
+ */
 export type RetryOptions = boolean | { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface FcClientOptions {
-  /** Any endpoint URL, e.g. `http://127.0.0.1:9000` or a proxy; takes precedence over accountId + region. */
+  /** An endpoint as scheme://host[:port], without a path, e.g. `http://127.0.0.1:9000` or a proxy; takes precedence over accountId + region. */
   endpoint?: string;
   /** With `region`: `https://{accountId}.{region}.fc.aliyuncs.com`. */
   accountId?: string;
@@ -60,7 +64,7 @@ export interface InvokeOptions {
   timeoutMs?: number;
   /** Time limit of the whole call, retries and waits included, in milliseconds. */
   deadlineMs?: number;
-  /** This call's retry policy (overrides the client's). */
+  /** This call's retry policy, instead of the client's (limits it leaves out take the defaults, not the client's). */
   retry?: RetryOptions;
   /**
    * Declares the invocation safe to repeat: then a Sync call (or an Async one without
