@@ -152,7 +152,7 @@ function read(value, argument, schema) {
       if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
       // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
       if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
-      fields[name] = v;
+      fields[name] = typeof v === "string" ? bounded(v, name) : v;
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
@@ -165,6 +165,19 @@ const EMPTY = Object.freeze({});
 /** A string argument, or `InvalidArgument`. */
 function text(value, argument) {
   if (typeof value !== "string") throw invalid(argument, "must be a string");
+  return bounded(value, argument);
+}
+
+/**
+ * The most text one argument may hold: every string is copied into wasm memory, and signing
+ * copies it a few times more, so hundreds of megabytes would exhaust the wasm's 4 GB. No URL,
+ * header or id FC takes comes near it.
+ */
+const MAX_TEXT = 1 << 20;
+
+/** `value`, or `InvalidArgument` when it is longer than MAX_TEXT. */
+function bounded(value, argument) {
+  if (value.length > MAX_TEXT) throw invalid(argument, `is longer than ${MAX_TEXT} characters`);
   return value;
 }
 
@@ -199,7 +212,13 @@ const callNumbers = ({ timeoutMs = NaN, deadlineMs = NaN, idempotent, retry }) =
 
 /** Milliseconds since the epoch from a Date, a date string or a number (NaN when none of them). */
 function epochMs(value) {
-  if (value instanceof Date) return value.getTime();
+  if (value instanceof Date) {
+    try {
+      return Date.prototype.getTime.call(value);
+    } catch {
+      return NaN; // an object made to look like a Date
+    }
+  }
   if (typeof value === "number") return value;
   if (typeof value === "string") return Date.parse(value);
   return NaN;
@@ -218,6 +237,7 @@ function credentialsOf(value) {
       const v = value[name];
       if (v === undefined || v === null) continue;
       if (typeof v !== "string") return { unusable: `${name} must be a string` };
+      if (v.length > MAX_TEXT) return { unusable: `${name} is longer than ${MAX_TEXT} characters` };
       out[name] = v;
     }
     const expiration = value.expiration;
@@ -353,7 +373,7 @@ function nameLines(value, argument, valueTypes, accepted) {
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
   }
-  return lines;
+  return bounded(lines, argument);
 }
 
 const LINE_BREAK = /[\r\n]/;
@@ -559,7 +579,12 @@ export class FcClient {
       } catch (e) {
         throw unreadable("input", "not a request fetch can make", e);
       }
-      body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
+      bounded(request.url, "input");
+      try {
+        body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
+      } catch (e) {
+        throw unreadable("body", "could not be read", e);
+      }
       const hash = await nativeBodyHash(body);
       const client = await this.#client();
       signed = signedOf(await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash, signalOf(request.signal)));

@@ -62,7 +62,7 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
           // a large body is not one.
           const readJson = ok ? kind === JSON_DOCUMENT : answer.body.length <= 1 << 20;
           answer.json = readJson ? parseJson(answer.body) : undefined;
-          step = port.answered(id, answer.status, ok ? undefined : headerLines(answer.headers), answer.json, Date.now(), Math.random());
+          step = port.answered(id, answer.status, answer.lines, answer.json, Date.now(), Math.random());
           break;
         }
         case "C": {
@@ -194,7 +194,8 @@ function headerLines(headers) {
 }
 
 /**
- * One request, sent and read whole: resolves to { status, headers, body }, or rejects with
+ * One request, sent and read whole: resolves to { status, headers, body, lines } (`lines`: the
+ * headers of an error answer as "name\nvalue\n…"), or rejects with
  * { stage, error }: NOT_SENT (fetch threw, or the connection was refused), MAYBE_SENT (fetch
  * rejected), REDIRECTED or SENT (the body failed), which is what the retry rules need to know.
  * `signal` stops the wait even when a custom fetch ignores it.
@@ -225,7 +226,11 @@ async function exchange(fetch, url, method, headers, body, signal) {
   }
   try {
     const bytes = new Uint8Array(await orAbort(response.arrayBuffer(), signal));
-    return { status: response.status, headers: response.headers, body: bytes };
+    const { status, headers } = response;
+    // The wasm reads an error answer's headers (code, Retry-After, Date): read here, where a
+    // custom fetch's headers that cannot be read are a failed answer.
+    const lines = status >= 200 && status < 300 ? undefined : headerLines(headers);
+    return { status, headers, body: bytes, lines };
   } catch (error) {
     throw { stage: SENT, error };
   }
@@ -240,7 +245,7 @@ const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"
  */
 function isResponseLike(value) {
   return (
-    typeof value === "object" && value !== null && typeof value.status === "number" &&
+    typeof value === "object" && value !== null && Number.isInteger(value.status) && value.status >= 0 && value.status <= 999 &&
     typeof value.arrayBuffer === "function" && typeof value.headers?.[Symbol.iterator] === "function"
   );
 }

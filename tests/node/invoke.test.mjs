@@ -483,6 +483,34 @@ test("a custom fetch's response is read by its shape; a network-error Response i
   await assert.rejects(failing.invokeFunction("echo"), { code: "NetworkError" });
   const notAResponse = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => ({ ok: true }), retry: false });
   await assert.rejects(notAResponse.invokeFunction("echo"), { code: "NetworkError", message: /did not return a Response/ });
+  // A status no HTTP answer has (the wasm reads 16 bits: 65736 read as 200), and an error
+  // answer whose headers cannot be read, are failed answers too, not our internal errors.
+  const answering = (status, headers) => async () => ({ status, type: "basic", headers, arrayBuffer: async () => new ArrayBuffer(0) });
+  const throwingHeaders = { [Symbol.iterator]() { throw new Error("iterator"); }, get: () => null };
+  for (const [status, headers] of [[65736, new Headers()], [-1, new Headers()], [200.5, new Headers()], [500, throwingHeaders]]) {
+    const odd = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answering(status, headers), retry: false });
+    await assert.rejects(odd.invokeFunction("echo"), { code: "NetworkError" }, String(status));
+  }
+});
+
+test("text too long for the wasm's memory, a fake Date and a body stream that fails are the caller's errors", async () => {
+  // Each string is copied into wasm memory and again while signing: hundreds of megabytes ran
+  // the wasm out of memory (a trap). More than 1 MiB of text in one argument is refused first.
+  const long = "a".repeat(2 ** 20 + 1);
+  const sign = (request, credentials = DEMO_CREDENTIALS, options = { action: "A" }) => signRequest({ url: `${server.url}/`, ...request }, credentials, options);
+  await assert.rejects(sign({ url: `${server.url}/${long}` }), { code: "InvalidArgument", argument: "url" });
+  await assert.rejects(sign({ headers: { "x-a": long } }), { code: "InvalidArgument", argument: "headers" });
+  await assert.rejects(sign({}, { ...DEMO_CREDENTIALS, securityToken: long }), { code: "CredentialsError" });
+  await assert.rejects(client.invokeFunction("echo", { qualifier: long }), { code: "InvalidArgument", argument: "qualifier" });
+  await assert.rejects(client.getAsyncTask(long, "t"), { code: "InvalidArgument", argument: "functionName" });
+  await assert.rejects(client.fetch(`${server.url}/${long}`), { code: "InvalidArgument", argument: "input" });
+  // Just under the bound still goes through the wasm (and is refused by its own rules).
+  await assert.rejects(client.getAsyncTask("a".repeat(2 ** 20), "t"), (e) => e.code === "InvalidArgument" && /at most 64/.test(e.message));
+  // An object that passes instanceof Date but is none.
+  await assert.rejects(sign({}, DEMO_CREDENTIALS, { action: "A", date: Object.create(Date.prototype) }), { code: "InvalidArgument", argument: "date" });
+  const failing = new ReadableStream({ pull: (c) => c.error(new Error("stream failed")) });
+  await assert.rejects(client.fetch(`${server.url}/`, { method: "POST", body: failing, duplex: "half" }), { code: "InvalidArgument", argument: "body" });
+  assert.equal(await (await client.invokeFunction("echo", { body: "still fine" })).text(), "still fine");
 });
 
 test("without a fetch option, the global fetch is looked up on every call", async () => {
