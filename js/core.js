@@ -124,8 +124,11 @@ const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${
 
 /** `InvalidArgument` for a caller's value that threw while we read or converted it. */
 function unreadable(argument, what, cause) {
-  const reason = String(cause?.message ?? cause).slice(0, 200);
-  return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason}`, { argument, cause });
+  const said = String(cause?.message ?? cause);
+  // A URL's user:password (fetch's own message quotes the URL) is dropped, as toJSON drops it,
+  // and then the cause is not kept: it would show it.
+  const reason = said.replace(/\/\/[^\s/@]*@/g, "//");
+  return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
 const TYPE_NAMES = { string: "a string", number: "a number", boolean: "true or false" };
