@@ -468,6 +468,26 @@ function withoutPassword(endpoint) {
   }
 }
 
+/**
+ * `url` (an endpoint, a URL to sign), or `InvalidArgument` when its host is an IPv6 address
+ * written otherwise than fetch will send it: the signature covers the host, and fetch writes the
+ * address in its one short form ([::1] for [0:0:0:0:0:0:0:1]). The runtime's URL parser says what
+ * that form is; the wasm checks the rest of the URL.
+ */
+function ipv6AsSent(url, argument) {
+  const start = url?.indexOf("://[") ?? -1;
+  if (start < 0) return url;
+  let sent;
+  try {
+    sent = new URL(url).hostname;
+  } catch {
+    return url;
+  }
+  const given = url.slice(start + 3, url.indexOf("]", start) + 1).toLowerCase();
+  if (given !== sent) throw invalid(argument, `write the IPv6 address as fetch sends it, ${sent}, not ${given}`);
+  return url;
+}
+
 /** The wasm client for the options an FcClient was made with. */
 function wasmClient(options) {
   const o = read(options, "options", CLIENT_OPTIONS);
@@ -475,7 +495,7 @@ function wasmClient(options) {
   const provider = typeof credentials === "function" ? providerOf(credentials) : undefined;
   const keys = provider === undefined && credentials !== undefined ? staticCredentials(credentials) : EMPTY;
   const { accessKeyId, accessKeySecret, securityToken } = keys;
-  return answer(newClient(o.endpoint, o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry)));
+  return answer(newClient(ipv6AsSent(o.endpoint, "endpoint"), o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry)));
 }
 
 /** What the wasm answered, or the FcError it answered instead (thrown). */
@@ -668,7 +688,7 @@ export async function signRequest(request, credentials, options) {
     if (wasmExports === null) await loaded();
     const { bytes, lines, hash } = prepared;
     const signed = answer(wasmSignRequest(
-      r.method, r.url, lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
+      r.method, ipv6AsSent(r.url, "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,
     ));
     return signedOf(signed);

@@ -200,7 +200,8 @@ impl Url {
     /// already be percent-encoded; the query is decoded into pairs; a fragment is dropped.
     /// What fetch would rewrite otherwise (`.`/`..` segments, IPv4 in short or hex form) is
     /// refused: the signature covers the host and path as given. IPv6 must be in its canonical
-    /// (RFC 5952) form for the same reason; that is not checked.
+    /// (RFC 5952) form for the same reason; the JS face checks that with the runtime's URL parser
+    /// (js/core.js `ipv6AsSent`), which the Rust API leaves to its caller.
     pub fn parse(text: &str, argument: &'static str) -> Result<Url, Error> {
         let bad = |reason: &str| Error::invalid(argument, reason.to_owned());
         let (scheme, rest) = if let Some(rest) = strip_prefix_ignore_case(text, "https://") {

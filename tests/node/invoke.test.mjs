@@ -493,6 +493,18 @@ test("a custom fetch's response is read by its shape; a network-error Response i
   }
 });
 
+test("an IPv6 endpoint or URL must be written as fetch sends it: the signature covers the host", async () => {
+  // fetch sends [::1] for each of these; signing the form given made FC answer SignatureNotMatch.
+  for (const host of ["[0:0:0:0:0:0:0:1]", "[::0001]", "[::ffff:127.0.0.1]"]) {
+    await assert.rejects(signRequest({ url: `http://${host}:9/x` }, DEMO_CREDENTIALS, { action: "A" }), (e) => e.code === "InvalidArgument" && e.argument === "url" && e.message.includes(host) && /as fetch sends it, \[::(1|ffff:7f00:1)\]/.test(e.message));
+    const c = new FcClient({ endpoint: `http://${host}:9`, credentials: DEMO_CREDENTIALS, fetch: () => assert.fail("sent") });
+    await assert.rejects(c.invokeFunction("echo"), { code: "InvalidArgument", argument: "endpoint" });
+  }
+  // The forms fetch sends are signed as given (upper-case hex is lower-cased, as fetch does).
+  assert.equal((await signRequest({ url: "http://[::1]:9/x" }, DEMO_CREDENTIALS, { action: "A" })).url, "http://[::1]:9/x");
+  assert.equal((await signRequest({ url: "http://[2001:DB8::1]/" }, DEMO_CREDENTIALS, { action: "A" })).url, "http://[2001:db8::1]/");
+});
+
 test("text too long for the wasm's memory, a fake Date and a body stream that fails are the caller's errors", async () => {
   // Each string is copied into wasm memory and again while signing: hundreds of megabytes ran
   // the wasm out of memory (a trap). More than 1 MiB of text in one argument is refused first.
