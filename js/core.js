@@ -555,8 +555,8 @@ export class FcClient {
   }
 
   /** ListAsyncTasks: one page, `{ tasks, nextToken }`. */
-  listAsyncTasks(functionName, options) {
-    return this.#run((c) => {
+  async listAsyncTasks(functionName, options) {
+    const page = await this.#run((c) => {
       const name = text(functionName, "functionName");
       const o = read(options, "options", LIST_OPTIONS);
       return c.listAsyncTasks(
@@ -564,6 +564,8 @@ export class FcClient {
         o.includePayload, signalOf(o.signal), callNumbers(o),
       );
     });
+    // An empty page may leave `tasks` out or null (a Go server's nil slice): always an array.
+    return page.tasks == null ? { ...page, tasks: [] } : page;
   }
 
   /** Polls GetAsyncTask with backoff until the task has ended; resolves to the final task. */

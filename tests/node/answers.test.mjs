@@ -19,6 +19,11 @@ test("a 2xx task answer that is not a JSON object is a NetworkError, not undefin
   assert.deepEqual(task, { taskId: "t1", status: "Succeeded" });
 });
 
+test("an empty page of tasks has an empty tasks array, whether the answer left it out or sent null", async () => {
+  for (const body of ["{}", '{"tasks":null}', '{"tasks":[]}']) assert.deepEqual(await answering(body).listAsyncTasks("f"), { tasks: [] }, body);
+  assert.deepEqual(await answering('{"tasks":null,"nextToken":"n"}').listAsyncTasks("f"), { tasks: [], nextToken: "n" });
+});
+
 test("a task document of any size is read: a list with payloads can be megabytes", async () => {
   const payload = "p".repeat(3 << 20);
   const list = await answering(JSON.stringify({ tasks: [{ taskId: "t1", status: "Succeeded", taskPayload: payload }] })).listAsyncTasks("f", { includePayload: true });
