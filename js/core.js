@@ -127,7 +127,7 @@ function unreadable(argument, what, cause) {
   const said = String(cause?.message ?? cause);
   // A URL's user:password (fetch's own message quotes the URL) is dropped, as toJSON drops it,
   // and then the cause is not kept: it would show it.
-  const reason = said.replace(/\/\/[^\s/@]*@/g, "//");
+  const reason = said.replace(/\/\/[^/?#]*@/g, "//");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -155,7 +155,8 @@ function read(value, argument, schema) {
       if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
       // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
       if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
-      fields[name] = typeof v === "string" ? bounded(v, name) : v;
+      // "any" fields (a body, headers) are bounded where they become the wasm's text, if they do.
+      fields[name] = type === "string" ? bounded(v, name) : v;
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
@@ -311,6 +312,8 @@ function bodyBytes(body, copy) {
 // sizes its copies by it.
 const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+// Its kind ("Uint8Array"…) for a typed array of any realm, undefined for anything else; no throw.
+const typedArrayKind = getterOf(typedArrayProto, Symbol.toStringTag);
 const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
 const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
 
@@ -326,14 +329,8 @@ function viewBytes(body, copy) {
       view = new Uint8Array(body);
     } else {
       // By its internal slots, so a view from another realm (an iframe, node:vm) is read too.
-      let getters = TYPED_ARRAY;
-      try {
-        TYPED_ARRAY[0].call(body);
-      } catch {
-        getters = DATA_VIEW;
-      }
-      const [buffer, byteOffset, byteLength] = getters.map((get) => get.call(body));
-      view = new Uint8Array(buffer, byteOffset, byteLength);
+      const [buffer, byteOffset, byteLength] = typedArrayKind.call(body) === undefined ? DATA_VIEW : TYPED_ARRAY;
+      view = new Uint8Array(buffer.call(body), byteOffset.call(body), byteLength.call(body));
     }
     if (view.byteLength === 0) new Uint8Array(view.buffer, 0, 0); // throws for a detached buffer
   } catch (e) {
@@ -399,7 +396,7 @@ const headerLines = (headers) =>
 function prepare(body, headers, copy, givenHash) {
   let lines = headerLines(headers);
   const finish = ({ bytes, contentType }) => {
-    if (contentType && !hasName(lines, "content-type")) lines = `${lines ?? ""}content-type\n${contentType}\n`;
+    if (contentType && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\n${contentType}\n`, "body");
     // A hash the caller gave is not computed again.
     const hash = givenHash ?? nativeBodyHash(bytes);
     return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, lines })) : { bytes, hash, lines };
@@ -475,8 +472,8 @@ function withoutPassword(endpoint) {
  * that form is; the wasm checks the rest of the URL.
  */
 function ipv6AsSent(url, argument) {
-  const start = url?.indexOf("://[") ?? -1;
-  if (start < 0) return url;
+  if (!/^[a-z][a-z0-9+.-]*:\/\/\[/i.test(url ?? "")) return url;
+  const start = url.indexOf("://[");
   let sent;
   try {
     sent = new URL(url).hostname;
@@ -605,6 +602,7 @@ export class FcClient {
         throw unreadable("input", "not a request fetch can make", e);
       }
       bounded(request.url, "input");
+      bounded(request.method, "input");
       try {
         body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
       } catch (e) {

@@ -13,13 +13,13 @@ export interface ProvidedCredentials extends Credentials {
   expiration?: Date | string | number;
 }
 
-/** Called when credentials are needed; its result is cached until shortly before `expiration`, and concurrent calls share one refresh. */
+/** Called when credentials are needed; its result is cached until shortly before `expiration`, and concurrent calls share one refresh (a call that stops waiting leaves the next to ask again). */
 export type CredentialsProvider = () => ProvidedCredentials | Promise<ProvidedCredentials>;
 
-/** Retries: `false` for one attempt, or limits (defaults: 3 attempts, 100 ms base, 5000 ms cap, full jitter). */
 /**
- * `false`: one attempt; `true` or an object: retries, each limit left out taking its default
- * (maxAttempts 3, from 1 to 20; baseDelayMs 100 and maxDelayMs 5000, with baseDelayMs ≤ maxDelayMs ≤ 600000).
+ * `false`: one attempt; `true` or an object: retries with full jitter, each limit left out taking
+ * its default (maxAttempts 3, from 1 to 20; baseDelayMs 100 and maxDelayMs 5000, with
+ * baseDelayMs ≤ maxDelayMs ≤ 600000).
  */
 export type RetryOptions = boolean | { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 
@@ -97,7 +97,7 @@ export declare class InvokeResponse extends FcResponse {
   readonly log: string | undefined;
   /** Set when the function itself failed (`x-fc-error-type`, e.g. `"UnhandledInvocationError"`); `status` is still 200. */
   readonly functionError: string | undefined;
-  /** The async task id, for Async invocations. */
+  /** The async task id, for Async invocations: the caller's, or the one FC made (which a browser page of another origin cannot read: undefined there). */
   readonly asyncTaskId: string | undefined;
 }
 

@@ -67,15 +67,13 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
         }
         case "C": {
           const stop = attemptStop(signal, timeoutOf(step));
-          const pending = refreshed(provider);
+          const refresh = refreshed(provider);
           let got;
           try {
-            got = await orAbort(pending, stop?.signal);
+            got = await orAbort(refresh.pending, stop?.signal);
           } catch (error) {
             const stage = stopped(stop);
-            // A wait given up on an answer that may never come: later calls ask the provider
-            // afresh instead of waiting on the same answer.
-            if (stage !== undefined) forget(provider, pending);
+            if (stage !== undefined) refresh.givenUp = true;
             step = port.failed(id, stage ?? PROVIDER_FAILED, error, Date.now(), Math.random());
             continue;
           } finally {
@@ -125,25 +123,37 @@ function stopped(stop) {
 const refreshing = new WeakMap();
 
 /**
- * The provider's answer, shared by every call that asks while it is pending. `provider` is the JS
- * face's wrapper (js/core.js providerOf), which returns a native promise: a throw or a hostile
- * thenable of the caller's provider rejects it.
+ * The refresh of `provider` in progress, `{ asked, pending, givenUp }`, shared by every call
+ * that asks while it is pending: `pending` is its answer. `provider` is the JS face's wrapper
+ * (js/core.js providerOf), which returns a native promise: a throw or a hostile thenable of the
+ * caller's provider rejects it.
+ *
+ * A call that stopped waiting for it (its timeout, its signal) marks it `givenUp`: the next call
+ * asks the provider again, so one answer that never comes does not hold every later call, and
+ * takes whichever of the two answers comes first, so a slow provider's late answer still counts.
  */
 function refreshed(provider) {
-  let pending = refreshing.get(provider);
-  if (pending === undefined) {
-    pending = provider();
-    refreshing.set(provider, pending);
-    const done = () => forget(provider, pending);
+  let refresh = refreshing.get(provider);
+  if (refresh === undefined || refresh.givenUp) {
+    const asked = provider();
+    const pending = refresh === undefined ? asked : firstAnswer(refresh.asked, asked);
+    refresh = { asked, pending, givenUp: false };
+    refreshing.set(provider, refresh);
+    const mine = refresh;
+    const done = () => {
+      if (refreshing.get(provider) === mine) refreshing.delete(provider);
+    };
     pending.then(done, done);
   }
-  return pending;
+  return refresh;
 }
 
-/** Calls ask `provider` again, unless a newer refresh is already pending. */
-function forget(provider, pending) {
-  if (refreshing.get(provider) === pending) refreshing.delete(provider);
-}
+/** The first of two answers to arrive, or the `latest` one's failure: the earlier may never come. */
+const firstAnswer = (earlier, latest) =>
+  new Promise((resolve, reject) => {
+    earlier.then(resolve, () => {});
+    latest.then(resolve, reject);
+  });
 
 /**
  * What the call resolves to, from its last answer; `taskId` is the Async invocation's own, and
@@ -219,14 +229,17 @@ async function exchange(fetch, url, method, headers, body, signal) {
     throw { stage: NOT_SENT_CODES.includes(stringField(cause, "code")) ? NOT_SENT : MAYBE_SENT, error };
   }
   if (!isResponseLike(response)) throw { stage: MAYBE_SENT, error: new TypeError("fetch did not return a Response") };
+  // Read once: a custom fetch's getter could answer differently each time, and the wasm reads 16 bits.
+  const { status } = response;
+  if (!Number.isInteger(status) || status < 0 || status > 999) throw { stage: MAYBE_SENT, error: new TypeError(`fetch returned status ${status}, which no HTTP answer has`) };
   if (response.type === "error") throw { stage: MAYBE_SENT, error: new TypeError("fetch returned a network error") };
-  if (isRedirect(response)) {
+  if (isRedirect(response, status)) {
     response.body?.cancel?.().catch(() => {});
     throw { stage: REDIRECTED, error: redirectError(response) };
   }
   try {
     const bytes = new Uint8Array(await orAbort(response.arrayBuffer(), signal));
-    const { status, headers } = response;
+    const { headers } = response;
     // The wasm reads an error answer's headers (code, Retry-After, Date): read here, where a
     // custom fetch's headers that cannot be read are a failed answer.
     const lines = status >= 200 && status < 300 ? undefined : headerLines(headers);
@@ -245,7 +258,7 @@ const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"
  */
 function isResponseLike(value) {
   return (
-    typeof value === "object" && value !== null && Number.isInteger(value.status) && value.status >= 0 && value.status <= 999 &&
+    typeof value === "object" && value !== null && typeof value.status === "number" &&
     typeof value.arrayBuffer === "function" && typeof value.headers?.[Symbol.iterator] === "function"
   );
 }
@@ -275,7 +288,7 @@ const userAgent = globalThis.navigator?.userAgent;
 const REDIRECT = userAgent === undefined || String(userAgent).startsWith("Node.js/") ? "error" : "manual";
 
 /** A redirect as fetch defines them; browsers give an opaque one (status 0, no headers). */
-const isRedirect = (response) => response.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(response.status);
+const isRedirect = (response, status) => response.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(status);
 
 function redirectError(response) {
   const location = response?.headers?.get?.("location");

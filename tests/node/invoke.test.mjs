@@ -199,7 +199,7 @@ test("a credentials provider is cached until shortly before expiration, and conc
   assert.equal(plain, 2);
 });
 
-test("a provider answer one call gave up on is not shared with later calls: they ask again", async () => {
+test("a provider answer a call gave up on does not hold later calls: they ask again, and a late answer still counts", async () => {
   // The first two answers never come; the third does.
   let calls = 0;
   const provider = () => (++calls <= 2 ? new Promise(() => {}) : DEMO_CREDENTIALS);
@@ -212,6 +212,18 @@ test("a provider answer one call gave up on is not shared with later calls: they
   assert.equal(calls, 2, "the aborted call asked again, and waited");
   assert.equal(await (await c.invokeFunction("echo", { body: "asked again" })).text(), "asked again");
   assert.equal(calls, 3);
+
+  // A provider slower than each call's timeout: the late answer to a call that gave up serves the
+  // next call, which asked again meanwhile; then it is cached (it expires in an hour).
+  let slowCalls = 0;
+  const slow = new FcClient({
+    endpoint: server.url,
+    credentials: () => (slowCalls++, new Promise((r) => setTimeout(() => r(mintStsCredentials(server, { ttlMs: 3_600_000 })), 150))),
+  });
+  await assert.rejects(slow.invokeFunction("echo", { timeoutMs: 100 }), { code: "Timeout" });
+  assert.equal(await (await slow.invokeFunction("echo", { body: "late answer", timeoutMs: 100 })).text(), "late answer");
+  await slow.invokeFunction("echo", { timeoutMs: 100 });
+  assert.equal(slowCalls, 2);
 });
 
 test("service errors become FcError with code, status and requestId", async () => {
@@ -491,6 +503,11 @@ test("a custom fetch's response is read by its shape; a network-error Response i
     const odd = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answering(status, headers), retry: false });
     await assert.rejects(odd.invokeFunction("echo"), { code: "NetworkError" }, String(status));
   }
+  // A status getter that answers 500, then what the wasm would read as 200: the status checked is the one used.
+  let reads = 0;
+  const shifting = async () => ({ get status() { return ++reads <= 2 ? 500 : 65736; }, type: "basic", headers: new Headers(), arrayBuffer: async () => new ArrayBuffer(0) });
+  const odd = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: shifting, retry: false });
+  await assert.rejects(odd.invokeFunction("echo"), { code: "ServiceError", status: 500 });
 });
 
 test("an IPv6 endpoint or URL must be written as fetch sends it: the signature covers the host", async () => {
@@ -503,6 +520,9 @@ test("an IPv6 endpoint or URL must be written as fetch sends it: the signature c
   // The forms fetch sends are signed as given (upper-case hex is lower-cased, as fetch does).
   assert.equal((await signRequest({ url: "http://[::1]:9/x" }, DEMO_CREDENTIALS, { action: "A" })).url, "http://[::1]:9/x");
   assert.equal((await signRequest({ url: "http://[2001:DB8::1]/" }, DEMO_CREDENTIALS, { action: "A" })).url, "http://[2001:db8::1]/");
+  // Only the URL's own host is checked, not a URL inside its query.
+  const nested = "http://example.com/x?next=http://[0:0:0:0:0:0:0:1]/";
+  assert.match((await signRequest({ url: nested }, DEMO_CREDENTIALS, { action: "A" })).url, /^http:\/\/example\.com\/x\?next=http%3A%2F%2F%5B0%3A0/);
 });
 
 test("text too long for the wasm's memory, a fake Date and a body stream that fails are the caller's errors", async () => {
@@ -516,6 +536,9 @@ test("text too long for the wasm's memory, a fake Date and a body stream that fa
   await assert.rejects(client.invokeFunction("echo", { qualifier: long }), { code: "InvalidArgument", argument: "qualifier" });
   await assert.rejects(client.getAsyncTask(long, "t"), { code: "InvalidArgument", argument: "functionName" });
   await assert.rejects(client.fetch(`${server.url}/${long}`), { code: "InvalidArgument", argument: "input" });
+  await assert.rejects(sign({ body: new Blob(["x"], { type: `text/${long}` }) }), { code: "InvalidArgument", argument: "body" });
+  // A body is bytes, not text the wasm holds: a long string body goes.
+  assert.equal((await (await client.invokeFunction("echo", { body: long + long })).body).length, 2 * long.length);
   // Just under the bound still goes through the wasm (and is refused by its own rules).
   await assert.rejects(client.getAsyncTask("a".repeat(2 ** 20), "t"), (e) => e.code === "InvalidArgument" && /at most 64/.test(e.message));
   // An object that passes instanceof Date but is none.
