@@ -3,7 +3,7 @@
 // (--target web) → wasm-opt.
 
 import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, sep } from "node:path";
@@ -49,10 +49,14 @@ export function buildWasm({ root, targetDir, outDir, names = false }) {
   // the section goes before wasm-bindgen reads it. The wasm tests keep the default (an
   // externref build of the same code) in target/; this build has its own target dir.
   //
-  // Panic locations name dependencies' sources by path: without the build machine's cargo home
-  // in them, the .wasm is the same wherever it is built.
+  // Panic locations name dependencies' sources by path (never shown: the npm build formats no
+  // panic): without the build machine's cargo home and the registry's index directory in them,
+  // the .wasm is the same wherever it is built, and 44 bytes smaller gzipped. The index
+  // directories exist once the dependencies are fetched.
+  run("cargo", ["fetch", "--target", "wasm32-unknown-unknown"], { cwd: root });
   const registry = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "registry", "src") + sep;
-  const rustflags = ["-C", "target-feature=-reference-types", `--remap-path-prefix=${registry}=`];
+  const indexes = readdirSync(registry).map((index) => `--remap-path-prefix=${registry}${index}${sep}=`);
+  const rustflags = ["-C", "target-feature=-reference-types", `--remap-path-prefix=${registry}=`, ...indexes];
   run("cargo", [
     "build", "--release", "--lib", "--target", "wasm32-unknown-unknown", "--features", "npm", "--target-dir", targetDir,
     "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`,
