@@ -259,7 +259,7 @@ const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"
 function isResponseLike(value) {
   return (
     typeof value === "object" && value !== null && typeof value.status === "number" &&
-    typeof value.arrayBuffer === "function" && typeof value.headers?.[Symbol.iterator] === "function"
+    typeof value.arrayBuffer === "function" && typeof value.headers?.[Symbol.iterator] === "function" && typeof value.headers.get === "function"
   );
 }
 

@@ -499,7 +499,8 @@ test("a custom fetch's response is read by its shape; a network-error Response i
   // answer whose headers cannot be read, are failed answers too, not our internal errors.
   const answering = (status, headers) => async () => ({ status, type: "basic", headers, arrayBuffer: async () => new ArrayBuffer(0) });
   const throwingHeaders = { [Symbol.iterator]() { throw new Error("iterator"); }, get: () => null };
-  for (const [status, headers] of [[65736, new Headers()], [-1, new Headers()], [200.5, new Headers()], [500, throwingHeaders]]) {
+  const noGet = { [Symbol.iterator]: () => [][Symbol.iterator]() };
+  for (const [status, headers] of [[65736, new Headers()], [-1, new Headers()], [200.5, new Headers()], [500, throwingHeaders], [200, noGet]]) {
     const odd = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answering(status, headers), retry: false });
     await assert.rejects(odd.invokeFunction("echo"), { code: "NetworkError" }, String(status));
   }
