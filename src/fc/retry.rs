@@ -88,13 +88,21 @@ pub fn function_did_not_run(e: &ServiceError) -> bool {
     has(&e.code, "Throttling") || e.status == 429 || (e.status == 503 && e.code == "ResourceThrottled")
 }
 
+/// FC has seen this request's nonce, fresh and random when it was signed, before: an earlier
+/// copy reached FC, which the runtime sent again by itself (Deno's and browsers' fetch resend a
+/// request whose kept-alive connection dropped), so that copy may have run.
+pub fn is_replay(e: &ServiceError) -> bool {
+    e.code == "SignatureNonceUsed"
+}
+
 /// Whether a failed attempt may have reached the function: it may have been sent, and FC did
-/// not refuse it (a 4xx, throttling and a redirect all say the function did not run).
+/// not refuse it (a 4xx, throttling and a redirect all say the function did not run), or FC
+/// refused a copy of it ([`is_replay`]).
 pub fn may_have_run(error: &Error) -> bool {
     match error {
         Error::Network { maybe_sent, .. } => *maybe_sent,
         Error::Timeout { .. } | Error::Aborted => true,
-        Error::Service(e) => e.status >= 500 && !function_did_not_run(e),
+        Error::Service(e) => (e.status >= 500 && !function_did_not_run(e)) || is_replay(e),
         Error::InvalidArgument { .. } | Error::Credentials { .. } | Error::Redirect { .. } => false,
     }
 }
@@ -178,7 +186,7 @@ pub fn decide(
     let retryable = match error {
         Error::Network { maybe_sent, .. } => !maybe_sent || safe,
         Error::Timeout { .. } => safe,
-        Error::Service(e) => function_did_not_run(e) || (safe && (e.status >= 500 || e.status == 408)),
+        Error::Service(e) => function_did_not_run(e) || (safe && (e.status >= 500 || e.status == 408 || is_replay(e))),
         _ => false,
     };
     if !retryable {
@@ -248,6 +256,8 @@ mod tests {
             err(502, "ServiceError"),
             Error::Timeout { after_ms: 1000 },
             Error::network("reset", true),
+            // The runtime resent it, and FC refused the copy: the first may have run.
+            err(403, "SignatureNonceUsed"),
         ];
         for e in &maybe_ran {
             assert!(!retries(SYNC, e), "Sync must not retry {e:?}");

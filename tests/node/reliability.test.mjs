@@ -121,6 +121,32 @@ test("Async with a task id is retried and runs once (FC de-duplicates by task id
   assert.equal(server.invocations.filter((i) => i.asyncTaskId === "job-1").length, 1);
 });
 
+test("a request the runtime sent twice (FC refuses the copy's nonce) may have run: retried only where that is safe", async () => {
+  // What Deno's and Chromium's fetch do when a kept-alive connection drops after the request
+  // went out: send the same request, nonce and all, again. Here the first copy's answer is lost.
+  const resendingOnce = () => {
+    let resent = false;
+    return async (url, init) => {
+      if (!resent) {
+        resent = true;
+        await (await fetch(url, init)).arrayBuffer();
+      }
+      return fetch(url, init);
+    };
+  };
+  const sync = client({ fetch: resendingOnce() }).invokeFunction("echo", { body: "once" });
+  await assert.rejects(sync, { code: "SignatureNonceUsed", status: 403 });
+  assert.equal(ran(), 1, "the first copy ran; no retry ran it again");
+  server.reset();
+  const res = await client({ fetch: resendingOnce() }).invokeFunction("echo", { invocationType: "Async", asyncTaskId: "copied-1", body: "x" });
+  assert.equal(res.status, 202, "the copy that got through queued the task");
+  assert.equal(server.invocations.filter((i) => i.asyncTaskId === "copied-1").length, 1);
+  server.reset();
+  const again = await client({ fetch: resendingOnce() }).invokeFunction("echo", { body: "twice", idempotent: true });
+  assert.equal(await again.text(), "twice");
+  assert.equal(ran(), 2, "idempotent: the caller accepted a repeat");
+});
+
 test("Async without a task id is retried only where it provably did not run", async () => {
   script({ kind: "status", status: 429, code: "ResourceExhausted" });
   assert.equal((await client().invokeFunction("echo", { invocationType: "Async" })).status, 202);
