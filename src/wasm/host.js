@@ -226,7 +226,7 @@ async function exchange(fetch, url, method, headers, body, signal) {
   } catch (error) {
     const cause = field(error, "cause");
     if (stringField(cause, "message") === "unexpected redirect") throw { stage: REDIRECTED, error: redirectError() };
-    throw { stage: NOT_SENT_CODES.includes(stringField(cause, "code")) ? NOT_SENT : MAYBE_SENT, error };
+    throw { stage: connectFailed(cause) ? NOT_SENT : MAYBE_SENT, error };
   }
   if (!isResponseLike(response)) throw { stage: MAYBE_SENT, error: new TypeError("fetch did not return a Response") };
   // Read once: a custom fetch's getter could answer differently each time, and the wasm reads 16 bits.
@@ -251,6 +251,14 @@ async function exchange(fetch, url, method, headers, body, signal) {
 
 /** Error codes Node's fetch (undici) gives when no connection was made, so nothing was sent. */
 const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"];
+
+/**
+ * Whether fetch's failure (its `cause`) says no connection was made, so nothing was sent: one of
+ * Node's codes, or Deno's "client error (Connect)" (refused, DNS, TLS handshake). Browsers and
+ * workerd say only that the fetch failed, which may have been after sending.
+ */
+const connectFailed = (cause) =>
+  NOT_SENT_CODES.includes(stringField(cause, "code")) || (stringField(cause, "message") ?? "").includes("client error (Connect)");
 
 /**
  * A Response by its shape, not its class: the `undici` package, node-fetch and other realms

@@ -9,7 +9,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeConsumer, removeConsumer, run, bin, root } from "./harness.mjs";
@@ -187,6 +187,31 @@ test("a throttled first attempt is retried after a backoff wait, in Deno", async
   assert.equal(out.body, "after a wait");
   assert.equal(server.rejections.length + server.invocations.length, 2, "two attempts");
   assert.equal(server.invocations.length, 1, "ran once");
+});
+
+test("a refused connection is retried in Deno, as nothing was sent", async () => {
+  const closed = await startFcServer({ host: "127.0.0.1" });
+  const closedUrl = closed.url;
+  await closed.close();
+  const script = `
+    import { FcClient } from "fc-invoke";
+    let calls = 0;
+    const client = new FcClient({
+      endpoint: Deno.env.get("FC_ENDPOINT"),
+      credentials: { accessKeyId: "id", accessKeySecret: "secret" },
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+      fetch: (url, init) => (calls++, fetch(url, init)),
+    });
+    try {
+      await client.invokeFunction("echo");
+    } catch (e) {
+      console.log(JSON.stringify({ code: e.code, calls }));
+    }`;
+  const file = join(consumer, "refused.mjs");
+  writeFileSync(file, script);
+  const { code, stdout, stderr } = await deno(["run", ...PERMISSIONS, "refused.mjs"], { FC_ENDPOINT: closedUrl });
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), { code: "NetworkError", calls: 3 });
 });
 
 test("a redirect is not followed in Deno: a NetworkError, and the signed request goes nowhere else", async () => {
