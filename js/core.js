@@ -485,6 +485,23 @@ function ipv6AsSent(url, argument) {
   return url;
 }
 
+/** What fetch takes by default for a Request's own options (runtimes without one leave it undefined). */
+const REQUEST_DEFAULTS = { cache: "default", credentials: "same-origin", integrity: "", keepalive: false, mode: "cors", referrer: "about:client", referrerPolicy: "" };
+
+/**
+ * A Request's options that are not fetch's defaults, for fetch to send it with (client.fetch
+ * sends a new request: the signed one). Not its redirect: client.fetch returns a redirect unless
+ * its init asks to follow it.
+ */
+function requestOptions(request) {
+  const options = {};
+  for (const name in REQUEST_DEFAULTS) {
+    const value = request[name];
+    if (value !== undefined && value !== REQUEST_DEFAULTS[name]) options[name] = value;
+  }
+  return options;
+}
+
 /** The wasm client for the options an FcClient was made with. */
 function wasmClient(options) {
   const o = read(options, "options", CLIENT_OPTIONS);
@@ -616,7 +633,9 @@ export class FcClient {
     }
     const send = this.#options.fetch ?? globalThis.fetch;
     return send(signed.url, {
-      // The caller's other fields (credentials, cache, keepalive, mode, …) go to fetch as given.
+      // The caller's other fields (credentials, cache, keepalive, mode, …) go to fetch as given,
+      // from a Request given as input too.
+      ...requestOptions(request),
       ...init,
       method: signed.method,
       headers: signed.headers,

@@ -329,6 +329,14 @@ test("client.fetch: init.signal also stops a wait for the credentials provider; 
   assert.deepEqual([init.credentials, init.cache, init.keepalive, init.redirect], ["include", "no-store", true, "manual"]);
   assert.equal(init.headers["x-my"], "1");
   assert.match(init.headers.authorization, /^ACS3-HMAC-SHA256 Credential=/);
+  // The same fields set on a Request given as input, and none that fetch takes by default.
+  seen.length = 0;
+  const options = { credentials: "omit", cache: "no-store", keepalive: true, referrerPolicy: "no-referrer", integrity: "sha256-abc" };
+  await own.fetch(new Request(`${server.url}/http/web-echo/x`, options));
+  const fromRequest = Object.fromEntries(Object.keys(options).map((name) => [name, seen[0][name]]));
+  assert.deepEqual(fromRequest, options);
+  assert.deepEqual(Object.keys(seen[0]).sort(), [...Object.keys(options), "body", "headers", "method", "redirect", "signal"].sort());
+  assert.equal(seen[0].redirect, "manual");
 });
 
 test("client.fetch honours init.signal: an aborted signal sends nothing, an abort cuts a pending request", async () => {
