@@ -97,11 +97,19 @@ function nativeBodyHash(bytes) {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * An array or an object literal, of any realm (an iframe's, node:vm's): its prototype is an
+ * Object.prototype, the one object whose prototype is null, or it has none. Class instances,
+ * Maps and Dates are a step further down.
+ */
 function isPlainJson(value) {
   if (Array.isArray(value)) return true;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
+
+/** The built-in tag of a value ("[object ArrayBuffer]", "[object Blob]"), which holds across realms. */
+const tagOf = (value) => Object.prototype.toString.call(value);
 
 /**
  * A copy of a caller's options object (undefined and null: empty), or `fallback`; else
@@ -280,13 +288,20 @@ function bodyBytes(body, copy) {
   let kind;
   try {
     // A Proxy's traps run here; what they throw is the caller's error.
-    kind = body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? "bytes" : typeof Blob !== "undefined" && body instanceof Blob ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
+    const tag = tagOf(body);
+    kind = ArrayBuffer.isView(body) || tag === "[object ArrayBuffer]" ? "bytes" : tag === "[object Blob]" || tag === "[object File]" ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
   } catch (e) {
     throw unreadable("body", "cannot be read", e);
   }
   if (kind === "bytes") return { bytes: viewBytes(body, copy) };
   if (kind === "blob") {
-    return body.arrayBuffer().then(
+    let reading;
+    try {
+      reading = body.arrayBuffer();
+    } catch (e) {
+      throw unreadable("body", "the Blob could not be read", e);
+    }
+    return Promise.resolve(reading).then(
       (buffer) => ({ bytes: new Uint8Array(buffer), contentType: body.type || undefined }),
       (e) => {
         throw unreadable("body", "the Blob could not be read", e);
@@ -314,6 +329,7 @@ const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).g
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
 // Its kind ("Uint8Array"…) for a typed array of any realm, undefined for anything else; no throw.
 const typedArrayKind = getterOf(typedArrayProto, Symbol.toStringTag);
+const arrayBufferLength = getterOf(ArrayBuffer.prototype, "byteLength");
 const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
 const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
 
@@ -325,7 +341,8 @@ const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(
 function viewBytes(body, copy) {
   let view;
   try {
-    if (body instanceof ArrayBuffer) {
+    if (!ArrayBuffer.isView(body)) {
+      arrayBufferLength.call(body); // throws for what only claims to be an ArrayBuffer
       view = new Uint8Array(body);
     } else {
       // By its internal slots, so a view from another realm (an iframe, node:vm) is read too.

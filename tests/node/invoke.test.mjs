@@ -368,7 +368,7 @@ test("options that throw when read are rejected, and the client keeps working", 
   }
 });
 
-test("a body view that lies about its length, or throws when read, sends its real bytes and leaves the wasm sound", async () => {
+test("a body view that lies about its length, or throws when read, sends its real bytes and leaves the wasm sound; bodies of other realms are read", async () => {
   // Subclasses whose length answers 0 first (so the JS face leaves the hashing to the wasm), then
   // more than the buffer holds, or throws; and whose subarray hands over another array. The wasm
   // sized its copies by such a length and wrote past them, breaking every later call.
@@ -406,6 +406,15 @@ test("a body view that lies about its length, or throws when read, sends its rea
   const foreign = runInNewContext("new Uint16Array([0x4141, 0x41])");
   assert.equal(await (await client.invokeFunction("echo", { body: new DataView(foreign.buffer, 0, 3) })).text(), "AAA");
   assert.equal(await (await client.invokeFunction("echo", { body: foreign })).text(), "AAA\0");
+  // So are an ArrayBuffer and an object literal (sent as JSON) of another realm.
+  assert.equal(await (await client.invokeFunction("echo", { body: foreign.buffer })).text(), "AAA\0");
+  const literal = await client.invokeFunction("echo", { body: runInNewContext("({ a: [1, { b: null }] })") });
+  assert.equal(await literal.text(), '{"a":[1,{"b":null}]}');
+  assert.equal(literal.headers.get("x-echo-content-type"), "application/json");
+  // What only claims to be one is refused, not sent empty; class instances and Maps still are not JSON bodies.
+  for (const body of [{ [Symbol.toStringTag]: "ArrayBuffer" }, { [Symbol.toStringTag]: "Blob" }, new Map([["a", 1]]), new (class Point { x = 1; })()]) {
+    await assert.rejects(client.invokeFunction("echo", { body }), { code: "InvalidArgument", argument: "body" });
+  }
   // A Proxy whose traps throw is the caller's bad body.
   const trap = new Proxy(new Uint8Array(3), { getPrototypeOf() { throw new Error("trap"); } });
   await assert.rejects(client.invokeFunction("echo", { body: trap }), { code: "InvalidArgument", argument: "body" });
