@@ -36,8 +36,12 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
     let step = port.resume(id, Date.now(), randomNonce());
     let answer;
     for (;;) {
-      // The port answers the next step's string, or the failed call's FcError.
-      if (typeof step !== "string") throw step;
+      // The port answers the next step's string, or the failed call's FcError; an Aborted one
+      // keeps the caller's reason as its cause, as fetch rejects with it.
+      if (typeof step !== "string") {
+        if (step.code === "Aborted" && step.cause === undefined && signal?.reason !== undefined) step.cause = signal.reason;
+        throw step;
+      }
       // Each step first checks the caller's signal: an aborted call sends and waits no more.
       if (signal?.aborted && "SCW".includes(step[0])) {
         step = port.failed(id, ABORTED, signal.reason, Date.now(), Math.random());
