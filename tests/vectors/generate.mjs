@@ -233,15 +233,17 @@ async function officialClientCases() {
       res.end("ok");
     });
   });
-  // A fixed port (the host is signed) so that regenerating rewrites the same file; any free one
-  // if it is taken.
-  const listen = (p) =>
-    new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(p, "127.0.0.1", () => (server.off("error", reject), resolve()));
-    });
-  await listen(39331).catch(() => listen(0));
-  const port = server.address().port;
+  // The host is signed, so the client is given a fixed port, and regenerating rewrites the same
+  // file; its connections go to whatever port the server got, so a process holding that port
+  // changes nothing.
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const actualPort = server.address().port;
+  const port = 39331;
+  const { Agent } = require("node:http");
+  const connect = Agent.prototype.createConnection;
+  Agent.prototype.createConnection = function (options, callback) {
+    return connect.call(this, { ...options, port: Number(options.port) === port ? actualPort : options.port }, callback);
+  };
   const cases = [];
   for (let i = 0; i < 40; i++) {
     const sts = i % 3 === 0;
@@ -278,6 +280,7 @@ async function officialClientCases() {
     });
   }
   server.close();
+  Agent.prototype.createConnection = connect;
   return cases;
 }
 
