@@ -5,31 +5,21 @@
 // The browser run takes Chromium from CHROMIUM_PATH and chromedriver from CHROMEDRIVER (.ci/run
 // sets both from `command -v`), else from PATH, else /usr/bin; its webdriver config is written
 // from them into target/ for each run.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFcServer } from "../tests/server/fc-server.mjs";
-import { CHROMIUM_FLAGS } from "./chromium-flags.mjs";
+import { CHROMIUM_FLAGS, findBinary, findChromium } from "./chromium-flags.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const browser = process.argv.includes("--browser");
-
-/** The env variable's value, else the first of `names` on PATH, else the first fallback that exists. */
-function findBinary(variable, names, fallbacks) {
-  if (process.env[variable]) return process.env[variable];
-  for (const name of names) {
-    const found = spawnSync("sh", ["-c", 'command -v "$1"', "sh", name], { encoding: "utf8" }).stdout.trim();
-    if (found) return found;
-  }
-  return fallbacks.find((path) => existsSync(path));
-}
 
 // chromedriver's Chromium runs headless; the other flags are shared with the runtime tests.
 const CHROMIUM_ARGS = ["--headless=new", ...CHROMIUM_FLAGS];
 
 function browserEnv() {
-  const chromium = findBinary("CHROMIUM_PATH", ["chromium", "chromium-browser"], ["/usr/bin/chromium"]);
+  const chromium = findChromium();
   const chromedriver = findBinary("CHROMEDRIVER", ["chromedriver"], ["/usr/bin/chromedriver"]);
   const missing = [!chromium && "Chromium (set CHROMIUM_PATH)", !chromedriver && "chromedriver (set CHROMEDRIVER)"].filter(Boolean);
   if (missing.length) {

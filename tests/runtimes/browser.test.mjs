@@ -20,12 +20,12 @@ import { extname, join, resolve, sep } from "node:path";
 import { chromium } from "playwright-core";
 import { bin, makeConsumer, removeConsumer, root, run } from "./harness.mjs";
 import { mintStsCredentials, startFcServer } from "../server/fc-server.mjs";
-import { CHROMIUM_FLAGS } from "../../tools/chromium-flags.mjs";
+import { CHROMIUM_FLAGS, findChromium } from "../../tools/chromium-flags.mjs";
 
 const EXAMPLE = join(root, "examples", "browser");
 const EXAMPLE_FILES = ["index.html", "main.js", "vite.config.js"];
 // The flags both browser harnesses use (tools/chromium-flags.mjs: only 127.0.0.1 resolves).
-const CHROMIUM = { executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args: CHROMIUM_FLAGS };
+const CHROMIUM = { executablePath: findChromium(), args: CHROMIUM_FLAGS };
 // A generous bound for anything the page waits for; a healthy run needs a fraction of it.
 const PAGE_TIMEOUT_MS = 15_000;
 
