@@ -52,7 +52,9 @@ function ensureToolchain() {
     } catch {
       log(`cargo install --locked failed (see above); installing wasm-bindgen-cli ${want} with its dependencies resolved anew`);
       try {
-        run("cargo", args);
+        // Resolved anew, a dependency could pick a release that needs a newer Rust than this
+        // machine's: prefer those that build with it.
+        run("cargo", [...args, "--config", 'resolver.incompatible-rust-versions="fallback"']);
       } catch (e) {
         throw new Error(`could not install wasm-bindgen-cli ${want}, which building and testing need: ${e.message}`);
       }
