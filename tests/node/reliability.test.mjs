@@ -168,7 +168,27 @@ test("retry: false and maxAttempts bound the attempts", async () => {
 
 test("each retry is signed afresh: new date and nonce (the server refuses a replayed nonce)", async () => {
   script({ kind: "status", status: 429, code: "ResourceExhausted" });
-  await client().invokeFunction("echo");
+  // Each attempt moves the clock (the server's too: one process) 5 s on, so a date taken again
+  // differs from the first; what each attempt sent is recorded.
+  const realNow = Date.now;
+  let shift = 0;
+  Date.now = () => realNow() + shift;
+  const sent = [];
+  const recording = async (url, init) => {
+    sent.push({ date: init.headers["x-acs-date"], nonce: init.headers["x-acs-signature-nonce"] });
+    shift += 5000;
+    return fetch(url, init);
+  };
+  try {
+    await client({ fetch: recording }).invokeFunction("echo");
+  } finally {
+    Date.now = realNow;
+  }
+  assert.equal(sent.length, 2);
+  assert.notEqual(sent[1].nonce, sent[0].nonce);
+  // Whole seconds: 5 s on, or 6 if the real clock crossed a second meanwhile.
+  const apart = Date.parse(sent[1].date) - Date.parse(sent[0].date);
+  assert.ok(apart === 5000 || apart === 6000, `the retry's date is its own time (${apart} ms after the first's)`);
   assert.ok(!server.rejections.some((r) => r.code === "SignatureNonceUsed"));
   assert.equal(ran(), 1);
 });
