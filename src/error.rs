@@ -2,7 +2,6 @@
 
 use crate::prelude::*;
 use crate::text::{concat, decimal};
-use alloc::rc::Rc;
 use core::any::Any;
 use core::fmt;
 
@@ -58,12 +57,27 @@ pub enum Error {
 /// Opaque to the core: any two causes compare equal (host values are not comparable), and `Debug`
 /// does not show it.
 #[derive(Clone)]
-pub struct Cause(Rc<dyn Any>);
+pub struct Cause(Shared);
+
+// Thread-safe off wasm32, so that a Rust program's errors can cross threads (into
+// `Box<dyn Error + Send + Sync>`, across an await in a multi-threaded runtime); wasm32 has one
+// thread, and its host values (JsValue) are not Send.
+#[cfg(target_arch = "wasm32")]
+type Shared = alloc::rc::Rc<dyn Any>;
+#[cfg(not(target_arch = "wasm32"))]
+type Shared = alloc::sync::Arc<dyn Any + Send + Sync>;
 
 impl Cause {
     /// Wraps a host value.
+    #[cfg(target_arch = "wasm32")]
     pub fn new(value: impl Any) -> Self {
-        Cause(Rc::new(value))
+        Cause(alloc::rc::Rc::new(value))
+    }
+
+    /// Wraps a host value.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(value: impl Any + Send + Sync) -> Self {
+        Cause(alloc::sync::Arc::new(value))
     }
 
     /// The host value, if it is a `T`.
@@ -195,6 +209,18 @@ impl core::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A native Rust program can move the error across threads, box it as
+    /// `dyn Error + Send + Sync` and `?` it there (fails to compile otherwise).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn errors_cross_threads_off_wasm() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+        let boxed: Result<(), Box<dyn std::error::Error + Send + Sync>> =
+            (|| Ok(Err(Error::network("reset", true).with_cause(Cause::new(1_u8)))?))();
+        assert_eq!(boxed.map_err(|e| e.to_string()), Err("network error: reset".to_owned()));
+    }
 
     #[test]
     fn a_cause_is_kept_for_host_failures_only_and_never_shown() {
