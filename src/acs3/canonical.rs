@@ -73,7 +73,7 @@ pub struct CanonicalRequest {
 impl CanonicalRequest {
     /// Builds the canonical request. `headers` must already be lower-cased, trimmed and merged
     /// (one entry per name): this only sorts them, when they are not, and uses the signed ones.
-    /// ([`super::sign`] calls [`CanonicalRequest::from_sorted`] directly.)
+    /// ([`super::sign`] calls `CanonicalRequest::from_sorted` directly.)
     pub fn new(
         method: &str,
         canonical_uri: &str,

@@ -53,8 +53,8 @@ pub struct SignableRequest {
 
 impl SignableRequest {
     /// Validates and normalises a request: the method as fetch sends it and the headers by
-    /// [`merge_headers`]. Headers the signer owns (`host`, `authorization`, the `x-acs-*` it
-    /// adds) are refused.
+    /// [`merge_headers`]. Headers the signer or fetch owns (`host`, `authorization`,
+    /// `content-length`, the `x-acs-*` it adds) are refused.
     pub fn new(method: &str, url: Url, headers: &[(String, String)], payload_hash: PayloadHash) -> Result<Self, Error> {
         let method = normalize_method(method)?;
         let headers = canonical::sorted(merge_headers(headers)?);

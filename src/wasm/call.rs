@@ -178,7 +178,7 @@ fn is_json_object(value: &JsValue) -> bool {
     value.is_object() && !js_sys::Array::is_array(value)
 }
 
-/// The JS face of [`Calls`], handed to the driver with each call. Each method answers with one
+/// The JS face of `Calls`, handed to the driver with each call. Each method answers with one
 /// value, the next step's string or the failed call's `FcError` (which the driver throws): a
 /// `Result` or a `String` would return several values, for which V8 compiles a wrapper per
 /// signature when the module loads (about 0.7 ms each, bench/README.md), where one-value

@@ -136,7 +136,7 @@ impl WasmClient {
     /// A client: the endpoint (`endpoint`, or `account_id` and `region`); the credentials: static
     /// `keys` (id, secret, token), or `provider`, the JS face's wrapper of the caller's provider,
     /// which the driver calls when a call asks; `fetch` (undefined: the global one); the retry
-    /// policy ([`retry_policy`]).
+    /// policy (`convert::retry_policy`).
     pub fn new(
         endpoint: Option<String>,
         account_id: Option<String>,

@@ -1,5 +1,8 @@
-//! The Rust API for code compiled to wasm32 (workers-rs, Leptos, Yew…): the same client the JS
-//! package uses, driven over the host's global `fetch`, with Rust types in and out.
+//! The Rust API for code compiled to wasm32 (workers-rs, Leptos, Yew…): the JS package's client,
+//! driven over the host's global `fetch`, with Rust types in and out. It offers
+//! `invoke_function` with the client's retries; not yet the JS package's per-call timeouts,
+//! deadline, abort, `idempotent`, async-task calls or credentials provider, and dropping its
+//! future does not cancel the fetch.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), fc_invoke::Error> {
