@@ -213,17 +213,19 @@ test("a provider answer a call gave up on does not hold later calls: they ask ag
   assert.equal(await (await c.invokeFunction("echo", { body: "asked again" })).text(), "asked again");
   assert.equal(calls, 3);
 
-  // A provider slower than each call's timeout: the late answer to a call that gave up serves the
-  // next call, which asked again meanwhile; then it is cached (it expires in an hour).
+  // A provider slower than a call's timeout: the late answer to the call that gave up serves the
+  // next call, which asked again meanwhile; then it is cached (it expires in an hour). The
+  // provider takes 1 s; the first call gives up at 0.5 s; the second, which starts then, is
+  // served at 1 s by the first answer, 0.5 s before its own, and gives up at 1.25 s.
   let slowCalls = 0;
   const slow = new FcClient({
     endpoint: server.url,
-    credentials: () => (slowCalls++, new Promise((r) => setTimeout(() => r(mintStsCredentials(server, { ttlMs: 3_600_000 })), 150))),
+    credentials: () => (slowCalls++, new Promise((r) => setTimeout(() => r(mintStsCredentials(server, { ttlMs: 3_600_000 })), 1000))),
   });
-  await assert.rejects(slow.invokeFunction("echo", { timeoutMs: 100 }), { code: "Timeout" });
-  assert.equal(await (await slow.invokeFunction("echo", { body: "late answer", timeoutMs: 100 })).text(), "late answer");
-  await slow.invokeFunction("echo", { timeoutMs: 100 });
-  assert.equal(slowCalls, 2);
+  await assert.rejects(slow.invokeFunction("echo", { timeoutMs: 500 }), { code: "Timeout" });
+  assert.equal(await (await slow.invokeFunction("echo", { body: "late answer", timeoutMs: 750 })).text(), "late answer");
+  await slow.invokeFunction("echo", { timeoutMs: 5000 });
+  assert.equal(slowCalls, 2, "the first call's provider call, and the second's; the third used the cache");
 });
 
 test("service errors become FcError with code, status and requestId", async () => {
