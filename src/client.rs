@@ -425,10 +425,10 @@ impl Call {
         }
         let error = Error::Service(Box::new(service_error(status, |n| answer.header(n), |f| answer.json_field(f))));
         // A retry of an Async invocation whose task id is already taken, after an attempt that
-        // may have reached FC: that attempt queued it (FC de-duplicates by task id). After
-        // attempts that provably did not, the id was taken before this call, and the conflict
-        // is the caller's.
-        if self.task_id_dedup && self.may_be_queued && error.code() == "AsyncTaskAlreadyExists" {
+        // may have reached FC: that attempt queued it (FC de-duplicates by task id, and answers
+        // a taken one with 409; its docs name no code). After attempts that provably did not,
+        // the id was taken before this call, and the conflict is the caller's.
+        if self.task_id_dedup && self.may_be_queued && status == 409 {
             return self.finish(Next::Done { accepted_earlier: true });
         }
         self.after_failure(client, error, now_ms, random)
@@ -767,6 +767,9 @@ mod tests {
         let (answer, accepted_earlier) = invoke(&mut client(), &mut script, &opts, &default).expect("accepted");
         assert!(accepted_earlier);
         assert_eq!(answer.map(|a| a.status), Some(409), "the result is built from FC's conflict answer");
+        // FC's task-deduplication page documents the 409, not a code: any code will do.
+        let mut script = Script::new(vec![Err(Error::network("reset", true)), status(409, "TaskIdConflict", &[])]);
+        assert!(invoke(&mut client(), &mut script, &opts, &default).expect("accepted").1);
         // On a first attempt the conflict is the caller's: reported as is.
         let mut script = Script::new(vec![status(409, "AsyncTaskAlreadyExists", &[])]);
         assert_eq!(code(invoke(&mut client(), &mut script, &opts, &default)), Err("AsyncTaskAlreadyExists".into()));
