@@ -76,8 +76,8 @@ export const REQUIRED_SIGNED_HEADERS = Object.freeze([
 // x-acs-signature-nonce is optional; when present it is signed and checked for replay.
 export const TRIGGER_REQUIRED_SIGNED_HEADERS = Object.freeze(["host", "x-acs-content-sha256", "x-acs-date"]);
 
-// What FC itself exposes, plus the task id (Async answers) and echo's diagnostic header, so a
-// browser page can read them cross-origin.
+// What FC itself exposes (errors-and-responses.md), plus echo's diagnostic header, so a browser
+// page can read them cross-origin. Not x-fc-async-task-id: FC's list leaves it out.
 export const EXPOSE_HEADERS = [
   "Date",
   "x-fc-request-id",
@@ -87,7 +87,6 @@ export const EXPOSE_HEADERS = [
   "x-fc-max-memory-usage",
   "x-fc-log-result",
   "x-fc-invocation-code-version",
-  "x-fc-async-task-id",
   "x-echo-content-type",
 ].join(",");
 
@@ -227,8 +226,9 @@ export function verifyAcs3(request, body, options = {}) {
   if (auth.algorithm !== ALGORITHM) {
     return fail(403, "SignatureNotMatch", `Unsupported signature algorithm '${auth.algorithm}': only ${ALGORITHM} is accepted.`);
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(auth.signature)) {
-    return fail(403, "SignatureNotMatch", "Malformed Authorization header: Signature must be 64 hex digits.");
+  // Lower-case, as the official signer writes it: a server comparing strings would refuse others.
+  if (!/^[0-9a-f]{64}$/.test(auth.signature)) {
+    return fail(403, "SignatureNotMatch", "Malformed Authorization header: Signature must be 64 lower-case hex digits.");
   }
   const signed = auth.signedHeaders.split(";");
   // The canonical request uses the client's SignedHeaders string verbatim and lists headers in that
@@ -324,7 +324,7 @@ export function verifyAcs3(request, body, options = {}) {
   ].join("\n");
   const stringToSign = `${ALGORITHM}\n${sha256Hex(canonicalRequest)}`;
   const expected = Buffer.from(hmacHex(cred.accessKeySecret, stringToSign), "hex");
-  const given = Buffer.from(auth.signature.toLowerCase(), "hex");
+  const given = Buffer.from(auth.signature, "hex");
   if (!timingSafeEqual(expected, given)) {
     // The string to sign is a hash: safe to show. The canonical request may hold the STS token, so
     // it is returned (redacted) for test diagnostics but never put in the message.

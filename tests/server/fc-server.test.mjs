@@ -421,6 +421,14 @@ describe("rejections", () => {
     assert.match(rej.debug.canonicalRequest, /^POST\n\/2023-03-30\/functions\/echo\/invocations\n/);
   });
 
+  test("a signature in upper-case hex is refused: the official signer writes lower case", async () => {
+    const req = signed(server, { body: Buffer.from("x") });
+    const upper = req.headers.authorization.replace(/Signature=([0-9a-f]+)$/, (_, hex) => `Signature=${hex.toUpperCase()}`);
+    assert.notEqual(upper, req.headers.authorization);
+    assertError(await send(server, { ...req, headers: { ...req.headers, authorization: upper } }), 403, "SignatureNotMatch");
+    assert.equal((await send(server, req)).status, 200, "the same request as signed passes");
+  });
+
   test("tampered body (same signed headers, other bytes): 403 SignatureNotMatch on the content hash", async () => {
     const req = signed(server, { body: Buffer.from("original") });
     const res = await send(server, { ...req, body: Buffer.from("tampered") });
