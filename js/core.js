@@ -111,6 +111,33 @@ function isPlainJson(value) {
 /** The built-in tag of a value ("[object ArrayBuffer]", "[object Blob]"), which holds across realms. */
 const tagOf = (value) => Object.prototype.toString.call(value);
 
+/** Blob's built-in `type` getter and `arrayBuffer`, where the runtime has Blob. */
+const BLOB =
+  typeof Blob === "undefined"
+    ? undefined
+    : { type: Object.getOwnPropertyDescriptor(Blob.prototype, "type").get, arrayBuffer: Blob.prototype.arrayBuffer };
+
+/** Whether `value` is an ArrayBuffer of any realm: the built-in getter accepts nothing else. */
+function isArrayBuffer(value) {
+  try {
+    arrayBufferLength.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `value` is a Blob (or File) of any realm: the built-in getter accepts nothing else. */
+function isBlob(value) {
+  if (BLOB === undefined) return false;
+  try {
+    BLOB.type.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A copy of a caller's options object (undefined and null: empty), or `fallback`; else
  * `InvalidArgument`, so that a string does not become "unknown option `0`" and a throwing getter
@@ -289,20 +316,16 @@ function bodyBytes(body, copy) {
   try {
     // A Proxy's traps run here; what they throw is the caller's error.
     const tag = tagOf(body);
-    kind = ArrayBuffer.isView(body) || tag === "[object ArrayBuffer]" ? "bytes" : tag === "[object Blob]" || tag === "[object File]" ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
+    kind = ArrayBuffer.isView(body) || (tag === "[object ArrayBuffer]" && isArrayBuffer(body)) ? "bytes" : (tag === "[object Blob]" || tag === "[object File]") && isBlob(body) ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
   } catch (e) {
     throw unreadable("body", "cannot be read", e);
   }
   if (kind === "bytes") return { bytes: viewBytes(body, copy) };
   if (kind === "blob") {
-    let reading;
-    try {
-      reading = body.arrayBuffer();
-    } catch (e) {
-      throw unreadable("body", "the Blob could not be read", e);
-    }
-    return Promise.resolve(reading).then(
-      (buffer) => ({ bytes: new Uint8Array(buffer), contentType: body.type || undefined }),
+    // By the built-in methods, which read a Blob of any realm and nothing else.
+    const contentType = BLOB.type.call(body) || undefined;
+    return BLOB.arrayBuffer.call(body).then(
+      (buffer) => ({ bytes: new Uint8Array(buffer), contentType }),
       (e) => {
         throw unreadable("body", "the Blob could not be read", e);
       },
@@ -342,7 +365,6 @@ function viewBytes(body, copy) {
   let view;
   try {
     if (!ArrayBuffer.isView(body)) {
-      arrayBufferLength.call(body); // throws for what only claims to be an ArrayBuffer
       view = new Uint8Array(body);
     } else {
       // By its internal slots, so a view from another realm (an iframe, node:vm) is read too.
@@ -516,6 +538,9 @@ function requestOptions(request) {
     const value = request[name];
     if (value !== undefined && value !== REQUEST_DEFAULTS[name]) options[name] = value;
   }
+  // A navigation's Request (a service worker's event.request): fetch takes no "navigate" in an
+  // init, and a Request made from it is "same-origin".
+  if (options.mode === "navigate") options.mode = "same-origin";
   return options;
 }
 

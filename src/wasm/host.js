@@ -127,21 +127,24 @@ function stopped(stop) {
 const refreshing = new WeakMap();
 
 /**
- * The refresh of `provider` in progress, `{ asked, pending, givenUp }`, shared by every call
+ * The refresh of `provider` in progress, `{ pending, givenUp }`, shared by every call
  * that asks while it is pending: `pending` is its answer. `provider` is the JS face's wrapper
  * (js/core.js providerOf), which returns a native promise: a throw or a hostile thenable of the
  * caller's provider rejects it.
  *
  * A call that stopped waiting for it (its timeout, its signal) marks it `givenUp`: the next call
  * asks the provider again, so one answer that never comes does not hold every later call, and
- * takes whichever of the two answers comes first, so a slow provider's late answer still counts.
+ * takes the first answer to arrive, its own or an earlier call's, so a slow provider's late
+ * answer still counts. While the provider answers none, each call that gives up adds a link.
  */
 function refreshed(provider) {
   let refresh = refreshing.get(provider);
   if (refresh === undefined || refresh.givenUp) {
     const asked = provider();
-    const pending = refresh === undefined ? asked : firstAnswer(refresh.asked, asked);
-    refresh = { asked, pending, givenUp: false };
+    // Chained on the earlier refresh's answer, itself the first of those before it: however many
+    // calls gave up meanwhile, the first answer to arrive serves.
+    const pending = refresh === undefined ? asked : firstAnswer(refresh.pending, asked);
+    refresh = { pending, givenUp: false };
     refreshing.set(provider, refresh);
     const mine = refresh;
     const done = () => {
@@ -230,7 +233,7 @@ async function exchange(fetch, url, method, headers, body, signal) {
   } catch (error) {
     const cause = field(error, "cause");
     if (stringField(cause, "message") === "unexpected redirect") throw { stage: REDIRECTED, error: redirectError() };
-    throw { stage: connectFailed(cause) ? NOT_SENT : MAYBE_SENT, error };
+    throw { stage: connectFailed(error) || connectFailed(cause) ? NOT_SENT : MAYBE_SENT, error };
   }
   if (!isResponseLike(response)) throw { stage: MAYBE_SENT, error: new TypeError("fetch did not return a Response") };
   // Read once: a custom fetch's getter could answer differently each time, and the wasm reads 16 bits.
@@ -257,8 +260,9 @@ async function exchange(fetch, url, method, headers, body, signal) {
 const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"];
 
 /**
- * Whether fetch's failure (its `cause`) says no connection was made, so nothing was sent: one of
- * Node's codes, or Deno's "client error (Connect)" (refused, DNS, TLS handshake). Browsers and
+ * Whether fetch's failure (its error or that error's `cause`) says no connection was made, so
+ * nothing was sent: one of Node's codes, or Deno's "client error (Connect)" (refused, DNS, TLS
+ * handshake; in the cause in Deno 2.9, in the error itself in some earlier versions). Browsers and
  * workerd say only that the fetch failed, which may have been after sending.
  */
 const connectFailed = (cause) =>

@@ -226,6 +226,17 @@ test("a provider answer a call gave up on does not hold later calls: they ask ag
   assert.equal(await (await slow.invokeFunction("echo", { body: "late answer", timeoutMs: 750 })).text(), "late answer");
   await slow.invokeFunction("echo", { timeoutMs: 5000 });
   assert.equal(slowCalls, 2, "the first call's provider call, and the second's; the third used the cache");
+
+  // However many calls gave up meanwhile: a 2 s provider, four calls giving up after 0.4 s each;
+  // the fifth, from 1.6 s, is served at 2 s by the first answer, 1.2 s before its own.
+  let slowerCalls = 0;
+  const slower = new FcClient({
+    endpoint: server.url,
+    credentials: () => (slowerCalls++, new Promise((r) => setTimeout(() => r(mintStsCredentials(server, { ttlMs: 3_600_000 })), 2000))),
+  });
+  for (let i = 0; i < 4; i++) await assert.rejects(slower.invokeFunction("echo", { timeoutMs: 400 }), { code: "Timeout" });
+  assert.equal(await (await slower.invokeFunction("echo", { body: "first answer", timeoutMs: 1000 })).text(), "first answer");
+  assert.equal(slowerCalls, 5);
 });
 
 test("service errors become FcError with code, status and requestId", async () => {
@@ -413,8 +424,16 @@ test("a body view that lies about its length, or throws when read, sends its rea
   const literal = await client.invokeFunction("echo", { body: runInNewContext("({ a: [1, { b: null }] })") });
   assert.equal(await literal.text(), '{"a":[1,{"b":null}]}');
   assert.equal(literal.headers.get("x-echo-content-type"), "application/json");
-  // What only claims to be one is refused, not sent empty; class instances and Maps still are not JSON bodies.
-  for (const body of [{ [Symbol.toStringTag]: "ArrayBuffer" }, { [Symbol.toStringTag]: "Blob" }, new Map([["a", 1]]), new (class Point { x = 1; })()]) {
+  // What only claims to be one by its tag is what it is: an object literal is sent as JSON (its
+  // `type` no header), a class instance or a Map is refused.
+  const fakeBlob = { [Symbol.toStringTag]: "Blob", arrayBuffer: async () => new ArrayBuffer(9), type: "text/plain\nx-b\n2" };
+  for (const body of [{ [Symbol.toStringTag]: "ArrayBuffer" }, fakeBlob]) {
+    const sent = await client.invokeFunction("echo", { body });
+    assert.equal(await sent.text(), JSON.stringify(body));
+    assert.equal(sent.headers.get("x-echo-content-type"), "application/json");
+  }
+  class FakeFile { get [Symbol.toStringTag]() { return "File"; } arrayBuffer() { return Promise.resolve(new ArrayBuffer(1e6)); } }
+  for (const body of [new FakeFile(), new Map([["a", 1]]), new (class Point { x = 1; })()]) {
     await assert.rejects(client.invokeFunction("echo", { body }), { code: "InvalidArgument", argument: "body" });
   }
   // A Proxy whose traps throw is the caller's bad body.
