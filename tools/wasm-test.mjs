@@ -40,7 +40,7 @@ const env = {
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner",
   ...extra,
 };
-const child = spawn("cargo", ["test", "--target", "wasm32-unknown-unknown", "--features", "talc", "--test", "wasm"], { cwd: root, env, stdio: "inherit" });
+const child = spawn("cargo", ["test", "--target", "wasm32-unknown-unknown", "--features", "talc,js-api", "--test", "wasm"], { cwd: root, env, stdio: "inherit" });
 const code = await new Promise((resolve) => child.on("close", resolve));
 await server.close();
 process.exit(code ?? 1);

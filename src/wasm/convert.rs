@@ -21,6 +21,7 @@ pub fn error_to_js(error: &Error) -> JsValue {
 
 /// Name/value pairs from `"name\nvalue\n…"` (the JS face refuses line breaks inside names and
 /// values, so the lines split back into what was given).
+#[cfg(feature = "js-api")]
 pub fn lines(text: Option<&str>) -> Vec<(String, String)> {
     text.map(host::pairs_from_lines).unwrap_or_default()
 }
@@ -35,6 +36,7 @@ pub fn millis(value: Option<f64>, argument: &'static str) -> Result<Option<u64>,
 }
 
 /// Epoch milliseconds given as a number (a filter of ListAsyncTasks).
+#[cfg(feature = "js-api")]
 pub fn epoch_ms(value: Option<f64>, argument: &'static str) -> Result<Option<u64>, Error> {
     match value {
         None => Ok(None),
@@ -44,6 +46,7 @@ pub fn epoch_ms(value: Option<f64>, argument: &'static str) -> Result<Option<u64
 }
 
 /// A whole number from 0 to `max` (`argument` names it in the error).
+#[cfg(feature = "js-api")]
 pub fn whole(value: Option<f64>, argument: &'static str, max: u32) -> Result<Option<u32>, Error> {
     value.map(|n| whole_in(n, 0, max).map_err(|reason| Error::invalid(argument, reason))).transpose()
 }

@@ -3,7 +3,9 @@
 //! taken from the global scope (`globalThis`), never from `window`, so the same code runs in
 //! browsers, Workers, Deno and Node.
 
-use crate::acs3::{PayloadHash, PayloadHasher, SignedRequest};
+use crate::acs3::SignedRequest;
+#[cfg(feature = "js-api")]
+use crate::acs3::{PayloadHash, PayloadHasher};
 use crate::prelude::*;
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -43,8 +45,10 @@ extern "C" {
     ) -> JsValue;
 }
 
-/// What a driven call resolves to (host.js has the same numbers).
+/// What a driven call resolves to (host.js has the same numbers). The Rust API drives only
+/// invocations; the other kinds are the JS face's (feature `js-api`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "js-api"), allow(dead_code))]
 #[repr(u8)]
 pub enum Kind {
     /// `invokeFunction`'s result object.
@@ -60,6 +64,7 @@ pub enum Kind {
 }
 
 /// Bodies are hashed from JS memory in pieces of this size, so a large body never exists twice.
+#[cfg(feature = "js-api")]
 const HASH_CHUNK: u32 = 64 * 1024;
 
 /// `"name\nvalue\n…"`: headers cross into JS as one string (names and values hold no newlines).
@@ -83,6 +88,7 @@ pub fn pairs_from_lines(lines: &str) -> Vec<(String, String)> {
 }
 
 /// `"method\nurl\nname\nvalue\n…"` of a signed request, which the JS face splits.
+#[cfg(feature = "js-api")]
 pub fn signed_lines(signed: &SignedRequest) -> String {
     let mut out = String::with_capacity(signed.url.len() + 1024);
     push_signed_lines(&mut out, signed);
@@ -99,11 +105,13 @@ pub fn push_signed_lines(out: &mut String, signed: &SignedRequest) {
 
 /// A request body held in JS memory, with its SHA-256 when the JS face computed it natively
 /// (node:crypto, Web Crypto), which beats SHA-256 in wasm for all but small bodies.
+#[cfg(feature = "js-api")]
 pub struct JsBody {
     pub bytes: Uint8Array,
     pub hash: Option<PayloadHash>,
 }
 
+#[cfg(feature = "js-api")]
 impl JsBody {
     /// `bytes` (none: empty) and an optional hex SHA-256 of them.
     pub fn new(bytes: Option<Uint8Array>, hash: Option<String>) -> Result<JsBody, crate::Error> {
@@ -125,6 +133,7 @@ impl JsBody {
 
 /// The SHA-256 of a body held in JS memory, computed in wasm in pieces, so that a large body
 /// never exists twice.
+#[cfg(feature = "js-api")]
 fn wasm_payload_hash(body: &Uint8Array) -> PayloadHash {
     let len = body.length();
     if len == 0 {
