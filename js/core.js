@@ -111,27 +111,23 @@ function isPlainJson(value) {
 /** The built-in tag of a value ("[object ArrayBuffer]", "[object Blob]"), which holds across realms. */
 const tagOf = (value) => Object.prototype.toString.call(value);
 
-/** Blob's built-in `type` getter and `arrayBuffer`, where the runtime has Blob. */
-const BLOB =
-  typeof Blob === "undefined"
-    ? undefined
-    : { type: Object.getOwnPropertyDescriptor(Blob.prototype, "type").get, arrayBuffer: Blob.prototype.arrayBuffer };
+// Bodies are read by the built-in getters and methods, not through the object: a subclass or an
+// own property could answer a length the buffer does not have (the wasm sizes its copies by it),
+// and the built-ins accept what is one of any realm, and nothing else.
+const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+// Its kind ("Uint8Array"…) for a typed array of any realm, undefined for anything else; no throw.
+const typedArrayKind = getterOf(typedArrayProto, Symbol.toStringTag);
+const arrayBufferLength = getterOf(ArrayBuffer.prototype, "byteLength");
+const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
+const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
+/** Blob's `type` getter and `arrayBuffer`, where the runtime has Blob. */
+const BLOB = typeof Blob === "undefined" ? undefined : { type: getterOf(Blob.prototype, "type"), arrayBuffer: Blob.prototype.arrayBuffer };
 
-/** Whether `value` is an ArrayBuffer of any realm: the built-in getter accepts nothing else. */
-function isArrayBuffer(value) {
+/** Whether the built-in `getter` accepts `value`: a brand check that holds across realms. */
+function accepts(getter, value) {
   try {
-    arrayBufferLength.call(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether `value` is a Blob (or File) of any realm: the built-in getter accepts nothing else. */
-function isBlob(value) {
-  if (BLOB === undefined) return false;
-  try {
-    BLOB.type.call(value);
+    getter.call(value);
     return true;
   } catch {
     return false;
@@ -316,7 +312,8 @@ function bodyBytes(body, copy) {
   try {
     // A Proxy's traps run here; what they throw is the caller's error.
     const tag = tagOf(body);
-    kind = ArrayBuffer.isView(body) || (tag === "[object ArrayBuffer]" && isArrayBuffer(body)) ? "bytes" : (tag === "[object Blob]" || tag === "[object File]") && isBlob(body) ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
+    const blob = (tag === "[object Blob]" || tag === "[object File]") && BLOB !== undefined && accepts(BLOB.type, body);
+    kind = ArrayBuffer.isView(body) || (tag === "[object ArrayBuffer]" && accepts(arrayBufferLength, body)) ? "bytes" : blob ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
   } catch (e) {
     throw unreadable("body", "cannot be read", e);
   }
@@ -344,17 +341,6 @@ function bodyBytes(body, copy) {
   }
   throw invalid("body", "must be a string, Uint8Array, ArrayBuffer, Blob or a plain object (sent as JSON)");
 }
-
-// A view's buffer, offset and length read by the built-in getters, not through the object: a
-// subclass or an own property could answer a length the buffer does not have, and the wasm
-// sizes its copies by it.
-const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
-const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
-// Its kind ("Uint8Array"…) for a typed array of any realm, undefined for anything else; no throw.
-const typedArrayKind = getterOf(typedArrayProto, Symbol.toStringTag);
-const arrayBufferLength = getterOf(ArrayBuffer.prototype, "byteLength");
-const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
-const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
 
 /**
  * A buffer's or view's bytes as a plain Uint8Array over the same memory (copied with `copy`):
