@@ -1,8 +1,8 @@
 // Where Chromium is and the flags both browser harnesses start it with (tools/wasm-test.mjs
-// through chromedriver, tests/runtimes/browser.test.mjs through playwright-core). The tests talk to nothing but
-// 127.0.0.1: every other host name resolves to "not found" inside Chromium, so its own services
-// (autofill, update, time queries to google.com) are never looked up; the features that would
-// ask them are off as well. Headless mode is each harness's own.
+// through chromedriver, tests/runtimes/browser.test.mjs through playwright-core). The tests talk
+// to nothing but 127.0.0.1: every other host name resolves to "not found" inside Chromium, so its
+// own services (autofill, update, time queries to google.com) are never looked up; the features
+// that would ask them are off as well. Headless mode is each harness's own.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
