@@ -17,6 +17,7 @@ import os from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildWasm, run as runCommand } from "../tools/wasm-build.mjs";
+import { wasmLayout } from "./wasm-layout.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -468,71 +469,7 @@ async function perfScenario(name, reps) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Where the .wasm's bytes go: function body sizes from the named build
-
-function wasmFunctionSizes(buf) {
-  let pos = 8;
-  const leb = () => {
-    let result = 0, shift = 0, byte;
-    do {
-      byte = buf[pos++];
-      result += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return result;
-  };
-  const str = () => {
-    const n = leb();
-    const s = buf.subarray(pos, pos + n).toString("utf8");
-    pos += n;
-    return s;
-  };
-  const limits = () => {
-    const flag = buf[pos++];
-    leb();
-    if (flag & 1) leb();
-  };
-  let importedFunctions = 0;
-  const bodies = [];
-  const names = new Map();
-  let data = 0;
-  while (pos < buf.length) {
-    const id = buf[pos++];
-    const len = leb();
-    const end = pos + len;
-    if (id === 2) {
-      for (let n = leb(); n > 0; n--) {
-        str();
-        str();
-        const kind = buf[pos++];
-        if (kind === 0) (leb(), importedFunctions++);
-        else if (kind === 1) (pos++, limits());
-        else if (kind === 2) limits();
-        else if (kind === 3) pos += 2;
-        else if (kind === 4) (pos++, leb());
-      }
-    } else if (id === 10) {
-      for (let n = leb(); n > 0; n--) {
-        const size = leb();
-        bodies.push(size);
-        pos += size;
-      }
-    } else if (id === 11) {
-      data = len;
-    } else if (id === 0 && str() === "name") {
-      while (pos < end) {
-        const sub = buf[pos++];
-        const subLen = leb();
-        const subEnd = pos + subLen;
-        if (sub === 1) for (let n = leb(); n > 0; n--) names.set(leb(), str());
-        pos = subEnd;
-      }
-    }
-    pos = end;
-  }
-  const functions = bodies.map((size, i) => ({ size, name: names.get(importedFunctions + i) ?? `func[${importedFunctions + i}]` }));
-  return { functions, data, total: buf.length };
-}
+// Where the .wasm's bytes go: function body sizes from the named build (bench/wasm-layout.mjs)
 
 const CRATES = ["fc_invoke", "sha2", "hmac", "digest", "base64", "block_buffer", "hybrid_array", "js_sys", "web_sys", "wasm_bindgen_futures", "wasm_bindgen", "dlmalloc", "alloc", "core", "std"];
 
@@ -548,7 +485,7 @@ function crateOf(name) {
 }
 
 function renderSizes(file) {
-  const { functions, data, total } = wasmFunctionSizes(readFileSync(file));
+  const { functions, data, total } = wasmLayout(readFileSync(file));
   const code = functions.reduce((s, f) => s + f.size, 0);
   const byCrate = new Map();
   for (const f of functions) byCrate.set(crateOf(f.name), (byCrate.get(crateOf(f.name)) ?? 0) + f.size);

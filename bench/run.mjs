@@ -23,6 +23,7 @@ import { brotliCompressSync, gzipSync, constants as zlib } from "node:zlib";
 import { signRequest, FcClient } from "fc-invoke";
 import { signAcs3 } from "./webcrypto-signer.mjs";
 import { sdkSign } from "./sdk-signer.mjs";
+import { wasmLayout } from "./wasm-layout.mjs";
 import { bytes, CREDS, FUNCTION, HEADERS, QUALIFIER, fetchContenders, runCalls } from "./bench-request.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -443,29 +444,8 @@ function benchStartup() {
 
 /** Bytes of the code and data sections and the number of function bodies of a .wasm. */
 function wasmSections(buf) {
-  let pos = 8;
-  const leb = () => {
-    let result = 0, shift = 0, byte;
-    do {
-      byte = buf[pos++];
-      result += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return result;
-  };
-  const out = { code: 0, data: 0, functions: 0 };
-  while (pos < buf.length) {
-    const id = buf[pos++];
-    const len = leb();
-    const start = pos;
-    if (id === 10) {
-      out.code = len;
-      out.functions = leb();
-    }
-    if (id === 11) out.data = len;
-    pos = start + len;
-  }
-  return out;
+  const { functions, codeSection, data } = wasmLayout(buf);
+  return { code: codeSection, data, functions: functions.length };
 }
 
 const gz = (buf) => gzipSync(buf, { level: 9 }).length;
