@@ -491,23 +491,40 @@ function withoutPassword(endpoint) {
 }
 
 /**
- * `url` (an endpoint, a URL to sign), or `InvalidArgument` when its host is an IPv6 address
- * written otherwise than fetch will send it: the signature covers the host, and fetch writes the
- * address in its one short form ([::1] for [0:0:0:0:0:0:0:1]). The runtime's URL parser says what
- * that form is; the wasm checks the rest of the URL.
+ * `url` (an endpoint, a URL to sign), or `InvalidArgument` when fetch would send its host
+ * otherwise or not at all: the signature covers the host. The runtime's URL parser judges the two
+ * kinds the wasm cannot: an IPv6 address, which fetch writes in its one short form ([::1] for
+ * [0:0:0:0:0:0:0:1]), and a name with an IDN label (xn--…), which fetch refuses unless it is valid
+ * punycode. The wasm checks the rest of the URL.
  */
-function ipv6AsSent(url, argument) {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/\[/i.test(url ?? "")) return url;
-  const start = url.indexOf("://[");
+function hostAsSent(url, argument) {
+  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:@]*xn--[^/?#:@]*)/i.exec(url ?? "")?.[1];
+  if (host === undefined) return url;
+  const ipv6 = host.startsWith("[");
   let sent;
   try {
     sent = new URL(url).hostname;
   } catch {
-    return url;
+    // Wrong elsewhere (the wasm says where), unless the host alone is refused.
+    if (ipv6 || URL.canParse?.(`http://${host}`) !== false) return url;
+    throw invalid(argument, `fetch cannot send to ${host}: an xn-- label must be valid punycode`);
   }
-  const given = url.slice(start + 3, url.indexOf("]", start) + 1).toLowerCase();
-  if (given !== sent) throw invalid(argument, `write the IPv6 address as fetch sends it, ${sent}, not ${given}`);
+  const given = host.toLowerCase();
+  if (given !== sent) throw invalid(argument, `write the ${ipv6 ? "IPv6 address" : "host"} as fetch sends it, ${sent}, not ${given}`);
   return url;
+}
+
+/**
+ * A Request's URL with the characters the URL parser leaves raw in a path (`|`, `^`, `[`, `]`)
+ * percent-encoded: the signature is of an RFC 3986 path, and encoded they name the same resource.
+ */
+function pathEncoded(url) {
+  if (!/[|^[\]]/.test(url)) return url;
+  const path = url.indexOf("/", url.indexOf("://") + 3);
+  if (path < 0) return url;
+  const length = url.slice(path).search(/[?#]/);
+  const end = length < 0 ? url.length : path + length;
+  return url.slice(0, path) + url.slice(path, end).replace(/[|^[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) + url.slice(end);
 }
 
 /** What fetch takes by default for a Request's own options (runtimes without one leave it undefined). */
@@ -537,7 +554,7 @@ function wasmClient(options) {
   const provider = typeof credentials === "function" ? providerOf(credentials) : undefined;
   const keys = provider === undefined && credentials !== undefined ? staticCredentials(credentials) : EMPTY;
   const { accessKeyId, accessKeySecret, securityToken } = keys;
-  return answer(newClient(ipv6AsSent(o.endpoint, "endpoint"), o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry)));
+  return answer(newClient(hostAsSent(o.endpoint, "endpoint"), o.accountId, o.region, accessKeyId, accessKeySecret, securityToken, provider, o.fetch, retryNumbers(o.retry)));
 }
 
 /** What the wasm answered, or the FcError it answered instead (thrown). */
@@ -655,7 +672,7 @@ export class FcClient {
       }
       const hash = await nativeBodyHash(body);
       const client = await this.#client();
-      signed = signedOf(await client.signTrigger(request.method, request.url, headerLines(request.headers), body, hash, signalOf(request.signal)));
+      signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(request.headers), body, hash, signalOf(request.signal)));
     } catch (e) {
       throw toFcError(e);
     }
@@ -733,9 +750,12 @@ export async function signRequest(request, credentials, options) {
     let prepared = prepare(r.body, r.headers, false, r.payloadHash);
     if (prepared instanceof Promise) prepared = await prepared;
     if (wasmExports === null) await loaded();
-    const { bytes, lines, hash } = prepared;
+    let { bytes, lines, hash } = prepared;
+    // fetch sends a string body with this content type unless one is given. The official signer
+    // signs the content-type a request has, so this one is signed too, as fetch will send it.
+    if (typeof r.body === "string" && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\ntext/plain;charset=UTF-8\n`, "headers");
     const signed = answer(wasmSignRequest(
-      r.method, ipv6AsSent(r.url, "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
+      r.method, hostAsSent(r.url, "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,
     ));
     return signedOf(signed);

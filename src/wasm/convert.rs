@@ -26,12 +26,14 @@ pub fn lines(text: Option<&str>) -> Vec<(String, String)> {
     text.map(host::pairs_from_lines).unwrap_or_default()
 }
 
-/// A time option (`timeoutMs`, `deadlineMs`): a finite, non-negative number of milliseconds.
+/// A time option (`timeoutMs`, `deadlineMs`, the poll intervals): at least 1 ms. 0 is refused, not
+/// read as "no limit" (as some HTTP clients read it) nor as an immediate timeout: no option is
+/// given for no limit.
 pub fn millis(value: Option<f64>, argument: &'static str) -> Result<Option<u64>, Error> {
     match value {
         None => Ok(None),
-        Some(ms) if (0.0..=2_147_483_647.0).contains(&ms) => Ok(Some(ms as u64)),
-        Some(_) => Err(Error::invalid(argument, "must be a number of milliseconds from 0 to 2147483647")),
+        Some(ms) if (1.0..=2_147_483_647.0).contains(&ms) => Ok(Some(ms as u64)),
+        Some(_) => Err(Error::invalid(argument, "must be a number of milliseconds from 1 to 2147483647")),
     }
 }
 

@@ -285,6 +285,10 @@ test("bad input is rejected before any request is sent", async () => {
     ["f", { body: new Blob(["x"]), get headers() { throw new Error("headers getter"); } }, "options"],
     ["f", { headers: { entries() { throw new Error("entries failed"); } } }, "headers"],
     ["f", { timeoutMs: -1 }, "timeoutMs"],
+    // 0 is neither "no limit" nor "time out at once": refused (it timed out at once, "after 1 ms").
+    ["f", { timeoutMs: 0 }, "timeoutMs"],
+    ["f", { timeoutMs: 0.5 }, "timeoutMs"],
+    ["f", { deadlineMs: 0 }, "deadlineMs"],
     ["f", { signal: "nope" }, "signal"],
     ["f", { unknownOption: 1 }, "options"],
   ];
@@ -650,6 +654,31 @@ test("signRequest output is accepted by the server and equals the official SDK's
   assert.equal(mine.url, url);
 });
 
+test("signRequest of a string body signs the content type fetch sends with it; a host fetch cannot send is refused", async () => {
+  const url = `${server.url}/2023-03-30/functions/echo/invocations`;
+  const signed = await signRequest({ method: "POST", url, body: "a string" }, DEMO_CREDENTIALS, { action: "InvokeFunction" });
+  assert.equal(signed.headers["content-type"], "text/plain;charset=UTF-8");
+  assert.match(signed.headers.authorization, /SignedHeaders=content-type;host;/);
+  // Sent as the README shows: fetch adds its content type, which the server finds signed.
+  const res = await fetch(signed.url, { method: signed.method, headers: signed.headers, body: "a string" });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(await res.text(), "a string");
+  // A content type given is kept, and a byte body gets none (fetch adds none).
+  const typed = await signRequest({ method: "POST", url, body: "{}", headers: { "Content-Type": "application/json" } }, DEMO_CREDENTIALS, { action: "A" });
+  assert.equal(typed.headers["content-type"], "application/json");
+  const bytes = await signRequest({ method: "POST", url, body: new Uint8Array(1) }, DEMO_CREDENTIALS, { action: "A" });
+  assert.equal(bytes.headers["content-type"], undefined);
+
+  // An xn-- label that is not punycode: fetch refuses the URL. It was signed, then every
+  // attempt failed as a NetworkError; a valid one (中国 as xn--fiqs8s) is signed as given.
+  await assert.rejects(signRequest({ url: "http://xn--zz.example:1/x" }, DEMO_CREDENTIALS, { action: "A" }), (e) => e.code === "InvalidArgument" && e.argument === "url" && /xn--zz\.example/.test(e.message));
+  const bad = new FcClient({ endpoint: "http://a.XN--ZZ:1", credentials: DEMO_CREDENTIALS, fetch: () => assert.fail("sent") });
+  await assert.rejects(bad.invokeFunction("echo"), { code: "InvalidArgument", argument: "endpoint" });
+  assert.equal((await signRequest({ url: "http://xn--fiqs8s.example/x" }, DEMO_CREDENTIALS, { action: "A" })).url, "http://xn--fiqs8s.example/x");
+  // Wrong elsewhere than in its host, the URL gets the wasm's message, not the punycode one.
+  await assert.rejects(signRequest({ url: "http://xn--fiqs8s.example:99999/x" }, DEMO_CREDENTIALS, { action: "A" }), (e) => e.code === "InvalidArgument" && !/punycode/.test(e.message));
+});
+
 test("non-ASCII option text crosses into the wasm intact, and so do the fields after it", async () => {
   // The wasm reads an object's fields from one string with UTF-16 lengths; a secret with accents,
   // astral characters and a lone surrogate must neither be mangled nor shift the token after it.
@@ -659,6 +688,8 @@ test("non-ASCII option text crosses into the wasm intact, and so do the fields a
   const fixed = { action: "InvokeFunction", version: "2021-04-06", date: 1714979289000, nonce: "fixed-nonce" };
   // The SDK signs headers built from these inputs (not ours), as in the test above.
   const expected = {
+    // A string body's: fetch sends it with this content type (see the test before).
+    "content-type": "text/plain;charset=UTF-8",
     "x-acs-action": "InvokeFunction",
     "x-acs-version": "2021-04-06",
     "x-acs-date": "2024-05-06T07:08:09Z", // 1714979289000 ms

@@ -250,9 +250,19 @@ test("client.fetch reaches a signed HTTP trigger with GET and POST and returns t
   assert.equal((await text.json()).contentType, "text/plain;charset=UTF-8");
   assert.equal(server.triggerCalls.length, 4);
 
+  // What fetch accepts and leaves raw in a path (| ^ [ ]) is sent encoded, as the signature needs
+  // it; a repeated query key goes in the signature's order (sorted by value).
+  const raw = await client.fetch(`${server.url}/http/web-echo/a|b^c[d]?k=2&k=1#frag`);
+  assert.equal(raw.status, 200);
+  const rawEchoed = await raw.json();
+  assert.equal(rawEchoed.path, "/a%7Cb%5Ec%5Bd%5D");
+  assert.equal(server.triggerCalls.at(-1).path, "/a%7Cb%5Ec%5Bd%5D");
+  assert.equal(server.triggerCalls.at(-1).query, "k=1&k=2");
+
   // A Request object works too, and a detached reference to client.fetch.
   const detached = client.fetch;
   const viaRequest = await detached(new Request(`${server.url}/http/web-echo/r`, { method: "DELETE" }));
+  assert.equal(server.triggerCalls.length, 6);
   assert.equal((await viaRequest.json()).method, "DELETE");
 });
 
