@@ -41,8 +41,20 @@ export interface FcClientOptions {
   retry?: RetryOptions;
 }
 
-// Record<string, any>, not unknown: values typed by an interface (no index signature) must fit.
-export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Record<string, any> | unknown[] | null | undefined;
+export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | JsonObject | unknown[] | null | undefined;
+/**
+ * A plain object, sent as JSON. Record<string, any>, not unknown: values typed by an interface (no
+ * index signature) must fit. The `never` members keep out what the package refuses at run time
+ * but Record<string, any> admits: a promise (a missing `await`), a ReadableStream (a Worker's
+ * `request.body`), FormData, URLSearchParams, Map, Set, Headers, a Date, a Response or Request.
+ */
+export type JsonObject = Record<string, any> & {
+  then?: never;
+  getReader?: never;
+  forEach?: never;
+  getTime?: never;
+  arrayBuffer?: never;
+};
 export type HeadersLike = Headers | Array<[string, string]> | Record<string, string | number>;
 
 export interface InvokeOptions {
@@ -60,9 +72,9 @@ export interface InvokeOptions {
   headers?: HeadersLike;
   /** Aborting rejects at once with `FcError` code `"Aborted"`. */
   signal?: AbortSignal;
-  /** Time limit of each attempt, in milliseconds; exceeding it rejects with code `"Timeout"`. */
+  /** Time limit of each attempt, in milliseconds (at least 1; none by default); exceeding it rejects with code `"Timeout"`. */
   timeoutMs?: number;
-  /** Time limit of the whole call, retries and waits included, in milliseconds. */
+  /** Time limit of the whole call, retries and waits included, in milliseconds (at least 1). */
   deadlineMs?: number;
   /** This call's retry policy, instead of the client's (limits it leaves out take the defaults, not the client's). */
   retry?: RetryOptions;
@@ -86,7 +98,8 @@ export declare class FcResponse {
   /** The whole body. */
   readonly body: Uint8Array;
   text(): Promise<string>;
-  json<T = unknown>(): Promise<T>;
+  /** The body parsed as JSON; `any` unless typed, as fetch's Response.json() gives it. */
+  json<T = any>(): Promise<T>;
 }
 
 export declare class InvokeResponse extends FcResponse {
@@ -136,7 +149,7 @@ export interface AsyncTask {
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Per attempt, in milliseconds. */
+  /** Per attempt, in milliseconds (at least 1). */
   timeoutMs?: number;
   retry?: RetryOptions;
 }
@@ -166,7 +179,7 @@ export interface WaitForAsyncTaskOptions {
   /** First wait between polls (default 500 ms); it doubles up to maxPollIntervalMs (default 5000 ms). */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
-  /** Give up after this long with code "Timeout". */
+  /** Give up after this long (ms, at least 1) with code "Timeout". */
   timeoutMs?: number;
 }
 
@@ -202,7 +215,8 @@ export declare class FcClient {
    * Redirects are not followed (`redirect: "manual"`) unless `init.redirect` asks: a followed
    * redirect would carry the signed headers, STS token included, to another URL. `init.signal`
    * also stops a wait for the credentials provider (an FcError `Aborted`); init's other fields
-   * (credentials, cache, keepalive, …) are passed on to fetch.
+   * (credentials, cache, keepalive, …) are passed on to fetch. The URL is sent as signed: the
+   * query sorted (by name, then value), and `|`, `^`, `[`, `]` in the path percent-encoded.
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };
@@ -221,6 +235,7 @@ export interface RequestToSign {
   /** The absolute URL; its path must be percent-encoded. */
   url: string;
   headers?: HeadersLike;
+  /** A string without a content type gets `text/plain;charset=UTF-8` (fetch's for a string), signed. */
   body?: InvokeBody;
   /** The body's hex SHA-256, if you have it (then `body` is not needed). */
   payloadHash?: string;

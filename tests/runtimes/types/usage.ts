@@ -40,6 +40,9 @@ async function main(): Promise<void> {
   await client.stopAsyncTask("f", "t1", { qualifier: "prod" });
   const api = await client.request({ path: "/2023-03-30/functions", action: "ListFunctions", query: { limit: 10 } });
   const listed: unknown = await api.json();
+  // Untyped, json() is read as fetch's is (README: `const { functions } = await res.json()`).
+  const { functions } = await api.json();
+  const count: number = functions.length;
   const triggered: Response = await client.fetch("https://f.example.fcapp.run/path", { method: "POST", body: "x" });
   console.log(finished, ids, listed, triggered.status);
   // @ts-expect-error sortOrderByTime is "asc" | "desc"
@@ -63,6 +66,24 @@ async function main(): Promise<void> {
   interface Order { id: number; items: string[] }
   const order: Order = { id: 7, items: ["a"] };
   await client.invokeFunction("f", { body: order });
+  // What the package refuses at run time as a body does not type-check either.
+  const stream = new ReadableStream<Uint8Array>();
+  // @ts-expect-error a stream is not an invocation body (client.fetch takes one)
+  await client.invokeFunction("f", { body: stream });
+  // @ts-expect-error a promise (a missing await) is not a body
+  await client.invokeFunction("f", { body: Promise.resolve({ a: 1 }) });
+  // @ts-expect-error FormData is not a body
+  await client.request({ method: "POST", path: "/x", action: "X", body: new FormData() });
+  // @ts-expect-error URLSearchParams is not a body
+  await signRequest({ method: "POST", url: "http://h/", body: new URLSearchParams("a=1") }, { accessKeyId: "a", accessKeySecret: "b" }, { action: "X" });
+  // @ts-expect-error a Map is not a body
+  await client.invokeFunction("f", { body: new Map([["a", 1]]) });
+  // @ts-expect-error a Date is not a body
+  await client.invokeFunction("f", { body: new Date() });
+  // @ts-expect-error a Response is not a body
+  await client.invokeFunction("f", { body: new Response("x") });
+  // A JSON event with ordinary keys, nested objects included, is.
+  await client.invokeFunction("f", { body: { id: 1, nested: { then: "later", list: [1] }, when: new Date().toISOString() } });
   // client.fetch is a bound property, usable detached.
   const detached: (input: string | URL | Request, init?: RequestInit) => Promise<Response> = client.fetch;
   // FcError can be made (mocks, tests) as the package makes it.
@@ -70,6 +91,6 @@ async function main(): Promise<void> {
   const throttled: boolean = mocked.code === "ResourceExhausted" && mocked.status === 429;
   // @ts-expect-error responses are made by the client
   new FcResponse();
-  console.log(status, text, n, bytes, log, fe, auth, detached, throttled);
+  console.log(status, text, n, bytes, log, fe, auth, detached, throttled, count);
 }
 void main;
