@@ -97,6 +97,9 @@ mod tests {
         assert_eq!(lossy.log().as_deref(), Some("h\u{fffd}i"));
         let raw = InvokeMeta::from_headers(lookup(&[("x-fc-log-result", "not base64!")]));
         assert_eq!(raw.log().as_deref(), Some("not base64!"));
+        // An empty error type (a proxy that sets every header it knows) is no function error.
+        let empty = InvokeMeta::from_headers(lookup(&[("x-fc-error-type", "")]));
+        assert_eq!(empty.function_error, None);
     }
 
     #[test]

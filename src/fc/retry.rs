@@ -264,6 +264,12 @@ mod tests {
             assert!(retries(SAFE, e), "Safe requests retry {e:?}");
             assert!(may_have_run(e), "{e:?}");
         }
+        // 408: a proxy or FC gave up waiting for the request; a repeat is safe only when declared.
+        let request_timeout = err(408, "RequestTimeout");
+        assert!(!retries(SYNC, &request_timeout));
+        assert!(retries(SAFE, &request_timeout));
+        // Other 4xx stay final even when safe.
+        assert!(!retries(SAFE, &err(407, "ProxyAuthenticationRequired")));
     }
 
     #[test]
@@ -334,6 +340,8 @@ mod tests {
         let d = decide(&RetryPolicy::default(), SYNC, &after(1), &Error::Service(Box::new(e)), 0.0, slow_host_ms);
         assert_eq!(d, Decision::RetryAfter { delay_ms: 3000 });
         assert_eq!(retry_after_ms("soon", 0.0), None);
+        // Surrounding whitespace (the Rust API takes header values as given) is not part of it.
+        assert_eq!(retry_after_ms(" 2\t", 0.0), Some(2000));
         // Both forms wait a day at most: 20 days ahead, or more seconds than fit in u64 ms.
         assert_eq!(retry_after_ms("Tue, 15 Dec 2026 11:00:00 GMT", 1_795_604_400_000.0), Some(86_400_000));
         assert_eq!(retry_after_ms("Wed, 25 Nov 2026 11:00:00 GMT", 1_795_604_400_000.0 + 1.0), Some(0));
@@ -364,6 +372,16 @@ mod tests {
         far.server_date = Some("Fri, 31 Dec 9999 23:59:59 GMT".into());
         let far = Error::Service(Box::new(far));
         assert_eq!(decide(&RetryPolicy::none(), SYNC, &after(1), &far, 0.5, local), Decision::GiveUp);
+        // The other codes Alibaba Cloud gives for a request time out of range.
+        for code in ["InvalidTimeStamp.Expired", "InvalidTimeStamp.Format", "RequestTimeExpired", "Request.Skew"] {
+            let mut e = service(400, code);
+            e.server_date = Some("Wed, 25 Nov 2026 11:00:00 GMT".into());
+            let d = decide(&RetryPolicy::none(), SYNC, &after(1), &Error::Service(Box::new(e)), 0.5, local);
+            assert_eq!(d, Decision::CorrectClock { offset_ms: 3_600_000.0 }, "{code}");
+        }
+        for code in ["InvalidTime", "TimeStampInvalid", "Expired"] {
+            assert!(!is_clock_skew(&service(400, code)), "{code}");
+        }
     }
 
     #[test]
@@ -372,6 +390,12 @@ mod tests {
         assert_eq!(decide(&RetryPolicy::none(), SYNC, &after(1), &e, 0.5, 0.0), Decision::RefreshCredentials);
         let once = Attempts { made: 2, credentials_refreshed: true, ..Attempts::default() };
         assert_eq!(decide(&RetryPolicy::default(), SYNC, &once, &e, 0.5, 0.0), Decision::GiveUp);
+        assert!(is_expired_token(&service(400, "SecurityTokenExpired")));
+        // Something else expired, or a token is wrong but not expired: no new credentials help.
+        for code in ["InvalidAccessKeyId.Expired", "Task.Expired", "InvalidSecurityToken.Malformed"] {
+            let e = err(400, code);
+            assert_eq!(decide(&RetryPolicy::none(), SYNC, &after(1), &e, 0.5, 0.0), Decision::GiveUp, "{code}");
+        }
     }
 
     #[test]

@@ -139,6 +139,12 @@ test("a failing function is a function error, not a service error", async () => 
   assert.equal(res.status, 200);
   assert.equal(res.functionError, "UnhandledInvocationError");
   assert.equal((await res.json()).errorMessage, "boom");
+  // An empty x-fc-error-type (a proxy that sets every header it knows) is none.
+  const emptyType = async () => new Response("ok", { headers: { "x-fc-error-type": "" } });
+  const proxied = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: emptyType });
+  const fine = await proxied.invokeFunction("echo");
+  assert.equal(fine.headers.get("x-fc-error-type"), "");
+  assert.equal(fine.functionError, undefined);
 });
 
 test("STS credentials and the one-shot invokeFunction, with and without its own fetch", async () => {

@@ -82,6 +82,20 @@ test("Sync is NOT retried after a timeout or a connection lost once sent", async
   assert.equal(server.invocations.length, 4, "each ran once; the 'reset' one never ran");
 });
 
+test("a refused connection is retried in Node, even for Sync, as nothing was sent (ECONNREFUSED)", async () => {
+  const closed = await startFcServer();
+  const closedUrl = closed.url;
+  await closed.close();
+  let calls = 0;
+  const counting = (url, init) => (calls++, fetch(url, init));
+  await assert.rejects(client({ endpoint: closedUrl, fetch: counting }).invokeFunction("echo"), (e) => {
+    assert.equal(e.code, "NetworkError");
+    assert.equal(e.cause?.cause?.code, "ECONNREFUSED", "the case this test is about");
+    return true;
+  });
+  assert.equal(calls, 3, "every attempt made: none could have run the function");
+});
+
 test("a redirect is never followed: the signed request, token included, goes to the endpoint only", async () => {
   // Following would resend the same nonce, which the server refuses (a rejection); sending the
   // STS token on to the Location is what must not happen.
@@ -97,6 +111,18 @@ test("a redirect is never followed: the signed request, token included, goes to 
     });
     assert.equal(server.faultCounts.redirect, 1, `${status}: one request`);
     assert.equal(requests(), 0, `${status}: not resent, not run`);
+  }
+  // A fetch that hands redirects back (browsers, Deno, workerd: "manual", as a custom fetch may
+  // too): every redirect status is one, refused after one attempt.
+  for (const status of [301, 302, 303, 307, 308]) {
+    let calls = 0;
+    const handsBack = async () => (calls++, new Response(null, { status, headers: { location: "https://elsewhere.example/" } }));
+    await assert.rejects(client({ fetch: handsBack }).invokeFunction("echo", { idempotent: true }), (e) => {
+      assert.equal(e.code, "NetworkError");
+      assert.match(e.message, new RegExp(`redirect \\(${status} to https://elsewhere\\.example/\\)`));
+      return true;
+    });
+    assert.equal(calls, 1, `${status}: one attempt`);
   }
   // Not retried even where a retry is safe: it would be redirected the same way.
   server.reset();

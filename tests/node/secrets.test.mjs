@@ -47,6 +47,10 @@ test("every error path and the client are free of secrets, and nothing is logged
       }
     };
     await expect("InvalidArgument", client().invokeFunction("bad/name"));
+    // A custom header may carry a credential: a bad value is named, never echoed (the wasm's
+    // check of control characters, and the JS face's of line breaks).
+    await expect("InvalidArgument", client().invokeFunction("echo", { headers: { "x-api-key": `${SECRET}\u0001` } }));
+    await expect("InvalidArgument", signRequest({ url: "http://h/", headers: { "x-api-key": `${TOKEN}\n` } }, creds, { action: "A" }));
     await expect("CredentialsError", new FcClient({ endpoint: server.url, credentials: { ...creds, securityToken: `${TOKEN}\n` } }).invokeFunction("echo"));
     await expect("NetworkError", client({ endpoint: closedUrl }).invokeFunction("echo"));
     await expect("Timeout", client().invokeFunction("slow", { body: "2000", timeoutMs: 50 }));
@@ -71,7 +75,7 @@ test("every error path and the client are free of secrets, and nothing is logged
     server.setFaults(null);
   }
 
-  assert.equal(cases.length, 15);
+  assert.equal(cases.length, 17);
   for (const [code, e] of cases) {
     for (const [where, text] of [
       ["message", e.message],
