@@ -369,9 +369,9 @@ function viewBytes(body, copy) {
  * Name/value lists (Headers or URLSearchParams, [name, value] pairs, or a plain object) →
  * "name\nvalue\n…" for the wasm (undefined for none); values may be of `valueTypes` and are
  * turned into strings. A line break inside a name or value is refused: it would change how the
- * lines split.
+ * lines split. So are names matching `refused`.
  */
-function nameLines(value, argument, valueTypes, accepted) {
+function nameLines(value, argument, valueTypes, accepted, refused) {
   if (value === undefined || value === null) return undefined;
   const bad = () => invalid(argument, `must be ${accepted}`);
   let entries;
@@ -393,6 +393,7 @@ function nameLines(value, argument, valueTypes, accepted) {
       const [name, v] = p;
       const value = typeof v === "string" ? v : String(v);
       if (LINE_BREAK.test(name) || LINE_BREAK.test(value)) throw invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values");
+      if (refused?.test(name)) throw invalid(argument, `\`${name}\` belongs to the connection, which fetch manages, and cannot be given`);
       lines += `${name}\n${value}\n`;
     }
   } catch (e) {
@@ -410,8 +411,14 @@ function hasName(lines, name) {
   return false;
 }
 
+/**
+ * The connection's own headers: Node's fetch throws on each (which was a NetworkError, retried
+ * where safe), browsers drop them. The signer's own (host, x-acs-*, …) the wasm refuses.
+ */
+const CONNECTION_HEADER = /^(connection|keep-alive|transfer-encoding|upgrade|expect)$/i;
+
 const headerLines = (headers) =>
-  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values");
+  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", CONNECTION_HEADER);
 
 /**
  * Body and headers as the wasm takes them: `{ bytes, hash, lines }` (hash: hex SHA-256 or

@@ -68,7 +68,12 @@ export interface InvokeOptions {
   asyncTaskId?: string;
   /** The event. A plain object or array is sent as JSON (with `content-type: application/json`). */
   body?: InvokeBody;
-  /** Extra headers; a `content-type` replaces the default `application/octet-stream`. */
+  /**
+   * Extra headers; a `content-type` replaces the default `application/octet-stream`. Refused
+   * (InvalidArgument): those the signer sets (`host`, `authorization`, `content-length`, its
+   * `x-acs-*`) and the connection's own (`connection`, `keep-alive`, `transfer-encoding`,
+   * `upgrade`, `expect`), which fetch manages.
+   */
   headers?: HeadersLike;
   /** Aborting rejects at once with `FcError` code `"Aborted"`. */
   signal?: AbortSignal;

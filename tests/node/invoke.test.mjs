@@ -283,6 +283,12 @@ test("bad input is rejected before any request is sent", async () => {
     ["f", { headers: { "bad header": "x" } }, "headers"],
     ["f", { headers: { "x-ok": "a\r\nb" } }, "headers"],
     ["f", { headers: { "x-acs-date": "2020-01-01T00:00:00Z" } }, "headers"],
+    // The connection's own: Node's fetch threw on each, a NetworkError retried where safe.
+    ["f", { headers: { Connection: "close" } }, "headers"],
+    ["f", { headers: [["keep-alive", "timeout=5"]] }, "headers"],
+    ["f", { headers: { "transfer-encoding": "chunked" } }, "headers"],
+    ["f", { headers: { upgrade: "websocket" } }, "headers"],
+    ["f", { headers: new Headers({ expect: "100-continue" }) }, "headers"],
     ["f", { body: 12n }, "body"],
     ["f", { body: { big: 1n } }, "body"],
     ["f", { body: (() => { const o = {}; o.self = o; return o; })() }, "body"],
