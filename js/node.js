@@ -1,6 +1,8 @@
-// Node entry: the module is read from the installed package and compiled on first use.
+// Node entry: the module is compiled on first use, from bytes embedded in the shipped bundle
+// (js/node-wasm.js).
 import { initSync } from "../dist/wasm/fc_invoke.js";
 import { setWasmLoader } from "./core.js";
+import { wasmBytes } from "./node-wasm.js";
 
 // node:crypto hashes without copying and faster than wasm. Its one-shot `crypto.hash` (Node
 // 20.12+) hashes bodies of every size: with it a 1 KB body signs in 0.91–0.95× the time, and end
@@ -32,12 +34,6 @@ function digest(bytes) {
   return undefined;
 }
 
-// Not `import { readFileSync } from "node:fs"`: that makes Node build every export of fs, its
-// streams included, which cost about 2 ms of every import (bench/results.md, start-up).
-// getBuiltinModule (Node 20.16+) hands over the already loaded module.
-const nodeFs = () => process.getBuiltinModule?.("node:fs") ?? import("node:fs");
-const wasmUrl = new URL("../dist/wasm/fc_invoke_bg.wasm", import.meta.url);
-
-setWasmLoader(async () => initSync({ module: (await nodeFs()).readFileSync(wasmUrl) }), { digest });
+setWasmLoader(async () => initSync({ module: await wasmBytes() }), { digest });
 
 export { FcClient, FcError, FcResponse, InvokeResponse, diagnostics, invokeFunction, signRequest } from "./core.js";

@@ -88,11 +88,20 @@ if (!existsSync(join(out, "fc_invoke.js"))) throw new Error("wasm-bindgen produc
 
 // Node's ESM loader costs about half a millisecond per module: the Node entry ships as one file
 // (js/node.js with core.js, the glue and its snippet), which cuts the import by about 2 ms.
-// Bundlers and Deno take the unbundled entries. The .wasm URL in js/node.js resolves the same
-// from js/ and dist/.
+// Bundlers and Deno take the unbundled entries. The .wasm goes in as base64 (js/node-wasm.js
+// says why); Buffer decodes it on first use.
 const esbuild = await import("esbuild").catch(() => null);
 if (!esbuild) throw new Error("esbuild is not installed (npm install)");
-esbuild.buildSync({
+const embedWasm = {
+  name: "embed-wasm",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]js[\\/]node-wasm\.js$/ }, () => ({
+      contents: `export const wasmBytes = () => Buffer.from(${JSON.stringify(bytes.toString("base64"))}, "base64");\n`,
+      loader: "js",
+    }));
+  },
+};
+const bundled = await esbuild.build({
   entryPoints: [join(root, "js", "node.js")],
   outfile: join(root, "dist", "node.js"),
   bundle: true,
@@ -100,5 +109,8 @@ esbuild.buildSync({
   platform: "node",
   target: "node20",
   logLevel: "warning",
+  plugins: [embedWasm],
+  metafile: true,
 });
+if (!Object.keys(bundled.metafile.inputs).some((f) => f.endsWith("js/node-wasm.js"))) throw new Error("dist/node.js: the .wasm was not embedded");
 log("dist/node.js: the Node entry, bundled");

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeConsumer, removeConsumer, run, root } from "./harness.mjs";
+import { bin, makeConsumer, removeConsumer, run, root } from "./harness.mjs";
 import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS } from "../server/fc-server.mjs";
 
 let server;
@@ -56,6 +56,20 @@ test("CommonJS example: require() of the package", async () => {
   const { code, out } = await runJson("invoke.cjs", ["echo", "from cjs"]);
   assert.equal(code, 0);
   assert.equal(out.body, "from cjs");
+});
+
+test("bundled with the server's code (esbuild, as for a serverless function) and run away from node_modules", async () => {
+  // A server bundler moves the Node entry into the bundle: a .wasm read from a URL relative to the
+  // entry named no file there (InitError), so dist/node.js carries the .wasm's bytes itself.
+  const out = join(dir, "deployed");
+  const built = await run(bin("esbuild"), ["invoke.mjs", "--bundle", "--platform=node", "--format=esm", `--outfile=${join(out, "invoke.mjs")}`], { cwd: dir });
+  assert.equal(built.code, 0, built.stderr);
+  const { readdirSync } = await import("node:fs");
+  assert.deepEqual(readdirSync(out), ["invoke.mjs"], "one file to deploy, no .wasm beside it");
+  const { code, stdout, stderr } = await run(process.execPath, [join(out, "invoke.mjs"), "echo", "bundled"], { cwd: out, env: env(DEMO_CREDENTIALS) });
+  assert.equal(stderr, "");
+  assert.equal(code, 0, stdout);
+  assert.equal(JSON.parse(stdout).body, "bundled");
 });
 
 test("the node condition resolves to the Node entry and the package ships only what it needs", async () => {
