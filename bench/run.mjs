@@ -710,7 +710,7 @@ function report({ sign, e2e, startup, size }) {
     md.push(
       `Where fc-invoke's goes (bench/startup-child.mjs \`phases\`, the same steps timed one by one, median of ${startup["fc-invoke"].runs} fresh processes): ` +
         `Web Crypto's first use (the nonce) ${num(p.webCryptoMs)} ms; importing the wasm-bindgen glue ${num(p.glueImportMs)} ms; ` +
-        `reading the .wasm ${num(p.readMs)} ms; compiling it ${num(p.compileMs)} ms; instantiating it ${num(p.instantiateMs)} ms; ` +
+        `decoding the .wasm (base64, embedded in dist/node.js) ${num(p.readMs)} ms; compiling it ${num(p.compileMs)} ms; instantiating it ${num(p.instantiateMs)} ms; ` +
         `the first call into it ${num(p.firstCallMs)} ms, against ${num(p.secondCallMs)} ms for the second: V8 compiles each wasm function when it is first called.\n`,
     );
     const t = startup["fc-invoke"].total;
