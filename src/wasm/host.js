@@ -446,22 +446,21 @@ class AttemptStop {
   #controller = new AbortController();
   #timer;
   #caller;
-  #onAbort;
   stopped = 0;
 
   constructor(timeoutMs, signal) {
-    const stop = (reason) => {
-      if (this.stopped === 0) {
-        this.stopped = reason;
-        this.#controller.abort();
-      }
-    };
     if (signal !== undefined) {
       this.#caller = signal;
-      this.#onAbort = () => stop(STOPPED_BY_CALLER);
-      signal.addEventListener("abort", this.#onAbort);
+      callerStops(signal).add(this);
     }
-    if (timeoutMs !== undefined) this.#timer = setTimeout(() => stop(STOPPED_BY_TIMER), timeoutMs);
+    if (timeoutMs !== undefined) this.#timer = setTimeout(() => this.stop(STOPPED_BY_TIMER), timeoutMs);
+  }
+
+  stop(reason) {
+    if (this.stopped === 0) {
+      this.stopped = reason;
+      this.#controller.abort();
+    }
   }
 
   get signal() {
@@ -470,8 +469,32 @@ class AttemptStop {
 
   dispose() {
     clearTimeout(this.#timer);
-    this.#caller?.removeEventListener("abort", this.#onAbort);
+    const stops = this.#caller && waiting.get(this.#caller);
+    if (stops?.delete(this) && stops.size === 0) {
+      this.#caller.removeEventListener("abort", stops.onAbort);
+      waiting.delete(this.#caller);
+    }
   }
+}
+
+/**
+ * The AttemptStops waiting on each caller's signal, behind one listener: an app-wide signal
+ * shared by many concurrent calls would otherwise get a listener per call, and Node warns of a
+ * leak (MaxListenersExceededWarning) from the eleventh.
+ */
+const waiting = new WeakMap();
+
+function callerStops(signal) {
+  let stops = waiting.get(signal);
+  if (stops === undefined) {
+    stops = new Set();
+    stops.onAbort = () => {
+      for (const stop of stops) stop.stop(STOPPED_BY_CALLER);
+    };
+    signal.addEventListener("abort", stops.onAbort);
+    waiting.set(signal, stops);
+  }
+  return stops;
 }
 
 /**

@@ -277,6 +277,33 @@ test("nothing outlives a call: its timers are cleared and its listeners on the c
   assert.equal(timers(), before, "timers left running");
 });
 
+test("many concurrent calls sharing one signal add one listener to it (Node warned of a leak from 11)", async () => {
+  const { getEventListeners } = await import("node:events");
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on("warning", onWarning);
+  try {
+    const shared = new AbortController();
+    const c = client();
+    const calls = Array.from({ length: 30 }, () => c.invokeFunction("slow", { body: "60000", signal: shared.signal, timeoutMs: 60_000 }).catch((e) => e));
+    while (ran() < 30) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(getEventListeners(shared.signal, "abort").length, 1, "one listener for all calls");
+    shared.abort(new Error("shutting down"));
+    for (const e of await Promise.all(calls)) assert.equal(e.code, "Aborted");
+    assert.equal(getEventListeners(shared.signal, "abort").length, 0);
+    // Calls that end on their own leave the shared signal too.
+    const done = await Promise.all(Array.from({ length: 12 }, () => c.invokeFunction("echo", { body: "x", signal: new AbortController().signal })));
+    assert.equal(done.length, 12);
+    const kept = new AbortController();
+    await Promise.all(Array.from({ length: 12 }, () => c.invokeFunction("echo", { body: "x", signal: kept.signal })));
+    assert.equal(getEventListeners(kept.signal, "abort").length, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  } finally {
+    process.off("warning", onWarning);
+  }
+});
+
 test("clock skew: a wrong clock is corrected from the server's Date once, and kept", async () => {
   server.setClockOffset(2 * 3600_000); // the device is two hours slow
   const c = client({ retry: false });
