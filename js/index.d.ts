@@ -184,7 +184,10 @@ export interface WaitForAsyncTaskOptions {
   /** First wait between polls (default 500 ms); it doubles up to maxPollIntervalMs (default 5000 ms). */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
-  /** Give up after this long (ms, at least 1) with code "Timeout". */
+  /**
+   * Give up after this long (ms, at least 1) with code "Timeout": the last poll comes one
+   * pollIntervalMs before it (a longer pause is cut short).
+   */
   timeoutMs?: number;
 }
 

@@ -175,11 +175,20 @@ struct Deadline {
     total_ms: u64,
 }
 
+impl Deadline {
+    /// The time spent since the call began, for a [`Error::Timeout`] that comes before the limit.
+    fn spent_ms(&self, now_ms: f64) -> u64 {
+        (now_ms - self.at_ms + self.total_ms as f64).max(0.0) as u64
+    }
+}
+
 /// Polling a task until it ends: the next interval and its bounds.
 #[derive(Debug, Clone, Copy)]
 struct Poll {
     next_ms: u64,
     max_ms: u64,
+    /// The first interval: also the time the last poll is given before the deadline.
+    first_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -340,7 +349,7 @@ impl Call {
         let mut call = Call::get_async_task(client, function_name, task_id, qualifier, options, now_ms)?;
         // At least 1 ms: with 0 the doubling would stay at 0 and poll without pause.
         let first_ms = interval_ms.max(1);
-        call.poll = Some(Poll { next_ms: first_ms, max_ms: max_interval_ms.max(first_ms) });
+        call.poll = Some(Poll { next_ms: first_ms, max_ms: max_interval_ms.max(first_ms), first_ms });
         Ok(call)
     }
 
@@ -454,13 +463,19 @@ impl Call {
                 return self.finish(Next::Failed(error));
             }
         }
-        let wait = poll.next_ms;
+        let mut wait = poll.next_ms;
         if let Some(d) = self.deadline {
-            if now_ms + wait as f64 >= d.at_ms {
-                return self.finish(Next::Failed(Error::Timeout { after_ms: d.total_ms }));
+            let remaining = d.at_ms - now_ms;
+            if wait as f64 >= remaining {
+                // A wait that would pass the deadline is cut short: the last poll comes one first
+                // interval before it, with time to be answered. With less left, the wait is over.
+                if remaining <= poll.first_ms as f64 {
+                    return self.finish(Next::Failed(Error::Timeout { after_ms: d.spent_ms(now_ms) }));
+                }
+                wait = (remaining - poll.first_ms as f64) as u64;
             }
         }
-        poll.next_ms = wait.saturating_mul(2).min(poll.max_ms);
+        poll.next_ms = poll.next_ms.saturating_mul(2).min(poll.max_ms);
         self.poll = Some(poll);
         // The next poll is a call of its own: its attempts start afresh.
         self.attempts = Attempts::default();
@@ -494,7 +509,7 @@ impl Call {
                 // Waiting for a task, a retry that comes too late is the wait's timeout, as a
                 // poll that would is; a call's own retries end with the error they retry.
                 Some(d) if now_ms + delay_ms as f64 >= d.at_ms => self.finish(Next::Failed(match self.poll {
-                    Some(_) => Error::Timeout { after_ms: d.total_ms },
+                    Some(_) => Error::Timeout { after_ms: d.spent_ms(now_ms) },
                     None => error,
                 })),
                 _ => Next::Wait { ms: delay_ms },
@@ -983,8 +998,30 @@ mod tests {
         ]);
         let options = CallOptions { deadline_ms: Some(3_000), ..CallOptions::default() };
         let call = wait(&client, 100, 100, &options, script.now_ms);
-        assert_eq!(script.run(&mut client, call).map(|_| ()), Err(Error::Timeout { after_ms: 3_000 }));
+        // The time it gave up after, not the limit (each exchange takes 10 ms here).
+        assert_eq!(script.run(&mut client, call).map(|_| ()), Err(Error::Timeout { after_ms: 120 }));
         assert_eq!((script.sent.len(), script.sleeps.as_slice()), (2, [100].as_slice()));
+    }
+
+    #[test]
+    fn the_last_poll_before_the_deadline_comes_one_first_interval_before_it() {
+        // Intervals 1000, 2000, …; a deadline of 2900 ms; each exchange takes 10 ms here. After the
+        // poll answered at 1020 ms the next would come at 3020, too late: it comes at 1900 instead,
+        // one interval before the deadline. It gave up at 1020 ms, though the task ended in time
+        // for a poll at 1900.
+        let mut client = client();
+        let options = CallOptions { deadline_ms: Some(2_900), ..CallOptions::default() };
+        let mut script = Script::new(vec![task("Running"), task("Running"), task("Succeeded")]);
+        let call = wait(&client, 1_000, 5_000, &options, script.now_ms);
+        let (answer, _) = script.run(&mut client, call).expect("ends");
+        assert_eq!(answer.and_then(|a| a.json_field("status")).as_deref(), Some("Succeeded"));
+        assert_eq!(script.sleeps, [1_000, 880]);
+        // Still running then: with no more than one interval left, the wait is over, and the
+        // Timeout says how long it waited.
+        let mut script = Script::new(vec![task("Running"), task("Running"), task("Running")]);
+        let call = wait(&client, 1_000, 5_000, &options, script.now_ms);
+        assert_eq!(script.run(&mut client, call).map(|_| ()), Err(Error::Timeout { after_ms: 1_910 }));
+        assert_eq!(script.sent.len(), 3);
     }
 
     #[test]
