@@ -140,9 +140,9 @@ function accepts(getter, value) {
  * is the caller's error, not ours.
  */
 function readable(value, argument, fallback) {
-  if (value === undefined || value === null) return {};
+  if (value === undefined || value === null) return { __proto__: null };
   try {
-    if (typeof value === "object" && !Array.isArray(value)) return { ...value };
+    if (typeof value === "object" && !Array.isArray(value)) return { __proto__: null, ...value };
   } catch (e) {
     if (fallback !== undefined) return fallback;
     throw unreadable(argument, "could not be read", e);
@@ -165,7 +165,7 @@ function unreadable(argument, what, cause) {
 const TYPE_NAMES = { string: "a string", number: "a number", boolean: "true or false" };
 
 /**
- * The fields of the options object `value` (undefined or null: none) that `schema` names, each
+ * The own fields of the options object `value` (undefined or null: none) that `schema` names, each
  * of its type (`"string"`, `"number"`, `"boolean"`, or `"any"`), null counted as absent. A key
  * outside `schema` is refused, so that a typo such as `invocationtype` is an error rather than
  * an option silently ignored. Errors are `InvalidArgument` for `argument`; a getter or proxy
@@ -174,12 +174,13 @@ const TYPE_NAMES = { string: "a string", number: "a number", boolean: "true or f
 function read(value, argument, schema) {
   if (value === undefined || value === null) return EMPTY;
   if (typeof value !== "object") throw invalid(argument, "must be an object");
-  const fields = {};
+  // Own fields only, into an object with no prototype: an option the app's Object.prototype
+  // holds (polluted by a careless deep merge: an `endpoint`, a `fetch`) is none, not the
+  // attacker's endpoint.
+  const fields = { __proto__: null };
   try {
-    for (const key of Object.keys(value)) {
-      if (!Object.hasOwn(schema, key)) throw invalid(argument, `unknown option \`${key}\`; expected one of ${Object.keys(schema).join(", ")}`);
-    }
-    for (const name in schema) {
+    for (const name of Object.keys(value)) {
+      if (!Object.hasOwn(schema, name)) throw invalid(argument, `unknown option \`${name}\`; expected one of ${Object.keys(schema).join(", ")}`);
       const v = value[name];
       if (v === undefined || v === null) continue;
       const type = schema[name];
@@ -195,7 +196,7 @@ function read(value, argument, schema) {
   return fields;
 }
 
-const EMPTY = Object.freeze({});
+const EMPTY = Object.freeze({ __proto__: null });
 
 /** A string argument, or `InvalidArgument`. */
 function text(value, argument) {
@@ -369,9 +370,9 @@ function viewBytes(body, copy) {
  * Name/value lists (Headers or URLSearchParams, [name, value] pairs, or a plain object) →
  * "name\nvalue\n…" for the wasm (undefined for none); values may be of `valueTypes` and are
  * turned into strings. A line break inside a name or value is refused: it would change how the
- * lines split. So are names matching `refused`.
+ * lines split. So are names matching `refused`, and more than `most` pairs.
  */
-function nameLines(value, argument, valueTypes, accepted, refused) {
+function nameLines(value, argument, valueTypes, accepted, refused, most = Infinity) {
   if (value === undefined || value === null) return undefined;
   const bad = () => invalid(argument, `must be ${accepted}`);
   let entries;
@@ -387,8 +388,10 @@ function nameLines(value, argument, valueTypes, accepted, refused) {
   if (entries === null) throw bad();
   // One pass: this runs on every call.
   let lines = "";
+  let count = 0;
   try {
     for (const p of entries) {
+      if (++count > most) throw invalid(argument, `must be at most ${most} [name, value] pairs`);
       if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
       const [name, v] = p;
       const value = typeof v === "string" ? v : String(v);
@@ -417,8 +420,16 @@ function hasName(lines, name) {
  */
 const CONNECTION_HEADER = /^(connection|keep-alive|transfer-encoding|upgrade|expect)$/i;
 
+/**
+ * The most headers a request may be given: more than servers take (Node's takes 2000 lines
+ * with the request's own), few enough that merging them (names compared pairwise in the wasm,
+ * src/acs3/mod.rs merge_headers) stays quick. A web app passing its users' headers on made the
+ * signing of 100,000 of them (750 KB) block the event loop for 21 s.
+ */
+const MAX_HEADERS = 1000;
+
 const headerLines = (headers) =>
-  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", CONNECTION_HEADER);
+  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", CONNECTION_HEADER, MAX_HEADERS);
 
 /**
  * Body and headers as the wasm takes them: `{ bytes, hash, lines }` (hash: hex SHA-256 or
@@ -639,7 +650,7 @@ export class FcClient {
     return this.#run((c) => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", WAIT_OPTIONS)];
       // Its timeoutMs bounds the whole wait: a deadline.
-      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ deadlineMs: o.timeoutMs }));
+      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ __proto__: null, deadlineMs: o.timeoutMs }));
     });
   }
 
@@ -695,7 +706,8 @@ export class FcClient {
       signal: request.signal,
       // A followed redirect would carry the signed headers, STS token included, to wherever the
       // Location points: a 3xx comes back as the Response unless the caller asks otherwise.
-      redirect: init?.redirect ?? "manual",
+      // The init's own redirect only: one on a polluted Object.prototype is not the caller's.
+      redirect: (init != null && Object.hasOwn(init, "redirect") ? init.redirect : undefined) ?? "manual",
     });
   };
 

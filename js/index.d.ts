@@ -219,7 +219,8 @@ export declare class FcClient {
   request(options: RequestOptions): Promise<FcResponse>;
   /**
    * A drop-in fetch for HTTP triggers and custom domains with signature authentication: signs the
-   * request and returns the runtime's own Response (non-2xx included, streams untouched).
+   * request and returns the runtime's own Response (non-2xx included, streams untouched). It
+   * sends the credentials (the STS token too) to whatever URL it is given: only your own.
    * Redirects are not followed (`redirect: "manual"`) unless `init.redirect` asks: a followed
    * redirect would carry the signed headers, STS token included, to another URL. `init.signal`
    * also stops a wait for the credentials provider (an FcError `Aborted`); init's other fields

@@ -13,7 +13,6 @@ use crate::prelude::*;
 use crate::text::{concat, decimal, push_decimal};
 use alloc::rc::Rc;
 use core::cell::RefCell;
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 /// How a step failed, as the driver reports it (host.js has the same numbers).
@@ -163,10 +162,7 @@ impl HostResponse for JsAnswer {
     }
 
     fn json_field(&self, name: &str) -> Option<String> {
-        if !is_json_object(&self.json) {
-            return None;
-        }
-        let value = Reflect::get(&self.json, &JsValue::from_str(name)).ok()?;
+        let value = host::json_field(&self.json, name);
         // Whole numbers only: formatting floats would pull a large formatter into the wasm.
         value.as_string().or_else(|| {
             value.as_f64().filter(|&n| (0.0..9.0e15).contains(&n) && n == (n as u64) as f64).map(|n| decimal(n as u64))

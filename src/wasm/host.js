@@ -256,6 +256,19 @@ async function exchange(fetch, url, method, headers, body, signal) {
   }
 }
 
+/**
+ * Field `name` of an answer's parsed JSON, for the wasm (src/wasm/call.rs): a string, a number or
+ * undefined. A string over 64 KB, far longer than any field FC sends (a status, an error code or
+ * message), is not handed over: a task document has no size limit, and the wasm's memory, once
+ * grown to hold one, never shrinks. Reading it here rather than through js_sys's Reflect also
+ * costs the .wasm 144 bytes less.
+ */
+export function jsonField(json, name) {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || !Object.hasOwn(json, name)) return undefined;
+  const value = json[name];
+  return (typeof value === "string" && value.length <= 1 << 16) || typeof value === "number" ? value : undefined;
+}
+
 /** Error codes Node's fetch (undici) gives when no connection was made, so nothing was sent. */
 const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"];
 

@@ -31,6 +31,10 @@ extern "C" {
     pub fn global_fetch() -> JsValue;
     #[wasm_bindgen(js_name = randomNonce)]
     pub fn random_nonce() -> String;
+    /// Field `name` of an answer's parsed JSON: a string (of at most 64 KB), a number, or
+    /// undefined.
+    #[wasm_bindgen(js_name = jsonField)]
+    pub fn json_field(json: &JsValue, name: &str) -> JsValue;
     /// A short, safe description of a thrown JS value.
     #[wasm_bindgen(js_name = jsMessage)]
     pub fn js_message(value: &JsValue) -> String;

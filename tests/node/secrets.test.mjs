@@ -108,3 +108,37 @@ test("every error path and the client are free of secrets, and nothing is logged
   }
   assert.deepEqual(logged, [], "the package logs nothing");
 });
+
+test("a polluted Object.prototype (an app's careless deep merge) supplies no option: no endpoint, fetch or redirect", async () => {
+  // In a child process: the pollution must not reach this one's test runner and server.
+  const { execFile } = await import("node:child_process");
+  const script = `
+    import { FcClient, invokeFunction } from "fc-invoke";
+    const sent = [];
+    const own = async (url, init) => (sent.push({ url, redirect: init.redirect }), new Response("ok"));
+    const credentials = { accessKeyId: "id", accessKeySecret: "secret", securityToken: "token" };
+    Object.prototype.endpoint = "http://attacker.example";
+    Object.prototype.fetch = async () => { throw new Error("the polluted fetch was called"); };
+    Object.prototype.redirect = "follow";
+    Object.prototype.timeoutMs = 1;
+    Object.prototype.polluted = 1;
+    const byRegion = new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials, fetch: own });
+    await byRegion.invokeFunction("f");
+    await byRegion.invokeFunction("f", { body: "x" });
+    await invokeFunction({ accountId: "1234567890123456", region: "cn-hangzhou", credentials, fetch: own, functionName: "f" });
+    await byRegion.fetch("https://f-abc.cn-hangzhou.fcapp.run/x");
+    // No fetch of its own: the global one, not the polluted one, reaches the local server.
+    const local = await new FcClient({ endpoint: process.env.FC_ENDPOINT, credentials: ${JSON.stringify(DEMO_CREDENTIALS)} }).invokeFunction("echo", { body: "global" });
+    console.log(JSON.stringify({ sent, local: await local.text() }));
+  `;
+  const out = await new Promise((resolve, reject) =>
+    execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, FC_ENDPOINT: server.url } }, (error, stdout, stderr) =>
+      error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
+    ),
+  );
+  assert.equal(out.local, "global");
+  assert.equal(out.sent.length, 4);
+  for (const { url } of out.sent.slice(0, 3)) assert.match(url, /^https:\/\/1234567890123456\.cn-hangzhou\.fc\.aliyuncs\.com\//);
+  assert.equal(out.sent[3].url, "https://f-abc.cn-hangzhou.fcapp.run/x");
+  assert.equal(out.sent[3].redirect, "manual", "client.fetch still hands redirects back");
+});

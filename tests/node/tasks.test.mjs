@@ -4,7 +4,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { FcClient, FcError, FcResponse } from "fc-invoke";
+import { FcClient, FcError, FcResponse, signRequest } from "fc-invoke";
 import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS } from "../server/fc-server.mjs";
 import { watchLibrarySleeps } from "./library-sleeps.mjs";
 
@@ -107,6 +107,29 @@ test("waitForAsyncTask doubles its pause between polls from pollIntervalMs up to
   assert.ok(polls.every((u) => u === `${server.url}/2023-03-30/functions/sleepy/async-tasks/polled`));
   assert.deepEqual(watch.sleeps.map((s) => s.ms), [3, 6, 10, 10, 10, 10], "one pause between each two polls, doubling, capped");
   assert.ok(watch.sleeps.every((s) => s.fired), "each poll waited for its pause");
+});
+
+test("a task document's long strings are not copied into the wasm, whose memory never shrinks", async () => {
+  const { diagnostics } = await import("fc-invoke");
+  const huge = JSON.stringify({ status: "Running".repeat(2 ** 20), taskId: "t" }); // 7 MB of status
+  const hostile = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => new Response(huge, { headers: { "content-type": "application/json" } }) });
+  await client.getAsyncTask("echo", "warm-up").catch(() => {}); // the wasm is loaded and sized
+  const before = diagnostics().wasmMemoryBytes;
+  // (Bounded: were the status read, "Running…" would be polled until the timeout.)
+  await assert.rejects(hostile.waitForAsyncTask("echo", "t", { pollIntervalMs: 10, timeoutMs: 3000 }), (e) => e.code === "NetworkError" && /no task status/.test(e.message));
+  assert.ok(diagnostics().wasmMemoryBytes - before < 2 ** 20, `grew by ${diagnostics().wasmMemoryBytes - before} bytes`);
+  // What FC sends is read: a long error message (FC's are short) still reaches the FcError.
+  const message = "m".repeat(4096);
+  const failing = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => Response.json({ Code: "Odd", Message: message }, { status: 400 }) });
+  await assert.rejects(failing.getAsyncTask("echo", "t"), (e) => e.code === "Odd" && e.message.includes(message));
+});
+
+test("a thousand headers sign; more are refused before the wasm's pairwise merge", async () => {
+  const headers = (n) => Array.from({ length: n }, (_, i) => [`x-h${i}`, "v"]);
+  const signed = await signRequest({ method: "POST", url: `${server.url}/x`, headers: headers(1000) }, DEMO_CREDENTIALS, { action: "A" });
+  assert.equal(signed.headers["x-h999"], "v");
+  await assert.rejects(signRequest({ url: `${server.url}/x`, headers: headers(1001) }, DEMO_CREDENTIALS, { action: "A" }), (e) => e.code === "InvalidArgument" && e.argument === "headers" && /at most 1000/.test(e.message));
+  await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { headers: headers(1001) }), { code: "InvalidArgument", argument: "headers" });
 });
 
 test("a failing task ends Failed with its error", async () => {
