@@ -593,6 +593,9 @@ function signedOf(lines) {
 export class FcClient {
   #options;
   #wasm = null;
+  /** Calls using #wasm now: close() frees it once there are none (a running call reports to it). */
+  #running = 0;
+  #closing = false;
 
   constructor(options = {}) {
     // Kept whole: the first call reports unknown keys (a typo such as `credentails`). What is not
@@ -607,11 +610,34 @@ export class FcClient {
   }
 
   async #run(call) {
+    this.#running++;
     try {
       return await call(await this.#client());
     } catch (e) {
       throw toFcError(e);
+    } finally {
+      this.#ended();
     }
+  }
+
+  #ended() {
+    if (--this.#running === 0 && this.#closing) this.close();
+  }
+
+  /**
+   * Frees the client's WebAssembly memory now, or once its running calls end, rather than when
+   * the client is garbage collected: needed only where nothing collects it (workerd before its
+   * 2025-05-05 compatibility date has no FinalizationRegistry). A later call sets it up again.
+   */
+  close() {
+    this.#closing = this.#running > 0;
+    if (this.#closing || this.#wasm === null) return;
+    const wasm = this.#wasm;
+    this.#wasm = null;
+    // The port its calls reported to, a JS object of its own: freed with it.
+    const port = wasm.port;
+    wasm.free();
+    port.free();
   }
 
   /** GetAsyncTask: the task's state, result and events. */
@@ -689,8 +715,13 @@ export class FcClient {
         throw unreadable("body", "could not be read", e);
       }
       const hash = await nativeBodyHash(body);
-      const client = await this.#client();
-      signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(request.headers), body, hash, signalOf(request.signal)));
+      this.#running++;
+      try {
+        const client = await this.#client();
+        signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(request.headers), body, hash, signalOf(request.signal)));
+      } finally {
+        this.#ended();
+      }
     } catch (e) {
       throw toFcError(e);
     }
@@ -719,12 +750,17 @@ export class FcClient {
       const o = read(options, "options", INVOKE_OPTIONS);
       let prepared = prepare(o.body, o.headers, true);
       if (prepared instanceof Promise) prepared = await prepared;
-      const client = this.#wasm ?? (await this.#client());
-      const raw = await client.invokeFunction(
-        name, o.qualifier, o.invocationType, o.logType, o.asyncTaskId, prepared.lines, prepared.bytes, prepared.hash,
-        signalOf(o.signal), callNumbers(o),
-      );
-      return new InvokeResponse(raw);
+      this.#running++;
+      try {
+        const client = this.#wasm ?? (await this.#client());
+        const raw = await client.invokeFunction(
+          name, o.qualifier, o.invocationType, o.logType, o.asyncTaskId, prepared.lines, prepared.bytes, prepared.hash,
+          signalOf(o.signal), callNumbers(o),
+        );
+        return new InvokeResponse(raw);
+      } finally {
+        this.#ended();
+      }
     } catch (e) {
       throw toFcError(e);
     }
@@ -751,7 +787,13 @@ export async function invokeFunction(request) {
     throw toFcError(e);
   }
   const config = Object.fromEntries(Object.entries({ endpoint, accountId, region, credentials, fetch }).filter(([, v]) => v !== undefined));
-  return new FcClient(config).invokeFunction(functionName, options);
+  // Its client is freed at once, not left to a FinalizationRegistry that may be missing.
+  const client = new FcClient(config);
+  try {
+    return await client.invokeFunction(functionName, options);
+  } finally {
+    client.close();
+  }
 }
 
 /** Signs any FC 3.0 request without sending it; returns `{ method, url, headers }`. */

@@ -229,6 +229,12 @@ export declare class FcClient {
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };
+  /**
+   * Frees the client's WebAssembly memory now, or once its running calls end, instead of when the
+   * client is garbage collected. Needed only where nothing collects it (workerd before its
+   * 2025-05-05 compatibility date). A later call sets the client up again.
+   */
+  close(): void;
 }
 
 export interface OneShotInvokeOptions extends FcClientOptions, InvokeOptions {

@@ -89,6 +89,14 @@ impl WasmClient {
 
 #[wasm_bindgen]
 impl WasmClient {
+    /// The [`CallPort`] its calls report to, for the JS face to free with the client where
+    /// nothing else would: without a FinalizationRegistry (workerd before its 2025-05-05
+    /// compatibility date) neither JS object frees its Rust side.
+    #[wasm_bindgen(getter)]
+    pub fn port(&self) -> JsValue {
+        self.port.clone()
+    }
+
     /// Invokes `function_name`; resolves to `{ status, requestId, headers, body, log,
     /// functionError, asyncTaskId }` or rejects with an `FcError`. `body` comes as bytes, with
     /// `body_hash` (hex SHA-256) when the JS face hashed it natively; `header_lines` as

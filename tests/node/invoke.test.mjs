@@ -693,6 +693,47 @@ test("signRequest of a string body signs the content type fetch sends with it; a
   await assert.rejects(signRequest({ url: "http://xn--fiqs8s.example:99999/x" }, DEMO_CREDENTIALS, { action: "A" }), (e) => e.code === "InvalidArgument" && !/punycode/.test(e.message));
 });
 
+test("without a FinalizationRegistry (older workerd), close() and the one-shot invokeFunction free a client's wasm memory", async () => {
+  // In a fresh process whose FinalizationRegistry is gone before the package loads: nothing frees
+  // a client's wasm side then, unless close() does (about 1.6 KB a client).
+  const { execFile } = await import("node:child_process");
+  const script = `
+    void new Response(""); // Node's fetch loads first: it needs FinalizationRegistry itself
+    delete globalThis.FinalizationRegistry;
+    const { FcClient, invokeFunction, diagnostics } = await import("fc-invoke");
+    let release;
+    const held = new Promise((r) => (release = r));
+    const opts = { endpoint: "http://127.0.0.1:9", credentials: { accessKeyId: "id", accessKeySecret: "secret" }, fetch: async () => new Response("ok") };
+    const memory = () => diagnostics().wasmMemoryBytes;
+    await new FcClient(opts).invokeFunction("f");
+    const at = [memory()];
+    for (let i = 0; i < 2000; i++) { const c = new FcClient(opts); await c.invokeFunction("f"); c.close(); }
+    at.push(memory());
+    for (let i = 0; i < 2000; i++) await invokeFunction({ ...opts, functionName: "f" });
+    at.push(memory());
+    for (let i = 0; i < 2000; i++) await new FcClient(opts).invokeFunction("f");
+    at.push(memory());
+    // close() during a call waits for it to end; a call after close() sets the client up again.
+    const c = new FcClient({ ...opts, fetch: async () => (await held, new Response("late")) });
+    const running = c.invokeFunction("f");
+    c.close();
+    release();
+    const late = await (await running).text();
+    c.close();
+    const again = await (await c.invokeFunction("f")).text();
+    c.close();
+    console.log(JSON.stringify({ grew: at.slice(1).map((m, i) => m - at[i]), late, again }));
+  `;
+  const out = await new Promise((resolve, reject) =>
+    execFile(process.execPath, ["--input-type=module", "-e", script], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)))),
+  );
+  const [closed, oneShot, leftToGc] = out.grew;
+  assert.equal(closed, 0, "2000 clients closed: no growth");
+  assert.equal(oneShot, 0, "2000 one-shot calls: no growth");
+  assert.ok(leftToGc > 2000 * 1000, `the same 2000 clients, not closed, grew it (${leftToGc} bytes): the test sees the leak`);
+  assert.deepEqual([out.late, out.again], ["late", "late"]);
+});
+
 test("non-ASCII option text crosses into the wasm intact, and so do the fields after it", async () => {
   // The wasm reads an object's fields from one string with UTF-16 lengths; a secret with accents,
   // astral characters and a lone surrogate must neither be mangled nor shift the token after it.

@@ -84,6 +84,8 @@ async function main(): Promise<void> {
   await client.invokeFunction("f", { body: new Response("x") });
   // A JSON event with ordinary keys, nested objects included, is.
   await client.invokeFunction("f", { body: { id: 1, nested: { then: "later", list: [1] }, when: new Date().toISOString() } });
+  // close() frees the client's wasm memory (older workerd has no FinalizationRegistry).
+  const closed: void = client.close();
   // client.fetch is a bound property, usable detached.
   const detached: (input: string | URL | Request, init?: RequestInit) => Promise<Response> = client.fetch;
   // FcError can be made (mocks, tests) as the package makes it.
@@ -91,6 +93,6 @@ async function main(): Promise<void> {
   const throttled: boolean = mocked.code === "ResourceExhausted" && mocked.status === 429;
   // @ts-expect-error responses are made by the client
   new FcResponse();
-  console.log(status, text, n, bytes, log, fe, auth, detached, throttled, count);
+  console.log(status, text, n, bytes, log, fe, auth, detached, throttled, count, closed);
 }
 void main;
