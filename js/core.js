@@ -165,35 +165,54 @@ function unreadable(argument, what, cause) {
 const TYPE_NAMES = { string: "a string", number: "a number", boolean: "true or false" };
 
 /**
- * The own fields of the options object `value` (undefined or null: none) that `schema` names, each
+ * The fields of the options object `value` (undefined or null: none) that `schema` names, each
  * of its type (`"string"`, `"number"`, `"boolean"`, or `"any"`), null counted as absent. A key
  * outside `schema` is refused, so that a typo such as `invocationtype` is an error rather than
  * an option silently ignored. Errors are `InvalidArgument` for `argument`; a getter or proxy
- * that throws is one too.
+ * that throws is one too. Nothing comes from the root of `value`'s prototype chain
+ * (Object.prototype), which an app's careless deep merge may have polluted: an `endpoint` or a
+ * `fetch` there is not the caller's. The fields go into an object with no prototype, for the
+ * same reason.
  */
 function read(value, argument, schema) {
   if (value === undefined || value === null) return EMPTY;
   if (typeof value !== "object") throw invalid(argument, "must be an object");
-  // Own fields only, into an object with no prototype: an option the app's Object.prototype
-  // holds (polluted by a careless deep merge: an `endpoint`, a `fetch`) is none, not the
-  // attacker's endpoint.
   const fields = { __proto__: null };
+  const take = (name, v) => {
+    if (v === undefined || v === null) return;
+    const type = schema[name];
+    if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
+    // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
+    if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
+    // "any" fields (a body, headers) are bounded where they become the wasm's text, if they do.
+    fields[name] = type === "string" ? bounded(v, name) : v;
+  };
   try {
-    for (const name of Object.keys(value)) {
-      if (!Object.hasOwn(schema, name)) throw invalid(argument, `unknown option \`${name}\`; expected one of ${Object.keys(schema).join(", ")}`);
-      const v = value[name];
-      if (v === undefined || v === null) continue;
-      const type = schema[name];
-      if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
-      // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
-      if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
-      // "any" fields (a body, headers) are bounded where they become the wasm's text, if they do.
-      fields[name] = type === "string" ? bounded(v, name) : v;
+    const keys = Object.keys(value);
+    for (const key of keys) {
+      if (!Object.hasOwn(schema, key)) throw invalid(argument, `unknown option \`${key}\`; expected one of ${Object.keys(schema).join(", ")}`);
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      // A plain object (the usual case, and the quick one): its own fields.
+      for (const name of keys) take(name, value[name]);
+    } else {
+      // A class instance, an object made by Object.create, a Request to sign: getters and fields
+      // on its prototypes count.
+      for (const name of Object.keys(schema)) take(name, inheritedField(value, name));
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
   }
   return fields;
+}
+
+/** `value[name]` if `value` or a prototype of it other than its chain's root has it. */
+function inheritedField(value, name) {
+  for (let o = value; o !== null && (o === value || Object.getPrototypeOf(o) !== null); o = Object.getPrototypeOf(o)) {
+    if (Object.hasOwn(o, name)) return value[name];
+  }
+  return undefined;
 }
 
 const EMPTY = Object.freeze({ __proto__: null });
@@ -370,7 +389,7 @@ function viewBytes(body, copy) {
  * Name/value lists (Headers or URLSearchParams, [name, value] pairs, or a plain object) →
  * "name\nvalue\n…" for the wasm (undefined for none); values may be of `valueTypes` and are
  * turned into strings. A line break inside a name or value is refused: it would change how the
- * lines split. So are names matching `refused`, and more than `most` pairs.
+ * lines split. So are pairs `refused(name, value)` refuses, and more than `most` pairs.
  */
 function nameLines(value, argument, valueTypes, accepted, refused, most = Infinity) {
   if (value === undefined || value === null) return undefined;
@@ -396,7 +415,7 @@ function nameLines(value, argument, valueTypes, accepted, refused, most = Infini
       const [name, v] = p;
       const value = typeof v === "string" ? v : String(v);
       if (LINE_BREAK.test(name) || LINE_BREAK.test(value)) throw invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values");
-      if (refused?.test(name)) throw invalid(argument, `\`${name}\` belongs to the connection, which fetch manages, and cannot be given`);
+      if (refused?.(name, value)) throw invalid(argument, `\`${name}\` is fetch's to set (\`connection\` only as close or keep-alive)`);
       lines += `${name}\n${value}\n`;
     }
   } catch (e) {
@@ -415,10 +434,14 @@ function hasName(lines, name) {
 }
 
 /**
- * The connection's own headers: Node's fetch throws on each (which was a NetworkError, retried
- * where safe), browsers drop them. The signer's own (host, x-acs-*, …) the wasm refuses.
+ * Whether fetch refuses header `name: value`: the connection's own headers, on which Node's fetch
+ * throws (a NetworkError, retried where safe) and which browsers drop, but for `connection:
+ * close` or `keep-alive`, which Node and Deno send. Only for requests the package sends: one
+ * signRequest signs may go out by another HTTP stack. The signer's own (host, x-acs-*, …) the
+ * wasm refuses.
  */
-const CONNECTION_HEADER = /^(connection|keep-alive|transfer-encoding|upgrade|expect)$/i;
+const fetchRefuses = (name, value) => HOP_BY_HOP.test(name) || (/^connection$/i.test(name) && !/^\s*(close|keep-alive)\s*$/i.test(value));
+const HOP_BY_HOP = /^(keep-alive|transfer-encoding|upgrade|expect)$/i;
 
 /**
  * The most headers a request may be given: more than servers take (Node's takes 2000 lines
@@ -428,23 +451,24 @@ const CONNECTION_HEADER = /^(connection|keep-alive|transfer-encoding|upgrade|exp
  */
 const MAX_HEADERS = 1000;
 
-const headerLines = (headers) =>
-  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", CONNECTION_HEADER, MAX_HEADERS);
+/** Headers as the wasm takes them; `sending`: the package sends the request with fetch. */
+const headerLines = (headers, sending) =>
+  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", sending ? fetchRefuses : undefined, MAX_HEADERS);
 
 /**
  * Body and headers as the wasm takes them: `{ bytes, hash, lines }` (hash: hex SHA-256 or
- * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto. `copy`: the body
- * will be sent (see bodyBytes).
+ * undefined), or a Promise of it for a Blob or a body hashed by Web Crypto. `sending`: the
+ * package sends the request with fetch (bodyBytes copies the body; headerLines).
  */
-function prepare(body, headers, copy, givenHash) {
-  let lines = headerLines(headers);
+function prepare(body, headers, sending, givenHash) {
+  let lines = headerLines(headers, sending);
   const finish = ({ bytes, contentType }) => {
     if (contentType && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\n${contentType}\n`, "body");
     // A hash the caller gave is not computed again.
     const hash = givenHash ?? nativeBodyHash(bytes);
     return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, lines })) : { bytes, hash, lines };
   };
-  const converted = bodyBytes(body, copy);
+  const converted = bodyBytes(body, sending);
   return converted instanceof Promise ? converted.then(finish) : finish(converted);
 }
 
@@ -718,7 +742,7 @@ export class FcClient {
       this.#running++;
       try {
         const client = await this.#client();
-        signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(request.headers), body, hash, signalOf(request.signal)));
+        signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(request.headers, true), body, hash, signalOf(request.signal)));
       } finally {
         this.#ended();
       }

@@ -44,17 +44,21 @@ export interface FcClientOptions {
 export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | JsonObject | unknown[] | null | undefined;
 /**
  * A plain object, sent as JSON. Record<string, any>, not unknown: values typed by an interface (no
- * index signature) must fit. The `never` members keep out what the package refuses at run time
- * but Record<string, any> admits: a promise (a missing `await`), a ReadableStream (a Worker's
- * `request.body`), FormData, URLSearchParams, Map, Set, Headers, a Date, a Response or Request.
+ * index signature) must fit. The members below keep out what the package refuses at run time but
+ * Record<string, any> admits, by a method it has: a promise (a missing `await`: `then`), a
+ * ReadableStream (a Worker's `request.body`: `getReader`), FormData, URLSearchParams, Headers, Map
+ * or Set (`forEach`), a Date (`getTime`), a Response or Request (`arrayBuffer`). As data, keys of
+ * those names may hold anything but a function.
  */
 export type JsonObject = Record<string, any> & {
-  then?: never;
-  getReader?: never;
-  forEach?: never;
-  getTime?: never;
-  arrayBuffer?: never;
+  then?: NotAMethod;
+  getReader?: NotAMethod;
+  forEach?: NotAMethod;
+  getTime?: NotAMethod;
+  arrayBuffer?: NotAMethod;
 };
+/** Any JSON value: what a key of a JSON object may hold where a method would give a non-JSON object away. */
+export type NotAMethod = string | number | boolean | null | undefined | readonly unknown[] | { readonly [key: string]: unknown };
 export type HeadersLike = Headers | Array<[string, string]> | Record<string, string | number>;
 
 export interface InvokeOptions {
@@ -71,8 +75,8 @@ export interface InvokeOptions {
   /**
    * Extra headers; a `content-type` replaces the default `application/octet-stream`. Refused
    * (InvalidArgument): those the signer sets (`host`, `authorization`, `content-length`, its
-   * `x-acs-*`) and the connection's own (`connection`, `keep-alive`, `transfer-encoding`,
-   * `upgrade`, `expect`), which fetch manages.
+   * `x-acs-*`) and the connection's own, which fetch manages (`keep-alive`, `transfer-encoding`,
+   * `upgrade`, `expect`, and `connection` other than `close` or `keep-alive`).
    */
   headers?: HeadersLike;
   /** Aborting rejects at once with `FcError` code `"Aborted"`. */
@@ -181,7 +185,7 @@ export interface ListAsyncTasksOptions extends TaskOptions {
 export interface WaitForAsyncTaskOptions {
   qualifier?: string;
   signal?: AbortSignal;
-  /** First wait between polls (default 500 ms); it doubles up to maxPollIntervalMs (default 5000 ms). */
+  /** First wait between polls (default 500 ms, at least 1); it doubles up to maxPollIntervalMs (default 5000 ms, at least 1). */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
   /**

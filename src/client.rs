@@ -376,7 +376,7 @@ impl Call {
                 if let Some(d) = self.deadline {
                     let remaining = d.at_ms - now_ms;
                     if remaining <= 0.0 {
-                        return self.finish(Next::Failed(Error::Timeout { after_ms: d.total_ms }));
+                        return self.finish(Next::Failed(Error::Timeout { after_ms: d.spent_ms(now_ms) }));
                     }
                     timeout_ms = Some(timeout_ms.map_or(remaining as u64, |t| t.min(remaining as u64)).max(1));
                 }

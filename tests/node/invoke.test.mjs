@@ -264,6 +264,19 @@ test("service errors become FcError with code, status and requestId", async () =
   await assert.rejects(unknown.invokeFunction("echo"), { code: "InvalidAccessKeyID", status: 403 });
 });
 
+test("connection headers fetch sends are sent; signRequest, for any HTTP stack, signs with any", async () => {
+  // Node's and Deno's fetch send `connection: close` or `keep-alive` (a proxy's Request carries
+  // one); other connection headers are refused (see the next test).
+  for (const connection of ["close", " Keep-Alive"]) {
+    const res = await client.invokeFunction("echo", { headers: { Connection: connection }, body: "c" });
+    assert.equal(await res.text(), "c");
+  }
+  // None is a signed header, and another HTTP stack may send what fetch does not.
+  const expecting = await signRequest({ method: "POST", url: `${server.url}/x`, headers: { expect: "100-continue", connection: "upgrade" }, body: "x" }, DEMO_CREDENTIALS, { action: "A" });
+  assert.equal(expecting.headers.expect, "100-continue");
+  assert.doesNotMatch(expecting.headers.authorization, /expect|connection/);
+});
+
 test("bad input is rejected before any request is sent", async () => {
   // Counts, and never touches the network: were validation to regress, the call fails here.
   let fetched = 0;
@@ -286,7 +299,7 @@ test("bad input is rejected before any request is sent", async () => {
     // More headers than any server takes: merging them in the wasm is quadratic (100,000 took 21 s).
     ["f", { headers: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`x-h${i}`, "v"])) }, "headers"],
     // The connection's own: Node's fetch threw on each, a NetworkError retried where safe.
-    ["f", { headers: { Connection: "close" } }, "headers"],
+    ["f", { headers: { Connection: "upgrade" } }, "headers"],
     ["f", { headers: [["keep-alive", "timeout=5"]] }, "headers"],
     ["f", { headers: { "transfer-encoding": "chunked" } }, "headers"],
     ["f", { headers: { upgrade: "websocket" } }, "headers"],

@@ -115,7 +115,12 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
   const script = `
     import { FcClient, invokeFunction } from "fc-invoke";
     const sent = [];
-    const own = async (url, init) => (sent.push({ url, redirect: init.redirect }), new Response("ok"));
+    // Answers after 20 ms: the polluted timeoutMs (1 ms) would time every call out.
+    const own = async (url, init) => {
+      sent.push({ url, redirect: init.redirect, body: init.body && new TextDecoder().decode(init.body) });
+      await new Promise((r) => setTimeout(r, 20));
+      return new Response("ok");
+    };
     const credentials = { accessKeyId: "id", accessKeySecret: "secret", securityToken: "token" };
     Object.prototype.endpoint = "http://attacker.example";
     Object.prototype.fetch = async () => { throw new Error("the polluted fetch was called"); };
@@ -127,9 +132,13 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
     await byRegion.invokeFunction("f", { body: "x" });
     await invokeFunction({ accountId: "1234567890123456", region: "cn-hangzhou", credentials, fetch: own, functionName: "f" });
     await byRegion.fetch("https://f-abc.cn-hangzhou.fcapp.run/x");
+    // Options that are class instances keep their getters (but not what the root prototype holds).
+    class CallOptions { get body() { return "from a getter"; } }
+    await byRegion.invokeFunction("f", new CallOptions());
+    const signed = await (await import("fc-invoke")).signRequest(new Request("https://h.example/r?a=1"), credentials, { action: "A" });
     // No fetch of its own: the global one, not the polluted one, reaches the local server.
     const local = await new FcClient({ endpoint: process.env.FC_ENDPOINT, credentials: ${JSON.stringify(DEMO_CREDENTIALS)} }).invokeFunction("echo", { body: "global" });
-    console.log(JSON.stringify({ sent, local: await local.text() }));
+    console.log(JSON.stringify({ sent, local: await local.text(), signedUrl: signed.url }));
   `;
   const out = await new Promise((resolve, reject) =>
     execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, FC_ENDPOINT: server.url } }, (error, stdout, stderr) =>
@@ -137,7 +146,9 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
     ),
   );
   assert.equal(out.local, "global");
-  assert.equal(out.sent.length, 4);
+  assert.equal(out.sent.length, 5);
+  assert.equal(out.sent[4].body, "from a getter");
+  assert.equal(out.signedUrl, "https://h.example/r?a=1", "a Request's url getter is read");
   for (const { url } of out.sent.slice(0, 3)) assert.match(url, /^https:\/\/1234567890123456\.cn-hangzhou\.fc\.aliyuncs\.com\//);
   assert.equal(out.sent[3].url, "https://f-abc.cn-hangzhou.fcapp.run/x");
   assert.equal(out.sent[3].redirect, "manual", "client.fetch still hands redirects back");

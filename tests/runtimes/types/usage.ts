@@ -82,8 +82,13 @@ async function main(): Promise<void> {
   await client.invokeFunction("f", { body: new Date() });
   // @ts-expect-error a Response is not a body
   await client.invokeFunction("f", { body: new Response("x") });
-  // A JSON event with ordinary keys, nested objects included, is.
+  // A JSON event with ordinary keys, nested objects included, is; so are keys named like those
+  // methods, holding data (a JSON Schema's if/then, a step's forEach).
   await client.invokeFunction("f", { body: { id: 1, nested: { then: "later", list: [1] }, when: new Date().toISOString() } });
+  await client.invokeFunction("f", { body: { if: { properties: {} }, then: { required: ["a"] }, forEach: "each item", getTime: 5, arrayBuffer: [1] } });
+  interface Step { then?: string; forEach?: string[] }
+  const step: Step = { then: "next", forEach: ["a"] };
+  await client.invokeFunction("f", { body: step });
   // close() frees the client's wasm memory (older workerd has no FinalizationRegistry).
   const closed: void = client.close();
   // client.fetch is a bound property, usable detached.
