@@ -178,15 +178,6 @@ function read(value, argument, schema) {
   if (value === undefined || value === null) return EMPTY;
   if (typeof value !== "object") throw invalid(argument, "must be an object");
   const fields = { __proto__: null };
-  const take = (name, v) => {
-    if (v === undefined || v === null) return;
-    const type = schema[name];
-    if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
-    // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
-    if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
-    // "any" fields (a body, headers) are bounded where they become the wasm's text, if they do.
-    fields[name] = type === "string" ? bounded(v, name) : v;
-  };
   try {
     const keys = Object.keys(value);
     for (const key of keys) {
@@ -195,16 +186,26 @@ function read(value, argument, schema) {
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
       // A plain object (the usual case, and the quick one): its own fields.
-      for (const name of keys) take(name, value[name]);
+      for (const name of keys) take(fields, argument, schema[name], name, value[name]);
     } else {
       // A class instance, an object made by Object.create, a Request to sign: getters and fields
       // on its prototypes count.
-      for (const name of Object.keys(schema)) take(name, inheritedField(value, name));
+      for (const name of Object.keys(schema)) take(fields, argument, schema[name], name, inheritedField(value, name));
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
   }
   return fields;
+}
+
+/** Sets `fields[name]` to `v`, a field of `type` (read's), unless absent; or throws. */
+function take(fields, argument, type, name, v) {
+  if (v === undefined || v === null) return;
+  if (type !== "any" && typeof v !== type) throw invalid(argument, `\`${name}\` must be ${TYPE_NAMES[type]}`);
+  // The wasm is passed NaN for a number not given: a caller's NaN would pass for that.
+  if (type === "number" && Number.isNaN(v)) throw invalid(argument, `\`${name}\` must be a number, not NaN`);
+  // "any" fields (a body, headers) are bounded where they become the wasm's text, if they do.
+  fields[name] = type === "string" ? bounded(v, name) : v;
 }
 
 /** `value[name]` if `value` or a prototype of it other than its chain's root has it. */
@@ -540,7 +541,9 @@ function withoutPassword(endpoint) {
  * punycode. The wasm checks the rest of the URL.
  */
 function hostAsSent(url, argument) {
-  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:@]*xn--[^/?#:@]*)/i.exec(url ?? "")?.[1];
+  // Most URLs have neither: one quick look spares them the pattern below.
+  if (typeof url !== "string" || !(url.includes("://[") || /xn--/i.test(url))) return url;
+  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:@]*xn--[^/?#:@]*)/i.exec(url)?.[1];
   if (host === undefined) return url;
   const ipv6 = host.startsWith("[");
   let sent;
