@@ -572,6 +572,19 @@ function pathEncoded(url) {
   return url.slice(0, path) + url.slice(path, end).replace(/[|^[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) + url.slice(end);
 }
 
+/** Headers fetch sets itself, which client.fetch leaves out of a Request it is given. */
+const FETCH_SETS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|expect)$/i;
+
+/**
+ * client.fetch's init: a Request given as one (the Workers proxy idiom `fetch(url, request)`)
+ * as a plain init with its fields, which spread would not copy (they are getters), but for its
+ * redirect mode (see requestOptions); anything else as given.
+ */
+function initOf(init) {
+  if (typeof Request === "undefined" || !(init instanceof Request)) return init;
+  return { method: init.method, headers: init.headers, body: init.body, signal: init.signal, ...requestOptions(init) };
+}
+
 /** What fetch takes by default for a Request's own options (runtimes without one leave it undefined). */
 const REQUEST_DEFAULTS = { cache: "default", credentials: "same-origin", integrity: "", keepalive: false, mode: "cors", referrer: "about:client", referrerPolicy: "" };
 
@@ -702,8 +715,11 @@ export class FcClient {
   waitForAsyncTask(functionName, taskId, options) {
     return this.#run((c) => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", WAIT_OPTIONS)];
-      // Its timeoutMs bounds the whole wait: a deadline.
-      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ __proto__: null, deadlineMs: o.timeoutMs }));
+      // Its timeoutMs bounds the whole wait: a deadline, refused under the caller's name for it.
+      const wait = c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ __proto__: null, deadlineMs: o.timeoutMs }));
+      return wait.catch((e) => {
+        throw e?.argument === "deadlineMs" ? invalid("timeoutMs", e.message.replace("invalid deadlineMs: ", "")) : e;
+      });
     });
   }
 
@@ -728,6 +744,7 @@ export class FcClient {
   fetch = async (input, init) => {
     let signed, body, request;
     try {
+      init = initOf(init);
       try {
         const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
         request = new Request(input, streaming ? { duplex: "half", ...init } : init);
@@ -745,7 +762,10 @@ export class FcClient {
       this.#running++;
       try {
         const client = await this.#client();
-        signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(request.headers, true), body, hash, signalOf(request.signal)));
+        // What fetch sets itself is left to it: a proxied Request (workerd's incoming one) carries
+        // host, content-length or transfer-encoding, and connection.
+        const headers = [...request.headers].filter(([name]) => !FETCH_SETS.test(name));
+        signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(headers, true), body, hash, signalOf(request.signal)));
       } finally {
         this.#ended();
       }
@@ -753,7 +773,7 @@ export class FcClient {
       throw toFcError(e);
     }
     const send = this.#options.fetch ?? globalThis.fetch;
-    return send(signed.url, {
+    const options = {
       // The caller's other fields (credentials, cache, keepalive, mode, …) go to fetch as given,
       // from a Request given as input too.
       ...requestOptions(request),
@@ -766,7 +786,11 @@ export class FcClient {
       // Location points: a 3xx comes back as the Response unless the caller asks otherwise.
       // The init's own redirect only: one on a polluted Object.prototype is not the caller's.
       redirect: (init != null && Object.hasOwn(init, "redirect") ? init.redirect : undefined) ?? "manual",
-    });
+    };
+    // A no-cors request goes without its signed headers (and with redirect "manual" not at all):
+    // a service worker's event.request for an <img> or a <script> is one.
+    if (options.mode === "no-cors") options.mode = "cors";
+    return send(signed.url, options);
   };
 
   /** Invokes a function. */

@@ -17,7 +17,7 @@ export interface ProvidedCredentials extends Credentials {
 export type CredentialsProvider = () => ProvidedCredentials | Promise<ProvidedCredentials>;
 
 /**
- * `false`: one attempt; `true` or an object: retries with full jitter, each limit left out taking
+ * `false`: no retries (a clock correction or an STS token refresh still resends once); `true` or an object: retries with full jitter, each limit left out taking
  * its default (maxAttempts 3, from 1 to 20; baseDelayMs 100 and maxDelayMs 5000, with
  * baseDelayMs ≤ maxDelayMs ≤ 600000).
  */
@@ -33,8 +33,9 @@ export interface FcClientOptions {
   region?: string;
   credentials: Credentials | CredentialsProvider;
   /**
-   * Defaults to the runtime's global fetch. It is called with `redirect: "error"` in Node and
+   * Defaults to the runtime's global fetch. API calls call it with `redirect: "error"` in Node and
    * `"manual"` elsewhere: a signed request is never redirected, and a redirect is a NetworkError.
+   * `client.fetch` calls it with `"manual"` unless its init says otherwise.
    */
   fetch?: FetchLike;
   /** The client's retry policy; each call may override it. */
@@ -75,8 +76,9 @@ export interface InvokeOptions {
   /**
    * Extra headers; a `content-type` replaces the default `application/octet-stream`. Refused
    * (InvalidArgument): those the signer sets (`host`, `authorization`, `content-length`, its
-   * `x-acs-*`) and the connection's own, which fetch manages (`keep-alive`, `transfer-encoding`,
-   * `upgrade`, `expect`, and `connection` other than `close` or `keep-alive`).
+   * `x-acs-*`), the `x-fc-*` these options set (`x-fc-invocation-type`, `x-fc-log-type`,
+   * `x-fc-async-task-id`), and the connection's own, which fetch manages (`keep-alive`,
+   * `transfer-encoding`, `upgrade`, `expect`, and `connection` other than `close` or `keep-alive`).
    */
   headers?: HeadersLike;
   /** Aborting rejects at once with `FcError` code `"Aborted"`. */
@@ -190,7 +192,7 @@ export interface WaitForAsyncTaskOptions {
   maxPollIntervalMs?: number;
   /**
    * Give up after this long (ms, at least 1) with code "Timeout": the last poll comes one
-   * pollIntervalMs before it (a longer pause is cut short).
+   * pollIntervalMs before it (a longer pause is cut short), so it gives up up to that much early.
    */
   timeoutMs?: number;
 }
@@ -229,7 +231,9 @@ export declare class FcClient {
    * redirect would carry the signed headers, STS token included, to another URL. `init.signal`
    * also stops a wait for the credentials provider (an FcError `Aborted`); init's other fields
    * (credentials, cache, keepalive, …) are passed on to fetch. The URL is sent as signed: the
-   * query sorted (by name, then value), and `|`, `^`, `[`, `]` in the path percent-encoded.
+   * query sorted (by name, then value), and `|`, `^`, `[`, `]` in the path percent-encoded. A
+   * Request may be the input or the init (a proxy's incoming one: the headers fetch sets itself,
+   * host, content-length, connection…, are left out); mode "no-cors" is sent as "cors".
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };
@@ -307,7 +311,10 @@ export declare class FcError extends Error {
   readonly requestId: string | undefined;
   /** For InvalidArgument: which argument. */
   readonly argument: string | undefined;
-  /** NetworkError and a provider's CredentialsError: the original error (fetch's, the provider's). */
+  /**
+   * The original error: fetch's for a NetworkError, the provider's for a CredentialsError, the
+   * signal's reason for Aborted, what reading the caller's value threw for an InvalidArgument.
+   */
   readonly cause?: unknown;
   toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string };
 }

@@ -47,10 +47,10 @@ pub fn epoch_ms(value: Option<f64>, argument: &'static str) -> Result<Option<u64
     }
 }
 
-/// A whole number from 0 to `max` (`argument` names it in the error).
+/// A whole number from `min` to `max` (`argument` names it in the error).
 #[cfg(feature = "js-api")]
-pub fn whole(value: Option<f64>, argument: &'static str, max: u32) -> Result<Option<u32>, Error> {
-    value.map(|n| whole_in(n, 0, max).map_err(|reason| Error::invalid(argument, reason))).transpose()
+pub fn whole(value: Option<f64>, argument: &'static str, min: u32, max: u32) -> Result<Option<u32>, Error> {
+    value.map(|n| whole_in(n, min, max).map_err(|reason| Error::invalid(argument, reason))).transpose()
 }
 
 /// A whole number from `min` to `max`, or why not.

@@ -198,7 +198,8 @@ impl WasmClient {
                     prefix: prefix.as_deref(),
                     started_time_begin: epoch_ms(started_time_begin, "startedTimeBegin")?,
                     started_time_end: epoch_ms(started_time_end, "startedTimeEnd")?,
-                    limit: whole(limit, "limit", 1_000_000)?,
+                    // FC's range, which the core checks too: a fraction gets the same message.
+                    limit: whole(limit, "limit", 1, 100)?,
                     next_token: next_token.as_deref(),
                     sort_order_by_time: sort_order_by_time.as_deref().map(SortOrder::parse).transpose()?,
                     include_payload,

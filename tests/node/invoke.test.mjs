@@ -358,7 +358,10 @@ test("bad input is rejected before any request is sent", async () => {
   ]) {
     await assert.rejects(c.invokeFunction("echo", options), (e) => e.argument === "options" && reason.test(e.message) || assert.fail(e.message));
   }
-  await assert.rejects(c.listAsyncTasks("echo", { limit: 2.5 }), { code: "InvalidArgument", argument: "limit" });
+  // FC's range in the message, for a fraction too (it said "from 0 to 1000000").
+  for (const limit of [2.5, 0, 101]) {
+    await assert.rejects(c.listAsyncTasks("echo", { limit }), { code: "InvalidArgument", argument: "limit", message: /from 1 to 100$/ });
+  }
   // JSON.stringify gives undefined for this body: nothing to send, not an empty JSON body.
   await assert.rejects(c.invokeFunction("echo", { body: { toJSON: () => undefined } }), { code: "InvalidArgument", argument: "body", message: /no JSON form/ });
   // FcError's fields are optional, null included.

@@ -132,6 +132,10 @@ test("a thousand headers sign; more are refused before the wasm's pairwise merge
   await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { headers: headers(1001) }), { code: "InvalidArgument", argument: "headers" });
 });
 
+test("waitForAsyncTask's own timeoutMs is refused under that name", async () => {
+  await assert.rejects(client.waitForAsyncTask("echo", "t", { timeoutMs: 0 }), (e) => e.code === "InvalidArgument" && e.argument === "timeoutMs" && e.message === "invalid timeoutMs: must be a number of milliseconds from 1 to 2147483647");
+});
+
 test("a failing task ends Failed with its error", async () => {
   await client.invokeFunction("fail", { invocationType: "Async", asyncTaskId: "bad-1" });
   const done = await client.waitForAsyncTask("fail", "bad-1", { pollIntervalMs: 10, timeoutMs: 5000 });
@@ -370,6 +374,33 @@ test("client.fetch: init.signal also stops a wait for the credentials provider; 
   assert.deepEqual(fromRequest, options);
   assert.deepEqual(Object.keys(seen[0]).sort(), [...Object.keys(options), "body", "headers", "method", "redirect", "signal"].sort());
   assert.equal(seen[0].redirect, "manual");
+});
+
+test("client.fetch proxies as fetch does: a Request as init, a Request carrying fetch's own headers, a no-cors mode", async () => {
+  // The Workers proxy idiom, fetch(url, request): a Request's fields are getters, which a spread
+  // does not copy, so a POST went out as a bodiless GET.
+  const incoming = new Request("https://worker.example/api", { method: "POST", body: "proxied", headers: { "content-type": "text/plain", "x-my": "1" } });
+  const asInit = await client.fetch(`${server.url}/http/web-echo/p`, incoming);
+  const echoed = await asInit.json();
+  assert.deepEqual([echoed.method, echoed.bodySha256, echoed.contentType], ["POST", sha256(new TextEncoder().encode("proxied")), "text/plain"]);
+  // workerd's incoming Request carries host, content-length or transfer-encoding, and
+  // connection: fetch sets those itself, so they are left out rather than refused.
+  const carrying = new Request(`${server.url}/http/web-echo/q`, {
+    method: "PUT",
+    body: "x",
+    headers: { host: "worker.example", "content-length": "1", connection: "keep-alive", "transfer-encoding": "chunked", "x-kept": "yes" },
+  });
+  const sent = [];
+  const recording = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async (url, init) => (sent.push(init), fetch(url, init)) });
+  const res = await recording.fetch(carrying);
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(sent[0].headers["x-kept"], "yes");
+  assert.deepEqual(["host", "content-length", "connection", "transfer-encoding"].filter((h) => h in sent[0].headers), []);
+  // A no-cors request (a service worker's for an <img>) would go without its signed headers.
+  await recording.fetch(`${server.url}/http/web-echo/n`, { mode: "no-cors" });
+  assert.equal(sent.at(-1).mode, "cors");
+  // Given explicitly, they are still refused, as for any call.
+  await assert.rejects(client.invokeFunction("echo", { headers: { host: "h" } }), { code: "InvalidArgument", argument: "headers" });
 });
 
 test("client.fetch honours init.signal: an aborted signal sends nothing, an abort cuts a pending request", async () => {
