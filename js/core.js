@@ -208,13 +208,16 @@ function take(fields, argument, type, name, v) {
   fields[name] = type === "string" ? bounded(v, name) : v;
 }
 
-/** `value[name]` if `value` or a prototype of it other than its chain's root has it. */
+/** `value[name]` if `value` or a prototype of it other than an Object.prototype has it. */
 function inheritedField(value, name) {
-  for (let o = value; o !== null && (o === value || Object.getPrototypeOf(o) !== null); o = Object.getPrototypeOf(o)) {
+  for (let o = value; o !== null && !isObjectPrototype(o); o = Object.getPrototypeOf(o)) {
     if (Object.hasOwn(o, name)) return value[name];
   }
   return undefined;
 }
+
+/** This realm's Object.prototype, or another's (an iframe's, a node:vm context's). */
+const isObjectPrototype = (o) => o === Object.prototype || (Object.getPrototypeOf(o) === null && Object.hasOwn(o, "isPrototypeOf"));
 
 const EMPTY = Object.freeze({ __proto__: null });
 
@@ -572,17 +575,34 @@ function pathEncoded(url) {
   return url.slice(0, path) + url.slice(path, end).replace(/[|^[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) + url.slice(end);
 }
 
-/** Headers fetch sets itself, which client.fetch leaves out of a Request it is given. */
-const FETCH_SETS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|expect)$/i;
+/**
+ * Whether client.fetch leaves header `name: value` of a Request it was given out: what fetch
+ * sets itself, which a proxied request (workerd's incoming one) carries: host, content-length,
+ * and the connection's own headers fetch would refuse. Headers the caller writes are checked as
+ * any call's are.
+ */
+const leftToFetch = (name, value) => /^(host|content-length)$/i.test(name) || fetchRefuses(name, value);
+
+/** Whether `value` is a Request, of this realm or not (undici's, an iframe's). */
+const isRequest = (value) => typeof value === "object" && value !== null && Object.prototype.toString.call(value) === "[object Request]";
 
 /**
- * client.fetch's init: a Request given as one (the Workers proxy idiom `fetch(url, request)`)
- * as a plain init with its fields, which spread would not copy (they are getters), but for its
- * redirect mode (see requestOptions); anything else as given.
+ * client.fetch's init as a plain object. An init that is not one (a Request, as in the Workers
+ * proxy idiom `fetch(url, request)`, or a class instance) has its fields read one by one: a
+ * spread copies no getter. A Request's redirect mode is left out, as one given as input (see
+ * requestOptions).
  */
 function initOf(init) {
-  if (typeof Request === "undefined" || !(init instanceof Request)) return init;
-  return { method: init.method, headers: init.headers, body: init.body, signal: init.signal, ...requestOptions(init) };
+  if (typeof init !== "object" || init === null) return init;
+  const proto = Object.getPrototypeOf(init);
+  if (proto === Object.prototype || proto === null) return init;
+  const fields = requestOptions(init);
+  const names = isRequest(init) ? ["method", "headers", "body", "signal", "duplex"] : ["method", "headers", "body", "signal", "duplex", "redirect"];
+  for (const name of names) {
+    const value = inheritedField(init, name);
+    if (value !== undefined) fields[name] = value;
+  }
+  return fields;
 }
 
 /** What fetch takes by default for a Request's own options (runtimes without one leave it undefined). */
@@ -595,8 +615,8 @@ const REQUEST_DEFAULTS = { cache: "default", credentials: "same-origin", integri
  */
 function requestOptions(request) {
   const options = {};
-  for (const name in REQUEST_DEFAULTS) {
-    const value = request[name];
+  for (const name of Object.keys(REQUEST_DEFAULTS)) {
+    const value = inheritedField(request, name);
     if (value !== undefined && value !== REQUEST_DEFAULTS[name]) options[name] = value;
   }
   // A navigation's Request (a service worker's event.request): fetch takes no "navigate" in an
@@ -744,6 +764,8 @@ export class FcClient {
   fetch = async (input, init) => {
     let signed, body, request;
     try {
+      // A Request given as input or init is one being proxied: see leftToFetch.
+      const proxied = isRequest(input) || isRequest(init);
       init = initOf(init);
       try {
         const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
@@ -762,9 +784,7 @@ export class FcClient {
       this.#running++;
       try {
         const client = await this.#client();
-        // What fetch sets itself is left to it: a proxied Request (workerd's incoming one) carries
-        // host, content-length or transfer-encoding, and connection.
-        const headers = [...request.headers].filter(([name]) => !FETCH_SETS.test(name));
+        const headers = proxied ? [...request.headers].filter(([name, value]) => !leftToFetch(name, value)) : request.headers;
         signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(headers, true), body, hash, signalOf(request.signal)));
       } finally {
         this.#ended();

@@ -233,7 +233,7 @@ export declare class FcClient {
    * (credentials, cache, keepalive, …) are passed on to fetch. The URL is sent as signed: the
    * query sorted (by name, then value), and `|`, `^`, `[`, `]` in the path percent-encoded. A
    * Request may be the input or the init (a proxy's incoming one: the headers fetch sets itself,
-   * host, content-length, connection…, are left out); mode "no-cors" is sent as "cors".
+   * host, content-length, transfer-encoding…, are left out of it); mode "no-cors" is sent as "cors".
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };

@@ -277,6 +277,13 @@ test("connection headers fetch sends are sent; signRequest, for any HTTP stack, 
   assert.doesNotMatch(expecting.headers.authorization, /expect|connection/);
 });
 
+test("options made from prototypes keep what those give: defaults under Object.create, a class's getters", async () => {
+  const defaults = Object.assign(Object.create(null), { body: "from the defaults" });
+  assert.equal(await (await client.invokeFunction("echo", Object.create(defaults))).text(), "from the defaults");
+  class Call { get body() { return "from a getter"; } }
+  assert.equal(await (await client.invokeFunction("echo", new Call())).text(), "from a getter");
+});
+
 test("bad input is rejected before any request is sent", async () => {
   // Counts, and never touches the network: were validation to regress, the call fails here.
   let fetched = 0;

@@ -395,7 +395,19 @@ test("client.fetch proxies as fetch does: a Request as init, a Request carrying 
   const res = await recording.fetch(carrying);
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(sent[0].headers["x-kept"], "yes");
-  assert.deepEqual(["host", "content-length", "connection", "transfer-encoding"].filter((h) => h in sent[0].headers), []);
+  assert.deepEqual(["host", "content-length", "transfer-encoding"].filter((h) => h in sent[0].headers), []);
+  assert.equal(sent[0].headers.connection, "keep-alive", "one fetch sends is kept");
+  // Headers the caller writes in a plain init are checked as any call's: sent if fetch sends
+  // them, refused if not, never dropped unseen.
+  await recording.fetch(`${server.url}/http/web-echo/c`, { headers: { connection: "close" } });
+  assert.equal(sent.at(-1).headers.connection, "close");
+  for (const headers of [{ expect: "100-continue" }, { host: "h" }]) {
+    await assert.rejects(recording.fetch(`${server.url}/http/web-echo/c`, { headers }), { code: "InvalidArgument", argument: "headers" });
+  }
+  // A Request of another implementation (the undici package's, another realm's) as the init too.
+  const { Request: OtherRequest } = await import("node:vm").then((vm) => ({ Request: vm.runInNewContext("Request", { Request: class Request { get method() { return "POST"; } get body() { return "other"; } get [Symbol.toStringTag]() { return "Request"; } } }) }));
+  const other = await client.fetch(`${server.url}/http/web-echo/o`, new OtherRequest());
+  assert.deepEqual([(await other.json()).method], ["POST"]);
   // A no-cors request (a service worker's for an <img>) would go without its signed headers.
   await recording.fetch(`${server.url}/http/web-echo/n`, { mode: "no-cors" });
   assert.equal(sent.at(-1).mode, "cors");
