@@ -190,7 +190,7 @@ function read(value, argument, schema) {
     } else {
       // A class instance, an object made by Object.create, a Request to sign: getters and fields
       // on its prototypes count.
-      for (const name of Object.keys(schema)) take(fields, argument, schema[name], name, inheritedField(value, name));
+      for (const name of Object.keys(schema)) take(fields, argument, schema[name], name, fieldOf(value, name));
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
@@ -209,7 +209,7 @@ function take(fields, argument, type, name, v) {
 }
 
 /** `value[name]` if `value` or a prototype of it other than an Object.prototype has it. */
-function inheritedField(value, name) {
+function fieldOf(value, name) {
   for (let o = value; o !== null && !isObjectPrototype(o); o = Object.getPrototypeOf(o)) {
     if (Object.hasOwn(o, name)) return value[name];
   }
@@ -419,7 +419,7 @@ function nameLines(value, argument, valueTypes, accepted, refused, most = Infini
       const [name, v] = p;
       const value = typeof v === "string" ? v : String(v);
       if (LINE_BREAK.test(name) || LINE_BREAK.test(value)) throw invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values");
-      if (refused?.(name, value)) throw invalid(argument, `\`${name}\` is fetch's to set (\`connection\` only as close or keep-alive)`);
+      if (refused?.(name, value)) throw invalid(argument, `\`${name}\` cannot be sent with fetch (\`connection\` only as close or keep-alive)`);
       lines += `${name}\n${value}\n`;
     }
   } catch (e) {
@@ -455,6 +455,13 @@ const HOP_BY_HOP = /^(keep-alive|transfer-encoding|upgrade|expect)$/i;
  */
 const MAX_HEADERS = 1000;
 
+/**
+ * The content type of a string body that signRequest signs (`sending` false): fetch sends one
+ * with this type unless the headers give one, and the official signer signs the content-type a
+ * request has. A body the package sends gets its default from the wasm.
+ */
+const stringType = (body, sending) => (!sending && typeof body === "string" ? "text/plain;charset=UTF-8" : undefined);
+
 /** Headers as the wasm takes them; `sending`: the package sends the request with fetch. */
 const headerLines = (headers, sending) =>
   nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", sending ? fetchRefuses : undefined, MAX_HEADERS);
@@ -466,7 +473,7 @@ const headerLines = (headers, sending) =>
  */
 function prepare(body, headers, sending, givenHash) {
   let lines = headerLines(headers, sending);
-  const finish = ({ bytes, contentType }) => {
+  const finish = ({ bytes, contentType = stringType(body, sending) }) => {
     if (contentType && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\n${contentType}\n`, "body");
     // A hash the caller gave is not computed again.
     const hash = givenHash ?? nativeBodyHash(bytes);
@@ -599,7 +606,7 @@ function initOf(init) {
   const fields = requestOptions(init);
   const names = isRequest(init) ? ["method", "headers", "body", "signal", "duplex"] : ["method", "headers", "body", "signal", "duplex", "redirect"];
   for (const name of names) {
-    const value = inheritedField(init, name);
+    const value = fieldOf(init, name);
     if (value !== undefined) fields[name] = value;
   }
   return fields;
@@ -616,7 +623,7 @@ const REQUEST_DEFAULTS = { cache: "default", credentials: "same-origin", integri
 function requestOptions(request) {
   const options = {};
   for (const name of Object.keys(REQUEST_DEFAULTS)) {
-    const value = inheritedField(request, name);
+    const value = fieldOf(request, name);
     if (value !== undefined && value !== REQUEST_DEFAULTS[name]) options[name] = value;
   }
   // A navigation's Request (a service worker's event.request): fetch takes no "navigate" in an
@@ -764,8 +771,9 @@ export class FcClient {
   fetch = async (input, init) => {
     let signed, body, request;
     try {
-      // A Request given as input or init is one being proxied: see leftToFetch.
-      const proxied = isRequest(input) || isRequest(init);
+      // A Request given as input (with no headers of the caller's init) or as init is one being
+      // proxied: see leftToFetch.
+      const proxied = isRequest(init) || (isRequest(input) && fieldOf(init ?? {}, "headers") === undefined);
       init = initOf(init);
       try {
         const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
@@ -882,10 +890,7 @@ export async function signRequest(request, credentials, options) {
     let prepared = prepare(r.body, r.headers, false, r.payloadHash);
     if (prepared instanceof Promise) prepared = await prepared;
     if (wasmExports === null) await loaded();
-    let { bytes, lines, hash } = prepared;
-    // fetch sends a string body with this content type unless one is given. The official signer
-    // signs the content-type a request has, so this one is signed too, as fetch will send it.
-    if (typeof r.body === "string" && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\ntext/plain;charset=UTF-8\n`, "headers");
+    const { bytes, lines, hash } = prepared;
     const signed = answer(wasmSignRequest(
       r.method, hostAsSent(r.url, "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,

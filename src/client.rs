@@ -1007,8 +1007,8 @@ mod tests {
     fn the_last_poll_before_the_deadline_comes_one_first_interval_before_it() {
         // Intervals 1000, 2000, …; a deadline of 2900 ms; each exchange takes 10 ms here. After the
         // poll answered at 1020 ms the next would come at 3020, too late: it comes at 1900 instead,
-        // one interval before the deadline. It gave up at 1020 ms, though the task ended in time
-        // for a poll at 1900.
+        // one interval before the deadline. (It used to give up at 1020 ms, though the task ended
+        // in time for a poll at 1900.)
         let mut client = client();
         let options = CallOptions { deadline_ms: Some(2_900), ..CallOptions::default() };
         let mut script = Script::new(vec![task("Running"), task("Running"), task("Succeeded")]);

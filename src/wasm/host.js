@@ -482,10 +482,10 @@ class AttemptStop {
 
   dispose() {
     clearTimeout(this.#timer);
-    const stops = this.#caller && waiting.get(this.#caller);
+    const stops = this.#caller && stopsBySignal.get(this.#caller);
     if (stops?.delete(this) && stops.size === 0) {
       this.#caller.removeEventListener("abort", stops.onAbort);
-      waiting.delete(this.#caller);
+      stopsBySignal.delete(this.#caller);
     }
   }
 }
@@ -495,17 +495,17 @@ class AttemptStop {
  * shared by many concurrent calls would otherwise get a listener per call, and Node warns of a
  * leak (MaxListenersExceededWarning) from the eleventh.
  */
-const waiting = new WeakMap();
+const stopsBySignal = new WeakMap();
 
 function callerStops(signal) {
-  let stops = waiting.get(signal);
+  let stops = stopsBySignal.get(signal);
   if (stops === undefined) {
     stops = new Set();
     stops.onAbort = () => {
       for (const stop of stops) stop.stop(STOPPED_BY_CALLER);
     };
     signal.addEventListener("abort", stops.onAbort);
-    waiting.set(signal, stops);
+    stopsBySignal.set(signal, stops);
   }
   return stops;
 }

@@ -126,19 +126,28 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
     Object.prototype.fetch = async () => { throw new Error("the polluted fetch was called"); };
     Object.prototype.redirect = "follow";
     Object.prototype.timeoutMs = 1;
+    Object.prototype.retry = { maxAttempts: 0 }; // refused wherever it is read
     Object.prototype.polluted = 1;
     const byRegion = new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials, fetch: own });
     await byRegion.invokeFunction("f");
     await byRegion.invokeFunction("f", { body: "x" });
     await invokeFunction({ accountId: "1234567890123456", region: "cn-hangzhou", credentials, fetch: own, functionName: "f" });
-    await byRegion.fetch("https://f-abc.cn-hangzhou.fcapp.run/x");
+    // An init of the caller's, read without the polluted redirect ("follow").
+    await byRegion.fetch("https://f-abc.cn-hangzhou.fcapp.run/x", {});
     // Options that are class instances keep their getters (but not what the root prototype holds).
     class CallOptions { get body() { return "from a getter"; } }
     await byRegion.invokeFunction("f", new CallOptions());
     const signed = await (await import("fc-invoke")).signRequest(new Request("https://h.example/r?a=1"), credentials, { action: "A" });
     // No fetch of its own: the global one, not the polluted one, reaches the local server.
     const local = await new FcClient({ endpoint: process.env.FC_ENDPOINT, credentials: ${JSON.stringify(DEMO_CREDENTIALS)} }).invokeFunction("echo", { body: "global" });
-    console.log(JSON.stringify({ sent, local: await local.text(), signedUrl: signed.url }));
+    // A wait whose own timeout is not given is not bounded by the polluted one (1 ms).
+    const tasks = new FcClient({ endpoint: process.env.FC_ENDPOINT, credentials: ${JSON.stringify(DEMO_CREDENTIALS)} });
+    await tasks.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "polluted-1", body: "t" });
+    const task = await tasks.waitForAsyncTask("echo", "polluted-1", { pollIntervalMs: 20 });
+    // Options from another realm, whose Object.prototype is polluted too: its body is none.
+    const foreign = (await import("node:vm")).runInNewContext("Object.prototype.body = 'polluted'; ({ qualifier: 'LATEST' })");
+    const plain = await tasks.invokeFunction("echo", foreign);
+    console.log(JSON.stringify({ sent, local: await local.text(), signedUrl: signed.url, task: task.status, foreignBody: await plain.text() }));
   `;
   const out = await new Promise((resolve, reject) =>
     execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, FC_ENDPOINT: server.url } }, (error, stdout, stderr) =>
@@ -149,6 +158,8 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
   assert.equal(out.sent.length, 5);
   assert.equal(out.sent[4].body, "from a getter");
   assert.equal(out.signedUrl, "https://h.example/r?a=1", "a Request's url getter is read");
+  assert.equal(out.task, "Succeeded");
+  assert.equal(out.foreignBody, "", "another realm's Object.prototype gives nothing either");
   for (const { url } of out.sent.slice(0, 3)) assert.match(url, /^https:\/\/1234567890123456\.cn-hangzhou\.fc\.aliyuncs\.com\//);
   assert.equal(out.sent[3].url, "https://f-abc.cn-hangzhou.fcapp.run/x");
   assert.equal(out.sent[3].redirect, "manual", "client.fetch still hands redirects back");

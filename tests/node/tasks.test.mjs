@@ -403,8 +403,11 @@ test("client.fetch proxies as fetch does: a Request as init, a Request carrying 
   assert.equal(sent.at(-1).headers.connection, "close");
   for (const headers of [{ expect: "100-continue" }, { host: "h" }]) {
     await assert.rejects(recording.fetch(`${server.url}/http/web-echo/c`, { headers }), { code: "InvalidArgument", argument: "headers" });
+    // With a Request as the input too: the init's headers are the caller's.
+    await assert.rejects(recording.fetch(new Request(`${server.url}/http/web-echo/c`), { headers }), { code: "InvalidArgument", argument: "headers" });
   }
-  // A Request of another implementation (the undici package's, another realm's) as the init too.
+  // An init with a Request's shape that is not this realm's Request (the undici package's, an
+  // iframe's): its fields are getters too.
   const { Request: OtherRequest } = await import("node:vm").then((vm) => ({ Request: vm.runInNewContext("Request", { Request: class Request { get method() { return "POST"; } get body() { return "other"; } get [Symbol.toStringTag]() { return "Request"; } } }) }));
   const other = await client.fetch(`${server.url}/http/web-echo/o`, new OtherRequest());
   assert.deepEqual([(await other.json()).method], ["POST"]);
