@@ -570,11 +570,12 @@ function hostAsSent(url, argument) {
 }
 
 /**
- * A Request's URL with the characters the URL parser leaves raw in a path (`|`, `^`, `[`, `]`)
- * percent-encoded: the signature is of an RFC 3986 path, and encoded they name the same resource.
+ * A URL (a Request's, one to sign) with the characters the URL parser leaves raw in a path (`|`,
+ * `^`, `[`, `]`) percent-encoded: the signature is of an RFC 3986 path, and encoded they name
+ * the same resource. Other characters a path may not hold the wasm refuses.
  */
 function pathEncoded(url) {
-  if (!/[|^[\]]/.test(url)) return url;
+  if (typeof url !== "string" || !/[|^[\]]/.test(url)) return url;
   const path = url.indexOf("/", url.indexOf("://") + 3);
   if (path < 0) return url;
   const length = url.slice(path).search(/[?#]/);
@@ -892,7 +893,7 @@ export async function signRequest(request, credentials, options) {
     if (wasmExports === null) await loaded();
     const { bytes, lines, hash } = prepared;
     const signed = answer(wasmSignRequest(
-      r.method, hostAsSent(r.url, "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
+      r.method, hostAsSent(pathEncoded(r.url), "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,
     ));
     return signedOf(signed);

@@ -277,7 +277,7 @@ export interface SignOptions {
 
 export interface SignedRequest {
   method: string;
-  /** The URL to send, exactly: the path as given, the query in canonical form. */
+  /** The URL to send, exactly: the path as given (but `|`, `^`, `[`, `]` percent-encoded), the query in canonical form. */
   url: string;
   /** Lower-case names, `authorization` included; `host` is signed but left to fetch. */
   headers: Record<string, string>;

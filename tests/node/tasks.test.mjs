@@ -277,6 +277,10 @@ test("client.fetch reaches a signed HTTP trigger with GET and POST and returns t
   assert.equal((await text.json()).contentType, "text/plain;charset=UTF-8");
   assert.equal(server.triggerCalls.length, 4);
 
+  // signRequest returns them encoded too, for the caller to send (it refused them).
+  const signedRaw = await signRequest({ url: `${server.url}/http/web-echo/a|b^c[d]?k=2&k=1` }, DEMO_CREDENTIALS, { action: "A" });
+  assert.equal(signedRaw.url, `${server.url}/http/web-echo/a%7Cb%5Ec%5Bd%5D?k=1&k=2`);
+  assert.equal((await fetch(signedRaw.url, { headers: signedRaw.headers })).status, 200);
   // What fetch accepts and leaves raw in a path (| ^ [ ]) is sent encoded, as the signature needs
   // it; a repeated query key goes in the signature's order (sorted by value).
   const raw = await client.fetch(`${server.url}/http/web-echo/a|b^c[d]?k=2&k=1#frag`);
@@ -289,7 +293,7 @@ test("client.fetch reaches a signed HTTP trigger with GET and POST and returns t
   // A Request object works too, and a detached reference to client.fetch.
   const detached = client.fetch;
   const viaRequest = await detached(new Request(`${server.url}/http/web-echo/r`, { method: "DELETE" }));
-  assert.equal(server.triggerCalls.length, 6);
+  assert.equal(server.triggerCalls.length, 7);
   assert.equal((await viaRequest.json()).method, "DELETE");
 });
 
