@@ -137,12 +137,17 @@ function accepts(getter, value) {
 /**
  * A copy of a caller's options object (undefined and null: empty), or `fallback`; else
  * `InvalidArgument`, so that a string does not become "unknown option `0`" and a throwing getter
- * is the caller's error, not ours.
+ * is the caller's error, not ours. Its own fields, and of `keys` those its prototypes give (a
+ * class's getters, defaults under Object.create; not an Object.prototype's, see read).
  */
-function readable(value, argument, fallback) {
+function readable(value, argument, fallback, keys = []) {
   if (value === undefined || value === null) return { __proto__: null };
   try {
-    if (typeof value === "object" && !Array.isArray(value)) return { __proto__: null, ...value };
+    if (typeof value === "object" && !Array.isArray(value)) {
+      const copy = { __proto__: null, ...value };
+      for (const key of keys) if (!(key in copy) && fieldOf(value, key) !== undefined) copy[key] = value[key];
+      return copy;
+    }
   } catch (e) {
     if (fallback !== undefined) return fallback;
     throw unreadable(argument, "could not be read", e);
@@ -668,7 +673,7 @@ export class FcClient {
   constructor(options = {}) {
     // Kept whole: the first call reports unknown keys (a typo such as `credentails`). What is not
     // a plain readable object is kept as given, for that call to refuse.
-    this.#options = readable(options, "options", options);
+    this.#options = readable(options, "options", options, Object.keys(CLIENT_OPTIONS));
   }
 
   async #client() {
@@ -862,7 +867,8 @@ export class FcClient {
 export async function invokeFunction(request) {
   let endpoint, accountId, region, credentials, fetch, functionName, options;
   try {
-    ({ endpoint, accountId, region, credentials, fetch, functionName, ...options } = readable(request, "options"));
+    const keys = [...Object.keys(CLIENT_OPTIONS), "functionName", ...Object.keys(INVOKE_OPTIONS)];
+    ({ endpoint, accountId, region, credentials, fetch, functionName, ...options } = readable(request, "options", undefined, keys));
   } catch (e) {
     throw toFcError(e);
   }

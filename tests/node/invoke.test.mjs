@@ -282,6 +282,13 @@ test("options made from prototypes keep what those give: defaults under Object.c
   assert.equal(await (await client.invokeFunction("echo", Object.create(defaults))).text(), "from the defaults");
   class Call { get body() { return "from a getter"; } }
   assert.equal(await (await client.invokeFunction("echo", new Call())).text(), "from a getter");
+  // The client's options too, and the one-shot's.
+  class Config { get endpoint() { return server.url; } get credentials() { return DEMO_CREDENTIALS; } }
+  assert.equal(await (await new FcClient(new Config()).invokeFunction("echo", { body: "a class" })).text(), "a class");
+  const shared = Object.create({ endpoint: server.url, credentials: DEMO_CREDENTIALS });
+  assert.equal(await (await new FcClient(shared).invokeFunction("echo", { body: "defaults" })).text(), "defaults");
+  const oneShot = Object.assign(Object.create({ endpoint: server.url, credentials: DEMO_CREDENTIALS, functionName: "echo" }), { body: "one shot" });
+  assert.equal(await (await invokeFunction(oneShot)).text(), "one shot");
 });
 
 test("bad input is rejected before any request is sent", async () => {
