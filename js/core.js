@@ -145,7 +145,12 @@ function readable(value, argument, fallback, keys = []) {
   try {
     if (typeof value === "object" && !Array.isArray(value)) {
       const copy = { __proto__: null, ...value };
-      for (const key of keys) if (!(key in copy) && fieldOf(value, key) !== undefined) copy[key] = value[key];
+      for (const key of keys) {
+        if (key in copy) continue;
+        const v = fieldOf(value, key);
+        // A method of the object's class (a `credentials()` provider, a `fetch`) keeps its object.
+        if (v !== undefined) copy[key] = typeof v === "function" ? v.bind(value) : v;
+      }
       return copy;
     }
   } catch (e) {
@@ -188,7 +193,7 @@ function read(value, argument, schema) {
     for (const key of keys) {
       if (!Object.hasOwn(schema, key)) throw invalid(argument, `unknown option \`${key}\`; expected one of ${Object.keys(schema).join(", ")}`);
     }
-    const proto = Object.getPrototypeOf(value);
+    const proto = prototypeOf(value);
     if (proto === Object.prototype || proto === null) {
       // A plain object (the usual case, and the quick one): its own fields.
       for (const name of keys) take(fields, argument, schema[name], name, value[name]);
@@ -213,16 +218,29 @@ function take(fields, argument, type, name, v) {
   fields[name] = type === "string" ? bounded(v, name) : v;
 }
 
-/** `value[name]` if `value` or a prototype of it other than an Object.prototype has it. */
+/**
+ * `value[name]` if `value` or a prototype of it other than an Object.prototype has it (its own
+ * only, for a Proxy whose prototype cannot be read).
+ */
 function fieldOf(value, name) {
-  for (let o = value; o !== null && !isObjectPrototype(o); o = Object.getPrototypeOf(o)) {
+  if (Object.hasOwn(value, name)) return value[name];
+  for (let o = prototypeOf(value); o !== null && !isObjectPrototype(o); o = prototypeOf(o)) {
     if (Object.hasOwn(o, name)) return value[name];
   }
   return undefined;
 }
 
+/** Object.getPrototypeOf, or null where a Proxy's trap throws. */
+function prototypeOf(value) {
+  try {
+    return Object.getPrototypeOf(value);
+  } catch {
+    return null;
+  }
+}
+
 /** This realm's Object.prototype, or another's (an iframe's, a node:vm context's). */
-const isObjectPrototype = (o) => o === Object.prototype || (Object.getPrototypeOf(o) === null && Object.hasOwn(o, "isPrototypeOf"));
+const isObjectPrototype = (o) => o === Object.prototype || (prototypeOf(o) === null && Object.hasOwn(o, "isPrototypeOf"));
 
 const EMPTY = Object.freeze({ __proto__: null });
 
@@ -478,8 +496,10 @@ const headerLines = (headers, sending) =>
  */
 function prepare(body, headers, sending, givenHash) {
   let lines = headerLines(headers, sending);
-  const finish = ({ bytes, contentType = stringType(body, sending) }) => {
-    if (contentType && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\n${contentType}\n`, "body");
+  const finish = ({ bytes, contentType }) => {
+    // The body's own type (JSON, a Blob's) counts against the body, a string's default against the headers.
+    const type = contentType ?? stringType(body, sending);
+    if (type && !hasName(lines, "content-type")) lines = bounded(`${lines ?? ""}content-type\n${type}\n`, contentType ? "body" : "headers");
     // A hash the caller gave is not computed again.
     const hash = givenHash ?? nativeBodyHash(bytes);
     return hash instanceof Promise ? hash.then((h) => ({ bytes, hash: h, lines })) : { bytes, hash, lines };
@@ -544,7 +564,8 @@ function withoutPassword(endpoint) {
     url.username = url.password = "";
     return url.href;
   } catch {
-    return endpoint;
+    // Not a URL the runtime parses (the first call refuses it): its user:password still goes.
+    return typeof endpoint === "string" ? endpoint.replace(/\/\/[^/?#]*@/, "//") : endpoint;
   }
 }
 
@@ -589,10 +610,10 @@ function pathEncoded(url) {
 }
 
 /**
- * Whether client.fetch leaves header `name: value` of a Request it was given out: what fetch
- * sets itself, which a proxied request (workerd's incoming one) carries: host, content-length,
- * and the connection's own headers fetch would refuse. Headers the caller writes are checked as
- * any call's are.
+ * Whether client.fetch leaves header `name: value` out: what fetch sets itself (host,
+ * content-length) or refuses (see fetchRefuses), as browsers' fetch leaves out the headers it
+ * forbids. A proxied request (workerd's incoming one, or a copy of its headers edited as an init's)
+ * carries them.
  */
 const leftToFetch = (name, value) => /^(host|content-length)$/i.test(name) || fetchRefuses(name, value);
 
@@ -777,9 +798,6 @@ export class FcClient {
   fetch = async (input, init) => {
     let signed, body, request;
     try {
-      // A Request given as input (with no headers of the caller's init) or as init is one being
-      // proxied: see leftToFetch.
-      const proxied = isRequest(init) || (isRequest(input) && fieldOf(init ?? {}, "headers") === undefined);
       init = initOf(init);
       try {
         const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
@@ -798,7 +816,7 @@ export class FcClient {
       this.#running++;
       try {
         const client = await this.#client();
-        const headers = proxied ? [...request.headers].filter(([name, value]) => !leftToFetch(name, value)) : request.headers;
+        const headers = [...request.headers].filter(([name, value]) => !leftToFetch(name, value));
         signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(headers, true), body, hash, signalOf(request.signal)));
       } finally {
         this.#ended();

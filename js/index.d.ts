@@ -232,8 +232,9 @@ export declare class FcClient {
    * also stops a wait for the credentials provider (an FcError `Aborted`); init's other fields
    * (credentials, cache, keepalive, …) are passed on to fetch. The URL is sent as signed: the
    * query sorted (by name, then value), and `|`, `^`, `[`, `]` in the path percent-encoded. A
-   * Request may be the input or the init (a proxy's incoming one: the headers fetch sets itself,
-   * host, content-length, transfer-encoding…, are left out of it); mode "no-cors" is sent as "cors".
+   * Request may be the input or the init (a proxy's incoming one). The headers fetch sets itself
+   * or refuses (host, content-length, transfer-encoding, expect…) are left out, as browsers'
+   * fetch leaves out those it forbids; mode "no-cors" is sent as "cors".
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };

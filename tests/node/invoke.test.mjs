@@ -289,6 +289,22 @@ test("options made from prototypes keep what those give: defaults under Object.c
   assert.equal(await (await new FcClient(shared).invokeFunction("echo", { body: "defaults" })).text(), "defaults");
   const oneShot = Object.assign(Object.create({ endpoint: server.url, credentials: DEMO_CREDENTIALS, functionName: "echo" }), { body: "one shot" });
   assert.equal(await (await invokeFunction(oneShot)).text(), "one shot");
+  // A class's methods keep their object; a getter is read once.
+  let endpointReads = 0;
+  class Methods {
+    #credentials = DEMO_CREDENTIALS;
+    #sent = 0;
+    get endpoint() { endpointReads++; return server.url; }
+    credentials() { return this.#credentials; }
+    fetch(url, init) { this.#sent++; return fetch(url, init); }
+    get sent() { return this.#sent; }
+  }
+  const methods = new Methods();
+  assert.equal(await (await new FcClient(methods).invokeFunction("echo", { body: "bound" })).text(), "bound");
+  assert.deepEqual([methods.sent, endpointReads], [1, 1]);
+  // A Proxy whose prototype cannot be read: its own fields, as before.
+  const opaque = new Proxy({ endpoint: server.url, credentials: DEMO_CREDENTIALS }, { getPrototypeOf() { throw new Error("no prototype"); } });
+  assert.equal(await (await new FcClient(opaque).invokeFunction("echo", new Proxy({ body: "opaque" }, { getPrototypeOf() { throw new Error("no"); } }))).text(), "opaque");
 });
 
 test("bad input is rejected before any request is sent", async () => {
@@ -618,6 +634,8 @@ test("text too long for the wasm's memory, a fake Date and a body stream that fa
   await assert.rejects(client.getAsyncTask(long, "t"), { code: "InvalidArgument", argument: "functionName" });
   await assert.rejects(client.fetch(`${server.url}/${long}`), { code: "InvalidArgument", argument: "input" });
   await assert.rejects(sign({ body: new Blob(["x"], { type: `text/${long}` }) }), { code: "InvalidArgument", argument: "body" });
+  // Headers just under the bound, which a string body's default content type takes over it.
+  await assert.rejects(sign({ method: "POST", body: "x", headers: { "x-a": "a".repeat(2 ** 20 - 30) } }), { code: "InvalidArgument", argument: "headers" });
   // A body is bytes, not text the wasm holds: a long string body goes.
   assert.equal((await (await client.invokeFunction("echo", { body: long + long })).body).length, 2 * long.length);
   // Just under the bound still goes through the wasm (and is refused by its own rules).

@@ -92,10 +92,13 @@ test("every error path and the client are free of secrets, and nothing is logged
   for (const [where, text] of [["JSON", JSON.stringify(c)], ["String", String(c)], ["inspect", inspect(c, { showHidden: true, depth: 8 })]]) {
     assertClean(text, `client ${where}`);
   }
-  // A password in the endpoint (refused by the first call) is not shown either.
-  const withPassword = new FcClient({ endpoint: "http://user:Hunter2Pass@127.0.0.1:9/", credentials: DEMO_CREDENTIALS });
-  for (const text of [JSON.stringify(withPassword), inspect(withPassword)]) {
-    assert.ok(!text.includes("Hunter2Pass") && text.includes("127.0.0.1:9"), text);
+  // A password in the endpoint (refused by the first call) is not shown either, also in an
+  // endpoint the runtime cannot parse.
+  for (const endpoint of ["http://user:Hunter2Pass@127.0.0.1:9/", "https://user:Hunter2Pass@bad host 127.0.0.1:9/"]) {
+    const withPassword = new FcClient({ endpoint, credentials: DEMO_CREDENTIALS });
+    for (const text of [JSON.stringify(withPassword), inspect(withPassword)]) {
+      assert.ok(!text.includes("Hunter2Pass") && text.includes("127.0.0.1:9"), text);
+    }
   }
   // Nor in the error of a client.fetch of such a URL, which quotes fetch's own message; a
   // password may hold '@' or a space.
