@@ -813,14 +813,9 @@ export class FcClient {
         throw unreadable("body", "could not be read", e);
       }
       const hash = await nativeBodyHash(body);
-      this.#running++;
-      try {
-        const client = await this.#client();
-        const headers = [...request.headers].filter(([name, value]) => !leftToFetch(name, value));
-        signed = signedOf(await client.signTrigger(request.method, pathEncoded(request.url), headerLines(headers, true), body, hash, signalOf(request.signal)));
-      } finally {
-        this.#ended();
-      }
+      // What fetch refuses is left out here, as browsers' fetch does, so headerLines need not refuse it.
+      const headers = [...request.headers].filter(([name, value]) => !leftToFetch(name, value));
+      signed = signedOf(await this.#run((client) => client.signTrigger(request.method, pathEncoded(request.url), headerLines(headers), body, hash, signalOf(request.signal))));
     } catch (e) {
       throw toFcError(e);
     }
