@@ -459,12 +459,14 @@ class AttemptStop {
   #controller = new AbortController();
   #timer;
   #caller;
+  /** The set of stops waiting on the caller's signal, this one among them. */
+  #stops;
   stopped = 0;
 
   constructor(timeoutMs, signal) {
     if (signal !== undefined) {
       this.#caller = signal;
-      callerStops(signal).add(this);
+      this.#stops = callerStops(signal).add(this);
     }
     if (timeoutMs !== undefined) this.#timer = setTimeout(() => this.stop(STOPPED_BY_TIMER), timeoutMs);
   }
@@ -482,7 +484,7 @@ class AttemptStop {
 
   dispose() {
     clearTimeout(this.#timer);
-    const stops = this.#caller && stopsBySignal.get(this.#caller);
+    const stops = this.#stops;
     if (stops?.delete(this) && stops.size === 0) {
       this.#caller.removeEventListener("abort", stops.onAbort);
       stopsBySignal.delete(this.#caller);
