@@ -171,14 +171,15 @@ pub enum Next {
 
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
+    /// When the call began.
+    started_ms: f64,
     at_ms: f64,
-    total_ms: u64,
 }
 
 impl Deadline {
-    /// The time spent since the call began, for a [`Error::Timeout`] that comes before the limit.
+    /// The time spent since the call began, for a [`Error::Timeout`] (which may come before the limit).
     fn spent_ms(&self, now_ms: f64) -> u64 {
-        (now_ms - self.at_ms + self.total_ms as f64).max(0.0) as u64
+        (now_ms - self.started_ms).max(0.0) as u64
     }
 }
 
@@ -253,7 +254,7 @@ impl Call {
             task_id_dedup: false,
             poll: None,
             timeout_ms: options.timeout_ms,
-            deadline: options.deadline_ms.map(|ms| Deadline { at_ms: now_ms + ms as f64, total_ms: ms }),
+            deadline: options.deadline_ms.map(|ms| Deadline { started_ms: now_ms, at_ms: now_ms + ms as f64 }),
             attempts: Attempts::default(),
             force_refresh: false,
             may_be_queued: false,
