@@ -215,6 +215,10 @@ export interface RequestOptions extends CallOptions {
 
 export declare class FcClient {
   constructor(options: FcClientOptions);
+  /**
+   * `functionName`: a letter or `_`, then letters, digits, `_`, `-` (at most 64), or
+   * `service$function` for a function made under FC 2.0.
+   */
   invokeFunction(functionName: string, options?: InvokeOptions): Promise<InvokeResponse>;
   getAsyncTask(functionName: string, taskId: string, options?: TaskOptions): Promise<AsyncTask>;
   stopAsyncTask(functionName: string, taskId: string, options?: TaskOptions): Promise<void>;

@@ -13,13 +13,19 @@ fn is_fc_identifier(s: &str, max: usize, first_may_be_digit: bool) -> bool {
 }
 
 /// A function name: starts with a letter or `_`; letters, digits, `_`, `-`; at most 64 characters.
+/// Or `service$function`, the name FC 3.0 gives a function made under FC 2.0: a service name (at
+/// most 128 characters) and a function name, each by those rules.
 pub fn validate_function_name(name: &str) -> Result<(), Error> {
-    if is_fc_identifier(name, 64, false) {
+    let valid = match name.split_once('$') {
+        Some((service, function)) => is_fc_identifier(service, 128, false) && is_fc_identifier(function, 64, false),
+        None => is_fc_identifier(name, 64, false),
+    };
+    if valid {
         Ok(())
     } else {
         Err(Error::invalid(
             "functionName",
-            "must start with a letter or '_' and hold only letters, digits, '_' and '-' (at most 64 characters)",
+            "must start with a letter or '_' and hold only letters, digits, '_' and '-' (at most 64 characters), or an FC 2.0 service$function",
         ))
     }
 }
@@ -65,10 +71,32 @@ mod tests {
 
     #[test]
     fn function_names() {
-        for ok in ["a", "_x", "my-func_2", &"a".repeat(64)] {
+        let service_128 = format!("{}$f", "s".repeat(128));
+        for ok in ["a", "_x", "my-func_2", &"a".repeat(64), "my-service$my-func", "_s$_f", &service_128] {
             assert!(validate_function_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1abc", "-a", "a b", "a/b", "a.b", "函数", &"a".repeat(65)] {
+        let service_129 = format!("{}$f", "s".repeat(129));
+        let function_65 = format!("s${}", "f".repeat(65));
+        for bad in [
+            "",
+            "1abc",
+            "-a",
+            "a b",
+            "a/b",
+            "a.b",
+            "函数",
+            &"a".repeat(65),
+            "$f",
+            "s$",
+            "s$$f",
+            "s$f$g",
+            "1s$f",
+            "s$1f",
+            "s$-f",
+            "s$f/g",
+            &service_129,
+            &function_65,
+        ] {
             assert!(validate_function_name(bad).is_err(), "{bad}");
         }
     }

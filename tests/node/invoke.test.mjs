@@ -122,6 +122,16 @@ test("options: qualifier, log tail, extra headers (Headers, pairs, object)", asy
   }
 });
 
+test("a function made under FC 2.0 is named service$function, as FC 3.0 names it; other uses of $ are refused", async () => {
+  server.setFunction("my-service$my-func", async (event) => `legacy ${event}`);
+  const res = await client.invokeFunction("my-service$my-func", { body: "call" });
+  assert.equal(await res.text(), "legacy call");
+  assert.equal(server.invocations.at(-1).functionName, "my-service$my-func");
+  for (const bad of ["$f", "s$", "s$f$g", "1s$f", "s$-f"]) {
+    await assert.rejects(client.invokeFunction(bad), (e) => e instanceof FcError && e.code === "InvalidArgument" && e.argument === "functionName", bad);
+  }
+});
+
 test("Async invocations, with and without a task id", async () => {
   const withId = await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "video_01-a", body: "x" });
   assert.equal(withId.status, 202);

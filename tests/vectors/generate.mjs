@@ -245,14 +245,17 @@ async function officialClientCases() {
     return connect.call(this, { ...options, port: Number(options.port) === port ? actualPort : options.port }, callback);
   };
   const cases = [];
-  for (let i = 0; i < 40; i++) {
+  // The last two name an FC 2.0 function as FC 3.0 does, service$function; appended, so the
+  // random draws of the others stay as they were.
+  for (let i = 0; i < 42; i++) {
     const sts = i % 3 === 0;
     const creds = {
       accessKeyId: "LTAI" + fromPool(LOWER, 10, 20),
       accessKeySecret: fromPool(UNRESERVED, 20, 30),
       securityToken: sts ? "STS." + fromPool(UNRESERVED + "+/=", 50, 300) : undefined,
     };
-    const functionName = pick(["a", "_x"]) + fromPool(UNRESERVED.replace(/[.~]/g, ""), 0, 40);
+    const identifier = () => pick(["a", "_x"]) + fromPool(UNRESERVED.replace(/[.~]/g, ""), 0, 40);
+    const functionName = i < 40 ? identifier() : `${identifier()}$${identifier()}`;
     const qualifier = chance(0.5) ? pick(["LATEST", "1", "prod", "blue_green-2"]) : undefined;
     const invocationType = chance(0.6) ? pick(["Sync", "Async"]) : undefined;
     const logType = chance(0.5) ? pick(["None", "Tail"]) : undefined;
