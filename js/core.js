@@ -45,7 +45,7 @@ export function diagnostics() {
 /** Every error this package throws or rejects with. */
 export class FcError extends Error {
   constructor(code, message, fields) {
-    const { status, requestId, argument, cause } = fields ?? {};
+    const { status, requestId, argument, cause, data } = fields ?? {};
     super(message, cause === undefined ? undefined : { cause });
     this.name = "FcError";
     /** A client code (InvalidArgument, CredentialsError, NetworkError, Timeout, Aborted, InitError, InternalError) or the service's Code. */
@@ -53,11 +53,13 @@ export class FcError extends Error {
     this.status = status;
     this.requestId = requestId;
     this.argument = argument;
+    /** The service's error answer as JSON, when it was JSON. */
+    this.data = data;
   }
 
   toJSON() {
-    const { name, code, message, status, requestId, argument } = this;
-    return { name, code, message, status, requestId, argument };
+    const { name, code, message, status, requestId, argument, data } = this;
+    return { name, code, message, status, requestId, argument, data };
   }
 }
 

@@ -308,7 +308,7 @@ export type FcErrorCode =
  * sent). FC's own codes come with `status`, among them its 400 "InvalidArgument".
  */
 export declare class FcError extends Error {
-  constructor(code: FcErrorCode, message: string, options?: { status?: number; requestId?: string; argument?: string; cause?: unknown });
+  constructor(code: FcErrorCode, message: string, options?: { status?: number; requestId?: string; argument?: string; cause?: unknown; data?: { [key: string]: unknown } });
   readonly name: "FcError";
   readonly code: FcErrorCode;
   /** HTTP status, for errors the service answered. */
@@ -317,11 +317,16 @@ export declare class FcError extends Error {
   /** For InvalidArgument: which argument. */
   readonly argument: string | undefined;
   /**
+   * For errors the service answered in JSON: that document as sent, with what it holds beyond
+   * Code, Message and RequestId (RAM's AccessDeniedDetail, for one).
+   */
+  readonly data: { [key: string]: unknown } | undefined;
+  /**
    * The original error: fetch's for a NetworkError, the provider's for a CredentialsError, the
    * signal's reason for Aborted, what reading the caller's value threw for an InvalidArgument.
    */
   readonly cause?: unknown;
-  toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string };
+  toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string; data?: { [key: string]: unknown } };
 }
 
 /** For monitoring and leak tests: the WebAssembly memory size in bytes (0 before the first call). */

@@ -67,6 +67,9 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
           const readJson = ok ? kind === JSON_DOCUMENT : answer.body.length <= 1 << 20;
           answer.json = readJson ? parseJson(answer.body) : undefined;
           step = port.answered(id, answer.status, answer.lines, answer.json, Date.now(), Math.random());
+          // The service's error document, all of it: FC and RAM put more in it than Code and
+          // Message (AccessDeniedDetail, to decode why a policy refused).
+          if (typeof step !== "string" && answer.json !== undefined && !Array.isArray(answer.json)) step.data = answer.json;
           break;
         }
         case "C": {

@@ -274,6 +274,31 @@ test("service errors become FcError with code, status and requestId", async () =
   await assert.rejects(unknown.invokeFunction("echo"), { code: "InvalidAccessKeyID", status: 403 });
 });
 
+test("a service error keeps FC's whole JSON answer as e.data (RAM's AccessDeniedDetail, say); other answers give none", async () => {
+  const denied = {
+    Code: "AccessDenied",
+    Message: "the caller is not authorized to perform 'fc:InvokeFunction'",
+    RequestId: "req-403",
+    AccessDeniedDetail: { AuthAction: "fc:InvokeFunction", NoPermissionType: "ImplicitDeny", EncodedDiagnosticMessage: "AQEAAAAAZBgx" },
+  };
+  const answering = (status, body, type = "application/json") => async () => new Response(body, { status, headers: { "content-type": type, "x-fc-request-id": "req" } });
+  const call = (fetch) => invokeFunction({ endpoint: server.url, credentials: DEMO_CREDENTIALS, functionName: "echo", fetch, retry: false });
+  await assert.rejects(call(answering(403, JSON.stringify(denied))), (e) => {
+    assert.equal(e.code, "AccessDenied");
+    assert.deepEqual(e.data, denied);
+    assert.deepEqual(JSON.parse(JSON.stringify(e)).data, denied);
+    return true;
+  });
+  // FC's own error shape is kept as sent too.
+  const fcShape = { errorCode: "FunctionNotFound", errorMessage: "no such function", extra: [1] };
+  await assert.rejects(call(answering(404, JSON.stringify(fcShape))), (e) => e.code === "FunctionNotFound" && assert.deepEqual(e.data, fcShape) === undefined);
+  for (const [body, type] of [["<html>bad gateway</html>", "text/html"], ['["not", "a document"]', "application/json"], ["", "application/json"]]) {
+    await assert.rejects(call(answering(502, body, type)), (e) => e.code === "ServiceError" && e.data === undefined && !("data" in JSON.parse(JSON.stringify(e))), body);
+  }
+  // Errors with no answer have none.
+  await assert.rejects(client.invokeFunction("1bad"), (e) => e.code === "InvalidArgument" && e.data === undefined);
+});
+
 test("connection headers fetch sends are sent; signRequest, for any HTTP stack, signs with any", async () => {
   // Node's and Deno's fetch send `connection: close` or `keep-alive` (a proxy's Request carries
   // one); other connection headers are refused (see the next test).
