@@ -3,8 +3,8 @@
 // The browser never sees an AccessKey: it asks this app's own backend for short-lived STS
 // credentials (GET /api/sts → { accessKeyId, accessKeySecret, securityToken, expiration }), and
 // fc-invoke signs each request with them. Where to send requests comes from the backend too
-// (GET /api/config → { accountId, region } or { endpoint }), or from `?endpoint=` in the page URL
-// (handy against a local FC server).
+// (GET /api/config → { accountId, region } or { endpoint }), never from the page's URL: a link
+// naming another endpoint would send the user's STS token and input there.
 
 import { FcClient, FcError } from "fc-invoke";
 
@@ -17,8 +17,6 @@ async function getJson(path) {
 }
 
 async function target() {
-  const endpoint = new URLSearchParams(location.search).get("endpoint");
-  if (endpoint) return { endpoint };
   const config = await getJson("/api/config");
   return config.endpoint ? { endpoint: config.endpoint } : { accountId: config.accountId, region: config.region };
 }

@@ -26,6 +26,16 @@ let outdir;
 let mf;
 let sts;
 
+const INVOKE_TOKEN = "test-invoke-token";
+const GUARD = { INVOKE_TOKEN, FC_FUNCTIONS: "echo, json,fail,slow,no-such-function" };
+
+/** A request to the example worker (miniflare's entry worker or one by name), as an authorized caller sends it. */
+const dispatch = (target, url, init = {}, authorization = `Bearer ${INVOKE_TOKEN}`) => {
+  const authorized = { ...init, headers: { ...(authorization && { authorization }), ...init.headers } };
+  // A worker by name is an RPC stub, which answers every property: ask by identity.
+  return target === mf ? mf.dispatchFetch(url, authorized) : target.fetch(url, authorized);
+};
+
 
 before(async () => {
   server = await startFcServer({ host: "127.0.0.1" });
@@ -67,7 +77,8 @@ before(async () => {
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,
   });
-  const keys = (c) => ({ FC_ACCESS_KEY_ID: c.accessKeyId, FC_ACCESS_KEY_SECRET: c.accessKeySecret });
+  // What the example requires of every deployment: a caller token and the functions it may call.
+  const keys = (c) => ({ FC_ACCESS_KEY_ID: c.accessKeyId, FC_ACCESS_KEY_SECRET: c.accessKeySecret, ...GUARD });
   mf = new Miniflare({
     host: "127.0.0.1",
     // Without it, miniflare fetches https://workers.cloudflare.com/cf.json for `request.cf`; the
@@ -78,6 +89,7 @@ before(async () => {
       worker("sts", { FC_ENDPOINT: server.url, ...keys(sts), FC_SECURITY_TOKEN: sts.securityToken }),
       worker("wrong-secret", { FC_ENDPOINT: server.url, ...keys({ ...DEMO_CREDENTIALS, accessKeySecret: "not-the-secret" }) }),
       worker("short-timeout", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS), FC_TIMEOUT_MS: "200" }),
+      worker("no-token", { FC_ENDPOINT: server.url, FC_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId, FC_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret, FC_FUNCTIONS: "echo" }),
     ],
   });
   await mf.ready;
@@ -123,7 +135,7 @@ test("wrangler bundles the workerd entry and imports the .wasm as a module", () 
 
 test("invokes a function named by the path and returns its answer", async () => {
   const body = "hello from workerd, 函数 ✓";
-  const res = await mf.dispatchFetch("http://worker.local/echo", { method: "POST", body, headers: { "content-type": "text/plain" } });
+  const res = await dispatch(mf, "http://worker.local/echo", { method: "POST", body, headers: { "content-type": "text/plain" } });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   assert.equal(text, body);
@@ -145,7 +157,7 @@ test("invokes a function named by the path and returns its answer", async () => 
 
 test("invokes a function named by a query parameter, with a qualifier and a binary body", async () => {
   const bytes = Uint8Array.from({ length: 1024 }, (_, i) => i % 256);
-  const res = await mf.dispatchFetch("http://worker.local/?function=json&qualifier=prod", { method: "POST", body: bytes });
+  const res = await dispatch(mf, "http://worker.local/?function=json&qualifier=prod", { method: "POST", body: bytes });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/json");
   const info = await res.json();
@@ -158,7 +170,7 @@ test("invokes a function named by a query parameter, with a qualifier and a bina
 });
 
 test("a function that throws comes back as 200 marked with x-fc-error-type", async () => {
-  const res = await mf.dispatchFetch("http://worker.local/fail", { method: "POST" });
+  const res = await dispatch(mf, "http://worker.local/fail", { method: "POST" });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-fc-error-type"), "UnhandledInvocationError");
   assert.match(await res.text(), /boom/);
@@ -166,7 +178,7 @@ test("a function that throws comes back as 200 marked with x-fc-error-type", asy
 
 test("STS credentials from bindings: the token is sent and verified", async () => {
   const worker = await mf.getWorker("sts");
-  const res = await worker.fetch("http://worker.local/echo", { method: "POST", body: "with a token" });
+  const res = await dispatch(worker, "http://worker.local/echo", { method: "POST", body: "with a token" });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   assert.equal(text, "with a token");
@@ -178,7 +190,7 @@ test("STS credentials from bindings: the token is sent and verified", async () =
 });
 
 test("a missing function is a JSON error with the service's code and status", async () => {
-  const res = await mf.dispatchFetch("http://worker.local/no-such-function", { method: "POST", body: "x" });
+  const res = await dispatch(mf, "http://worker.local/no-such-function", { method: "POST", body: "x" });
   assert.equal(res.status, 404);
   const { error } = await res.json();
   assert.equal(error.code, "FunctionNotFound");
@@ -190,7 +202,7 @@ test("a missing function is a JSON error with the service's code and status", as
 
 test("a wrong secret is rejected by the server as SignatureNotMatch", async () => {
   const worker = await mf.getWorker("wrong-secret");
-  const res = await worker.fetch("http://worker.local/echo", { method: "POST", body: "x" });
+  const res = await dispatch(worker, "http://worker.local/echo", { method: "POST", body: "x" });
   assert.equal(res.status, 403);
   const { error } = await res.json();
   assert.equal(error.code, "SignatureNotMatch");
@@ -204,7 +216,7 @@ test("an attempt past FC_TIMEOUT_MS is a 504 Timeout, its timer and abort wiring
   // worker must answer 504 while the function is still running, and the abort of its fetch must
   // be what ends the function (outcome "aborted", never "ok").
   const worker = await mf.getWorker("short-timeout");
-  const res = await worker.fetch("http://worker.local/slow", { method: "POST", body: "20000" });
+  const res = await dispatch(worker, "http://worker.local/slow", { method: "POST", body: "20000" });
   assert.equal(res.status, 504);
   assert.equal((await res.json()).error.code, "Timeout");
   assert.equal(server.invocations.length, 1, "one attempt, not resent");
@@ -221,7 +233,7 @@ test("a body of 64 KB and more is hashed by Web Crypto in workerd; the server ch
   const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => i % 251);
   const digest = createHash("sha256").update(bytes).digest();
   assert.ok(digest.some((b) => b < 0x10), "the digest has a byte below 0x10");
-  const res = await mf.dispatchFetch("http://worker.local/json", { method: "POST", body: bytes });
+  const res = await dispatch(mf, "http://worker.local/json", { method: "POST", body: bytes });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   const info = JSON.parse(text);
@@ -235,7 +247,7 @@ test("a body of 64 KB and more is hashed by Web Crypto in workerd; the server ch
 test("a throttled first attempt is retried after a backoff wait, in workerd", async () => {
   let faults = 1;
   server.setFaults(() => (faults-- > 0 ? { kind: "status", status: 503, code: "ResourceThrottled" } : null));
-  const res = await mf.dispatchFetch("http://worker.local/echo", { method: "POST", body: "after a wait" });
+  const res = await dispatch(mf, "http://worker.local/echo", { method: "POST", body: "after a wait" });
   assert.equal(res.status, 200);
   assert.equal(await res.text(), "after a wait");
   assert.equal(server.rejections.length + server.invocations.length, 2, "two attempts");
@@ -244,7 +256,7 @@ test("a throttled first attempt is retried after a backoff wait, in workerd", as
 
 test("a redirect is not followed in workerd (redirect: \"manual\"; workerd refuses \"error\")", async () => {
   server.setFaults(() => ({ kind: "redirect" }));
-  const res = await mf.dispatchFetch("http://worker.local/echo", { method: "POST", body: "once" });
+  const res = await dispatch(mf, "http://worker.local/echo", { method: "POST", body: "once" });
   assert.equal(res.status, 502);
   const { error } = await res.json();
   assert.equal(error.code, "NetworkError");
@@ -254,8 +266,26 @@ test("a redirect is not followed in workerd (redirect: \"manual\"; workerd refus
 });
 
 test("no function name is a 400 from the worker itself", async () => {
-  const res = await mf.dispatchFetch("http://worker.local/", { method: "POST" });
+  const res = await dispatch(mf, "http://worker.local/", { method: "POST" });
   assert.equal(res.status, 400);
   assert.equal((await res.json()).error.code, "MissingFunctionName");
   assert.equal(server.invocations.length, 0);
+});
+
+test("the example worker invokes nothing for a caller without its token, a function it does not list, or a deployment without INVOKE_TOKEN", async () => {
+  for (const authorization of [null, "Bearer wrong-token", `Bearer ${INVOKE_TOKEN}x`, INVOKE_TOKEN]) {
+    // No body: undici's fetch, under miniflare's dispatchFetch, fails a 401 to a request whose body it streamed.
+    const res = await dispatch(mf, "http://worker.local/echo", { method: "POST" }, authorization);
+    assert.equal(res.status, 401, String(authorization));
+    assert.equal((await res.json()).error.code, "Unauthorized");
+  }
+  for (const url of ["http://worker.local/log", "http://worker.local/?function=log", "http://worker.local/echo%2C%20json", "http://worker.local/%E0%A4%A"]) {
+    const res = await dispatch(mf, url, { method: "POST", body: "x" }).catch((e) => assert.fail(`${url}: ${e.cause?.message ?? e}`));
+    assert.ok(res.status === 403 || res.status === 400, `${url}: ${res.status}`);
+    assert.match((await res.json()).error.code, /^(FunctionNotAllowed|MissingFunctionName)$/);
+  }
+  const unconfigured = await dispatch(await mf.getWorker("no-token"), "http://worker.local/echo", { method: "POST", body: "x" }, "Bearer undefined");
+  assert.equal(unconfigured.status, 500);
+  assert.equal((await unconfigured.json()).error.code, "NotConfigured");
+  assert.equal(server.invocations.length + server.rejections.length, 0, "nothing reached FC");
 });
