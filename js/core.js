@@ -168,9 +168,10 @@ const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${
 /** `InvalidArgument` for a caller's value that threw while we read or converted it. */
 function unreadable(argument, what, cause) {
   const said = String(cause?.message ?? cause);
-  // A URL's user:password (fetch's own message quotes the URL) is dropped, as toJSON drops it,
-  // and then the cause is not kept: it would show it.
-  const reason = said.replace(/\/\/[^/?#]*@/g, "//");
+  // What the runtime's message quotes (Node's and Deno's quote a refused header value, which may
+  // be an API key) and a URL's user:password (after any mix of / and \ that parsers take) are
+  // dropped, as toJSON drops a password, and then the cause is not kept: it would show them.
+  const reason = said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(/(:[/\\]*)[^/\\?#]*@/g, "$1");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -314,23 +315,28 @@ function epochMs(value) {
  * they cannot be used. Their values are checked by the wasm.
  */
 function credentialsOf(value) {
-  if (typeof value !== "object" || value === null) return { unusable: "expected an object with accessKeyId and accessKeySecret" };
-  const out = {};
+  // Without a prototype, as what it gives is read field by field: a polluted Object.prototype
+  // gave static keys a token.
+  const unusable = (why) => ({ __proto__: null, unusable: why });
+  if (typeof value !== "object" || value === null) return unusable("expected an object with accessKeyId and accessKeySecret");
+  const out = { __proto__: null };
   try {
+    // By fieldOf, as options are read: nor does Object.prototype give a provider's answer an
+    // expiration far away (kept, never asked again).
     for (const name of ["accessKeyId", "accessKeySecret", "securityToken"]) {
-      const v = value[name];
+      const v = fieldOf(value, name);
       if (v === undefined || v === null) continue;
-      if (typeof v !== "string") return { unusable: `${name} must be a string` };
-      if (v.length > MAX_TEXT) return { unusable: `${name} is longer than ${MAX_TEXT} characters` };
+      if (typeof v !== "string") return unusable(`${name} must be a string`);
+      if (v.length > MAX_TEXT) return unusable(`${name} is longer than ${MAX_TEXT} characters`);
       out[name] = v;
     }
-    const expiration = value.expiration;
+    const expiration = fieldOf(value, "expiration");
     if (expiration !== undefined && expiration !== null) {
       out.expirationMs = epochMs(expiration);
-      if (!Number.isFinite(out.expirationMs)) return { unusable: "expiration must be a Date, an ISO date string or epoch milliseconds" };
+      if (!Number.isFinite(out.expirationMs)) return unusable("expiration must be a Date, an ISO date string or epoch milliseconds");
     }
   } catch {
-    return { unusable: "expected an object with accessKeyId and accessKeySecret" };
+    return unusable("expected an object with accessKeyId and accessKeySecret");
   }
   return out;
 }
@@ -567,7 +573,7 @@ function withoutPassword(endpoint) {
     return url.href;
   } catch {
     // Not a URL the runtime parses (the first call refuses it): its user:password still goes.
-    return typeof endpoint === "string" ? endpoint.replace(/\/\/[^/?#]*@/, "//") : endpoint;
+    return typeof endpoint === "string" ? endpoint.replace(/(:[/\\]*)[^/\\?#]*@/g, "$1") : endpoint;
   }
 }
 

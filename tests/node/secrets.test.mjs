@@ -131,6 +131,8 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
     Object.prototype.timeoutMs = 1;
     Object.prototype.retry = { maxAttempts: 0 }; // refused wherever it is read
     Object.prototype.polluted = 1;
+    Object.prototype.securityToken = "attacker-token";
+    Object.prototype.expiration = "2999-01-01T00:00:00Z";
     const byRegion = new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials, fetch: own });
     await byRegion.invokeFunction("f");
     await byRegion.invokeFunction("f", { body: "x" });
@@ -150,7 +152,18 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
     // Options from another realm, whose Object.prototype is polluted too: its body is none.
     const foreign = (await import("node:vm")).runInNewContext("Object.prototype.body = 'polluted'; ({ qualifier: 'LATEST' })");
     const plain = await tasks.invokeFunction("echo", foreign);
-    console.log(JSON.stringify({ sent, local: await local.text(), signedUrl: signed.url, task: task.status, foreignBody: await plain.text() }));
+    // Credentials: static keys get no token, and a provider's answer no expiration, so it is asked again for every call.
+    const tokens = [];
+    const recordToken = async (url, init) => (tokens.push(new Headers(init.headers).get("x-acs-security-token")), new Response("ok"));
+    const keysOnly = { accessKeyId: "id", accessKeySecret: "secret" };
+    await new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials: keysOnly, fetch: recordToken }).invokeFunction("f");
+    const signedKeys = await (await import("fc-invoke")).signRequest({ method: "GET", url: "https://h.example/" }, keysOnly, { action: "A" });
+    let asked = 0;
+    const provider = async () => ({ accessKeyId: "id-" + ++asked, accessKeySecret: "secret" });
+    const rotating = new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials: provider, fetch: recordToken });
+    for (let i = 0; i < 3; i++) await rotating.invokeFunction("f");
+    const credentialsSeen = { tokens, signedToken: new Headers(signedKeys.headers).get("x-acs-security-token"), asked };
+    console.log(JSON.stringify({ sent, local: await local.text(), signedUrl: signed.url, task: task.status, foreignBody: await plain.text(), credentialsSeen }));
   `;
   const out = await new Promise((resolve, reject) =>
     execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, FC_ENDPOINT: server.url } }, (error, stdout, stderr) =>
@@ -166,4 +179,34 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
   for (const { url } of out.sent.slice(0, 3)) assert.match(url, /^https:\/\/1234567890123456\.cn-hangzhou\.fc\.aliyuncs\.com\//);
   assert.equal(out.sent[3].url, "https://f-abc.cn-hangzhou.fcapp.run/x");
   assert.equal(out.sent[3].redirect, "manual", "client.fetch still hands redirects back");
+  assert.deepEqual(out.credentialsSeen, { tokens: [null, null, null, null], signedToken: null, asked: 3 });
+});
+
+test("client.fetch's errors quote nothing the runtime's Request quotes: not a refused header value, not a password however the URL spells it", async () => {
+  const client = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS });
+  const KEY = "ApiKey-Hunter2-0001";
+  const PASSWORD = "Hunter2Pass";
+  const before = server.invocations.length + server.rejections.length;
+  const cases = [
+    [`${server.url}/x`, { headers: { "x-api-key": `${KEY}\0` } }],
+    [`${server.url}/x`, { headers: { "x-api-key": `"${KEY}"\r\nx: y` } }],
+    [`http:\\\\user:${PASSWORD}@127.0.0.1:9/x`, {}],
+    [`http:/user:${PASSWORD}@127.0.0.1:9/x`, {}],
+    [`http:user:${PASSWORD}@127.0.0.1:9/x`, {}],
+  ];
+  for (const [url, init] of cases) {
+    await assert.rejects(client.fetch(url, init), (e) => {
+      assert.equal(e.code, "InvalidArgument", `${url} ${e.message}`);
+      for (const text of [e.message, JSON.stringify(e), inspect(e, { depth: 5 }), String(e.stack)]) {
+        assert.ok(!text.includes(KEY) && !text.includes(PASSWORD), `echoed: ${text}`);
+      }
+      return true;
+    }, url);
+  }
+  assert.equal(server.invocations.length + server.rejections.length, before, "nothing was sent");
+  // An endpoint no runtime parses keeps no password either, however it is spelled.
+  for (const endpoint of [`https://user:${PASSWORD}@bad host`, `https:\\\\user:${PASSWORD}@bad host`]) {
+    const odd = new FcClient({ endpoint, credentials: DEMO_CREDENTIALS });
+    assert.ok(!JSON.stringify(odd).includes(PASSWORD) && !inspect(odd).includes(PASSWORD), endpoint);
+  }
 });
