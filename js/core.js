@@ -424,9 +424,10 @@ function viewBytes(body, copy) {
  * Name/value lists (Headers or URLSearchParams, [name, value] pairs, or a plain object) →
  * "name\nvalue\n…" for the wasm (undefined for none); values may be of `valueTypes` and are
  * turned into strings. A line break inside a name or value is refused: it would change how the
- * lines split. So are pairs `refused(name, value)` refuses, and more than `most` pairs.
+ * lines split. So are pairs `refused(name, value)` refuses. (How many headers a request may
+ * have, the wasm judges: src/acs3/mod.rs MAX_HEADERS.)
  */
-function nameLines(value, argument, valueTypes, accepted, refused, most = Infinity) {
+function nameLines(value, argument, valueTypes, accepted, refused) {
   if (value === undefined || value === null) return undefined;
   const bad = () => invalid(argument, `must be ${accepted}`);
   let entries;
@@ -442,10 +443,8 @@ function nameLines(value, argument, valueTypes, accepted, refused, most = Infini
   if (entries === null) throw bad();
   // One pass: this runs on every call.
   let lines = "";
-  let count = 0;
   try {
     for (const p of entries) {
-      if (++count > most) throw invalid(argument, `must be at most ${most} [name, value] pairs`);
       if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
       const [name, v] = p;
       const value = typeof v === "string" ? v : String(v);
@@ -479,14 +478,6 @@ const fetchRefuses = (name, value) => HOP_BY_HOP.test(name) || (/^connection$/i.
 const HOP_BY_HOP = /^(keep-alive|transfer-encoding|upgrade|expect)$/i;
 
 /**
- * The most headers a request may be given: more than servers take (Node's takes 2000 lines
- * with the request's own), few enough that merging them (names compared pairwise in the wasm,
- * src/acs3/mod.rs merge_headers) stays quick. A web app passing its users' headers on made the
- * signing of 100,000 of them (750 KB) block the event loop for 21 s.
- */
-const MAX_HEADERS = 1000;
-
-/**
  * The content type of a string body that signRequest signs (`sending` false): fetch sends one
  * with this type unless the headers give one, and the official signer signs the content-type a
  * request has. A body the package sends gets its default from the wasm.
@@ -495,7 +486,7 @@ const stringType = (body, sending) => (!sending && typeof body === "string" ? "t
 
 /** Headers as the wasm takes them; `sending`: the package sends the request with fetch. */
 const headerLines = (headers, sending) =>
-  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", sending ? fetchRefuses : undefined, MAX_HEADERS);
+  nameLines(headers, "headers", ["string", "number"], "a Headers object, [name, value] pairs or an object of string values", sending ? fetchRefuses : undefined);
 
 /**
  * Body and headers as the wasm takes them: `{ bytes, hash, lines }` (hash: hex SHA-256 or

@@ -35,7 +35,7 @@
 //! # Ok::<(), fc_invoke::Error>(())
 //! ```
 
-#![deny(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 // No std in the npm build (`--features npm`): its panic handler traps (see wasm/mod.rs) instead of
 // linking std's, whose message formatting nobody sees in a wasm32 build that aborts on panic.

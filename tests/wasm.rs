@@ -329,6 +329,8 @@ async fn the_rust_client_invokes_through_the_local_server() {
         Credentials::new("LTAI5tDemoKeyId0000", "demo-secret-do-not-use", None).expect("credentials"),
     )
     .expect("client");
+    // Debug, so that an app's state holding a client can derive it, shows no secret.
+    assert_eq!(format!("{client:?}"), "FcClient { .. }");
     let sync = InvokeFunction { function_name: "echo", log_type: LogType::Tail, ..Default::default() };
     let res = client.invoke_function(&sync, b"from rust").await.expect("invoked");
     assert_eq!(res.status, 200);

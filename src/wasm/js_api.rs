@@ -89,7 +89,7 @@ impl WasmClient {
 
 #[wasm_bindgen]
 impl WasmClient {
-    /// The [`CallPort`] its calls report to, for the JS face to free with the client where
+    /// The [`CallPort`](super::CallPort) its calls report to, for the JS face to free with the client where
     /// nothing else would: without a FinalizationRegistry (workerd before its 2025-05-05
     /// compatibility date) neither JS object frees its Rust side.
     #[wasm_bindgen(getter)]

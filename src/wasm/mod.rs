@@ -62,6 +62,13 @@ pub struct WasmClient {
     io: Io,
 }
 
+/// Shows nothing: the client's credentials are secret and its JS values opaque.
+impl core::fmt::Debug for WasmClient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WasmClient").finish_non_exhaustive()
+    }
+}
+
 /// A call built and ready to be driven.
 struct Started {
     call: Call,

@@ -61,6 +61,14 @@ pub struct FcClient {
     inner: WasmClient,
 }
 
+/// Shows nothing of the client: its credentials are secret and its JS values opaque (so that a
+/// struct holding one can derive `Debug`).
+impl core::fmt::Debug for FcClient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FcClient").finish_non_exhaustive()
+    }
+}
+
 impl FcClient {
     /// A client over the host's global `fetch`, with the default retry policy.
     pub fn new(endpoint: Endpoint, credentials: Credentials) -> Result<Self, Error> {

@@ -124,7 +124,7 @@ test("a task document's long strings are not copied into the wasm, whose memory 
   await assert.rejects(failing.getAsyncTask("echo", "t"), (e) => e.code === "Odd" && e.message.includes(message));
 });
 
-test("a thousand headers sign; more are refused before the wasm's pairwise merge", async () => {
+test("a thousand headers sign; more are refused before the pairwise merge (src/acs3/mod.rs MAX_HEADERS)", async () => {
   const headers = (n) => Array.from({ length: n }, (_, i) => [`x-h${i}`, "v"]);
   const signed = await signRequest({ method: "POST", url: `${server.url}/x`, headers: headers(1000) }, DEMO_CREDENTIALS, { action: "A" });
   assert.equal(signed.headers["x-h999"], "v");
