@@ -507,6 +507,47 @@ function prepare(body, headers, sending, givenHash) {
   return converted instanceof Promise ? converted.then(finish) : finish(converted);
 }
 
+/**
+ * The whole body of `request` (client.fetch hashes it), or `Aborted` as soon as its signal
+ * aborts, as fetch stops on it: the read is cancelled, so an upload that never ends (a Worker
+ * proxying a slow client's) cannot hold the call. None if the signal has already aborted: fetch
+ * then refuses the request with its reason, as it does one without a body.
+ */
+async function requestBytes(request) {
+  const { signal } = request;
+  const aborted = () => new FcError("Aborted", "the call was aborted", { cause: signal.reason });
+  if (request.body === null || signal.aborted) return new Uint8Array(0);
+  let reader;
+  const cancel = () => reader?.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    reader = request.body.getReader();
+    const chunks = [];
+    let length = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (signal.aborted) throw aborted();
+      if (done) break;
+      // What arrayBuffer() takes: a stream of other chunks (strings, say) is no body.
+      if (tagOf(value) !== "[object Uint8Array]") throw new TypeError("the body stream gave a chunk that is not a Uint8Array");
+      chunks.push(value);
+      length += value.byteLength;
+    }
+    if (chunks.length === 1) return chunks[0];
+    const bytes = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return bytes;
+  } catch (e) {
+    throw e instanceof FcError ? e : unreadable("body", "could not be read", e);
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+}
+
 /** A successful answer of the FC API: status, request id, headers and the whole body. */
 export class FcResponse {
   constructor(raw) {
@@ -806,11 +847,7 @@ export class FcClient {
       }
       bounded(request.url, "input");
       bounded(request.method, "input");
-      try {
-        body = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(await request.arrayBuffer());
-      } catch (e) {
-        throw unreadable("body", "could not be read", e);
-      }
+      body = request.method === "GET" || request.method === "HEAD" ? undefined : await requestBytes(request);
       const hash = await nativeBodyHash(body);
       // What fetch refuses is left out here, as browsers' fetch does, so headerLines need not refuse it.
       const headers = [...request.headers].filter(([name, value]) => !leftToFetch(name, value));

@@ -427,6 +427,7 @@ test("client.fetch proxies as fetch does: a Request as init, a Request carrying 
 
 test("client.fetch honours init.signal: an aborted signal sends nothing, an abort cuts a pending request", async () => {
   await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() }), { name: "AbortError" });
+  await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: "x", signal: AbortSignal.abort() }), { name: "AbortError" });
   await assert.rejects(client.fetch(new Request(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort() })), { name: "AbortError" });
   assert.equal(server.triggerCalls.length, 0, "nothing reached the trigger");
 
@@ -456,4 +457,31 @@ test("client.fetch honours init.signal: an aborted signal sends nothing, an abor
     server.deleteHttpFunction("held");
   }
   assert.equal(server.triggerCalls.length, 1);
+
+  // A request body that has not ended: the abort stops its reading (cancelled at its source), as fetch's would.
+  let cancelled;
+  const endless = () =>
+    new ReadableStream({
+      pull: (c) =>
+        new Promise((r) =>
+          setImmediate(() => {
+            if (cancelled === undefined) c.enqueue(new Uint8Array(16));
+            r();
+          }),
+        ),
+      cancel: (reason) => (cancelled = reason),
+    });
+  const reason = new Error("the caller gave up");
+  const controller = new AbortController();
+  const pending = client.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: endless(), duplex: "half", signal: controller.signal });
+  setImmediate(() => controller.abort(reason));
+  await assert.rejects(pending, (e) => e instanceof FcError && e.code === "Aborted" && e.cause === reason);
+  assert.equal(cancelled, reason, "the body's source was cancelled");
+  // A Worker proxying a request whose upload never ends gives up on its timeout.
+  const incoming = new Request(`${server.url}/http/web-echo/x`, { method: "POST", body: endless(), duplex: "half", signal: AbortSignal.timeout(50) });
+  await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, incoming), (e) => e.code === "Aborted" && e.cause?.name === "TimeoutError");
+  assert.equal(server.triggerCalls.length, 1, "nothing more was sent");
+  // A body stream of other chunks than bytes is refused, as arrayBuffer() refuses it.
+  const strings = new ReadableStream({ start: (c) => (c.enqueue("text"), c.close()) });
+  await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: strings, duplex: "half" }), { code: "InvalidArgument", argument: "body" });
 });
