@@ -548,6 +548,19 @@ async function requestBytes(request) {
   }
 }
 
+/**
+ * The bytes signRequest signed, to send, as an ArrayBuffer (a plain object's are its JSON, which
+ * fetch would not send for it): every version of TypeScript's DOM types lets fetch take one, and
+ * fetch takes no shared or resizable one. The view's own buffer where it is all of one; null, as
+ * fetch's init writes none, for no bytes.
+ */
+function sendable(bytes) {
+  if (!bytes?.length) return null;
+  const { buffer } = bytes;
+  const whole = tagOf(buffer) === "[object ArrayBuffer]" && !buffer.resizable && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength;
+  return whole ? buffer : bytes.slice().buffer;
+}
+
 /** A successful answer of the FC API: status, request id, headers and the whole body. */
 export class FcResponse {
   constructor(raw) {
@@ -951,7 +964,7 @@ export async function signRequest(request, credentials, options) {
       r.method, hostAsSent(pathEncoded(r.url), "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,
     ));
-    return signedOf(signed);
+    return { ...signedOf(signed), body: sendable(bytes) };
   } catch (e) {
     throw toFcError(e);
   }

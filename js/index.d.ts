@@ -4,13 +4,13 @@
 export interface Credentials {
   accessKeyId: string;
   accessKeySecret: string;
-  securityToken?: string;
+  securityToken?: string | undefined;
 }
 
 /** What a credentials provider returns: credentials and, for STS, when they expire. */
 export interface ProvidedCredentials extends Credentials {
   /** A Date, an ISO 8601 string or epoch milliseconds. Without it, the provider is called before every attempt, retries included. */
-  expiration?: Date | string | number;
+  expiration?: Date | string | number | undefined;
 }
 
 /** Called when credentials are needed; its result is cached until shortly before `expiration`, and concurrent calls share one refresh (a call that stops waiting leaves the next to ask again). */
@@ -21,25 +21,25 @@ export type CredentialsProvider = () => ProvidedCredentials | Promise<ProvidedCr
  * its default (maxAttempts 3, from 1 to 20; baseDelayMs 100 and maxDelayMs 5000, with
  * baseDelayMs ≤ maxDelayMs ≤ 600000).
  */
-export type RetryOptions = boolean | { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+export type RetryOptions = boolean | { maxAttempts?: number | undefined; baseDelayMs?: number | undefined; maxDelayMs?: number | undefined };
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface FcClientOptions {
   /** An endpoint as scheme://host[:port], without a path, e.g. `http://127.0.0.1:9000` or a proxy; takes precedence over accountId + region. */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** With `region`: `https://{accountId}.{region}.fc.aliyuncs.com`. */
-  accountId?: string;
-  region?: string;
+  accountId?: string | undefined;
+  region?: string | undefined;
   credentials: Credentials | CredentialsProvider;
   /**
    * Defaults to the runtime's global fetch. API calls call it with `redirect: "error"` in Node and
    * `"manual"` elsewhere: a signed request is never redirected, and a redirect is a NetworkError.
    * `client.fetch` calls it with `"manual"` unless its init says otherwise.
    */
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /** The client's retry policy; each call may override it. */
-  retry?: RetryOptions;
+  retry?: RetryOptions | undefined;
 }
 
 export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | JsonObject | unknown[] | null | undefined;
@@ -64,15 +64,15 @@ export type HeadersLike = Headers | Array<[string, string]> | Record<string, str
 
 export interface InvokeOptions {
   /** A version number, `LATEST` or an alias. */
-  qualifier?: string;
+  qualifier?: string | undefined;
   /** Default `"Sync"`. */
-  invocationType?: "Sync" | "Async";
+  invocationType?: "Sync" | "Async" | undefined;
   /** `"Tail"` returns the last 4 KB of the function's log in `response.log`. Default `"None"`. */
-  logType?: "None" | "Tail";
+  logType?: "None" | "Tail" | undefined;
   /** For Async: an id you choose (letters, digits, `_`, `-`; starts with a letter or `_`; at most 128). */
-  asyncTaskId?: string;
+  asyncTaskId?: string | undefined;
   /** The event. A plain object or array is sent as JSON (with `content-type: application/json`). */
-  body?: InvokeBody;
+  body?: InvokeBody | undefined;
   /**
    * Extra headers; a `content-type` replaces the default `application/octet-stream`. Refused
    * (InvalidArgument): those the signer sets (`host`, `authorization`, `content-length`, its
@@ -80,21 +80,21 @@ export interface InvokeOptions {
    * `x-fc-async-task-id`), and the connection's own, which fetch manages (`keep-alive`,
    * `transfer-encoding`, `upgrade`, `expect`, and `connection` other than `close` or `keep-alive`).
    */
-  headers?: HeadersLike;
+  headers?: HeadersLike | undefined;
   /** Aborting rejects at once with `FcError` code `"Aborted"`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Time limit of each attempt, in milliseconds (at least 1; none by default); exceeding it rejects with code `"Timeout"`. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Time limit of the whole call, retries and waits included, in milliseconds (at least 1). */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
   /** This call's retry policy, instead of the client's (limits it leaves out take the defaults, not the client's). */
-  retry?: RetryOptions;
+  retry?: RetryOptions | undefined;
   /**
    * Declares the invocation safe to repeat: then a Sync call (or an Async one without
    * `asyncTaskId`) is also retried after failures where the function may already have run (5xx,
    * timeouts, a connection lost after sending).
    */
-  idempotent?: boolean;
+  idempotent?: boolean | undefined;
 }
 
 /** A successful answer of the FC API (non-2xx answers reject with FcError). */
@@ -159,58 +159,58 @@ export interface AsyncTask {
 }
 
 export interface CallOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Per attempt, in milliseconds (at least 1). */
-  timeoutMs?: number;
-  retry?: RetryOptions;
+  timeoutMs?: number | undefined;
+  retry?: RetryOptions | undefined;
 }
 
 export interface TaskOptions extends CallOptions {
-  qualifier?: string;
+  qualifier?: string | undefined;
 }
 
 export interface ListAsyncTasksOptions extends TaskOptions {
-  status?: AsyncTaskStatus;
+  status?: AsyncTaskStatus | undefined;
   /** Task ids starting with this. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Epoch milliseconds, inclusive. */
-  startedTimeBegin?: number;
-  startedTimeEnd?: number;
+  startedTimeBegin?: number | undefined;
+  startedTimeEnd?: number | undefined;
   /** 1 to 100. */
-  limit?: number;
+  limit?: number | undefined;
   /** From the previous page. */
-  nextToken?: string;
-  sortOrderByTime?: "asc" | "desc";
-  includePayload?: boolean;
+  nextToken?: string | undefined;
+  sortOrderByTime?: "asc" | "desc" | undefined;
+  includePayload?: boolean | undefined;
 }
 
 export interface WaitForAsyncTaskOptions {
-  qualifier?: string;
-  signal?: AbortSignal;
+  qualifier?: string | undefined;
+  signal?: AbortSignal | undefined;
   /** First wait between polls (default 500 ms, at least 1); it doubles up to maxPollIntervalMs (default 5000 ms, at least 1). */
-  pollIntervalMs?: number;
-  maxPollIntervalMs?: number;
+  pollIntervalMs?: number | undefined;
+  maxPollIntervalMs?: number | undefined;
   /**
    * Give up after this long (ms, at least 1) with code "Timeout": the last poll comes one
    * pollIntervalMs before it (a longer pause is cut short), so it gives up up to that much early.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface RequestOptions extends CallOptions {
   /** Default "GET". */
-  method?: string;
+  method?: string | undefined;
   /** Percent-encoded, from the root: "/2023-03-30/functions". */
   path: string;
-  query?: URLSearchParams | Array<[string, string]> | Record<string, string | number | boolean>;
-  headers?: HeadersLike;
+  query?: URLSearchParams | Array<[string, string]> | Record<string, string | number | boolean> | undefined;
+  headers?: HeadersLike | undefined;
   /** A body without content-type is sent as application/json. */
-  body?: InvokeBody;
+  body?: InvokeBody | undefined;
   /** `x-acs-action`, e.g. "ListFunctions". */
   action: string;
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
   /** Safe to repeat after a failure that may have reached FC (GET and HEAD always are). */
-  idempotent?: boolean;
+  idempotent?: boolean | undefined;
 }
 
 export declare class FcClient {
@@ -259,25 +259,25 @@ export declare function invokeFunction(options: OneShotInvokeOptions): Promise<I
 
 export interface RequestToSign {
   /** Default `"GET"`. */
-  method?: string;
+  method?: string | undefined;
   /** The absolute URL; its path must be percent-encoded. */
   url: string;
-  headers?: HeadersLike;
+  headers?: HeadersLike | undefined;
   /** A string without a content type gets `text/plain;charset=UTF-8` (fetch's for a string), signed. */
-  body?: InvokeBody;
+  body?: InvokeBody | undefined;
   /** The body's hex SHA-256, if you have it (then `body` is not needed). */
-  payloadHash?: string;
+  payloadHash?: string | undefined;
 }
 
 export interface SignOptions {
   /** `x-acs-action`, e.g. `"InvokeFunction"`. */
   action: string;
   /** `x-acs-version`; default `"2023-03-30"`. */
-  version?: string;
+  version?: string | undefined;
   /** Default: now. */
-  date?: Date | string | number;
+  date?: Date | string | number | undefined;
   /** Default: a fresh random nonce. */
-  nonce?: string;
+  nonce?: string | undefined;
 }
 
 export interface SignedRequest {
@@ -286,6 +286,8 @@ export interface SignedRequest {
   url: string;
   /** Lower-case names, `authorization` included; `host` is signed but left to fetch. */
   headers: Record<string, string>;
+  /** The body as signed, to send: its bytes (a plain object's JSON); null for none or an empty one. */
+  body: ArrayBuffer | null;
 }
 
 /** Signs any FC 3.0 request without sending it. */

@@ -765,6 +765,31 @@ test("signRequest of a string body signs the content type fetch sends with it; a
   assert.equal(typed.headers["content-type"], "application/json");
   const bytes = await signRequest({ method: "POST", url, body: new Uint8Array(1) }, DEMO_CREDENTIALS, { action: "A" });
   assert.equal(bytes.headers["content-type"], undefined);
+  assert.deepEqual(new Uint8Array(bytes.body), new Uint8Array(1));
+
+  // signed.body is what was signed, to send: a plain object's JSON, which fetch would send as
+  // "[object Object]" if given the object.
+  const order = { hello: "world", n: [1, 2] };
+  const json = await signRequest({ method: "POST", url, body: order }, DEMO_CREDENTIALS, { action: "InvokeFunction" });
+  assert.equal(json.headers["content-type"], "application/json");
+  assert.equal(new TextDecoder().decode(json.body), JSON.stringify(order));
+  const sent = await fetch(json.url, { method: json.method, headers: json.headers, body: json.body });
+  assert.equal(sent.status, 200, await sent.clone().text());
+  assert.deepEqual(await sent.json(), order);
+  assert.equal(new TextDecoder().decode((await signRequest({ method: "POST", url, body: "é" }, DEMO_CREDENTIALS, { action: "A" })).body), "é");
+  // The bytes of a view, whatever its buffer: a part of one, or a shared one (which fetch refuses), copied.
+  const whole = new Uint8Array([1, 2, 3]);
+  assert.equal((await signRequest({ method: "POST", url, body: whole }, DEMO_CREDENTIALS, { action: "A" })).body, whole.buffer);
+  const shared = new Uint8Array(new SharedArrayBuffer(4)).fill(7);
+  for (const view of [whole.subarray(1), shared, new DataView(whole.buffer, 2)]) {
+    const out = (await signRequest({ method: "POST", url, body: view }, DEMO_CREDENTIALS, { action: "A" })).body;
+    assert.equal(Object.prototype.toString.call(out), "[object ArrayBuffer]");
+    assert.deepEqual(new Uint8Array(out), new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  }
+  for (const none of [undefined, "", new Uint8Array(0)]) {
+    assert.equal((await signRequest({ method: "POST", url, body: none }, DEMO_CREDENTIALS, { action: "A" })).body, null);
+  }
+  assert.equal((await signRequest({ method: "POST", url, payloadHash: "0".repeat(64) }, DEMO_CREDENTIALS, { action: "A" })).body, null);
 
   // An xn-- label that is not punycode: fetch refuses the URL. It was signed, then every
   // attempt failed as a NetworkError; a valid one (中国 as xn--fiqs8s) is signed as given.

@@ -4,12 +4,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bin, makeConsumer, removeConsumer, root, run } from "./harness.mjs";
 
-test("index.d.ts types the documented API and rejects misuse (tsc --strict)", async () => {
+test("index.d.ts types the documented API and rejects misuse (tsc --strict, and with exactOptionalPropertyTypes)", async () => {
   const dir = makeConsumer("types", { copy: { "usage.ts": join(root, "tests/runtimes/types/usage.ts") } });
   try {
     const args = ["--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom", "--skipLibCheck", "false", "usage.ts"];
-    const { code, stdout, stderr } = await run(bin("tsc"), args, { cwd: dir });
-    assert.equal(code, 0, stdout + stderr);
+    for (const extra of [[], ["--exactOptionalPropertyTypes"]]) {
+      const { code, stdout, stderr } = await run(bin("tsc"), [...args, ...extra], { cwd: dir });
+      assert.equal(code, 0, `${extra.join(" ")}\n${stdout}${stderr}`);
+    }
   } finally {
     removeConsumer(dir);
   }

@@ -33,6 +33,19 @@ async function main(): Promise<void> {
   await invokeFunction({ endpoint: "http://h", credentials: { accessKeyId: "a", accessKeySecret: "b" }, functionName: "f", body: "x" });
   const signed: SignedRequest = await signRequest({ method: "POST", url: "http://h/", body: "x" }, { accessKeyId: "a", accessKeySecret: "b" }, { action: "InvokeFunction", date: new Date(), nonce: "n" });
   const auth: string | undefined = signed.headers["authorization"];
+  await fetch(signed.url, { method: signed.method, headers: signed.headers, body: signed.body });
+  // Options read from the environment may be undefined, which means absent (exactOptionalPropertyTypes too).
+  const fromEnv: string | undefined = undefined;
+  const envClient = new FcClient({ endpoint: fromEnv, credentials: { accessKeyId: "a", accessKeySecret: "b", securityToken: fromEnv }, retry: { maxAttempts: undefined } });
+  await envClient.invokeFunction("f", { qualifier: fromEnv, timeoutMs: undefined, signal: undefined });
+  await signRequest({ url: "http://h/", payloadHash: fromEnv }, { accessKeyId: "a", accessKeySecret: "b" }, { action: "A", nonce: fromEnv });
+  try {
+    await client.invokeFunction("f");
+  } catch (e) {
+    if (e instanceof FcError) {
+      const detail: unknown = e.data?.["AccessDeniedDetail"];
+    }
+  }
   const task = await client.waitForAsyncTask("f", "t1", { pollIntervalMs: 100, timeoutMs: 60_000 });
   const finished: boolean = task.status === "Succeeded" || task.status === "Failed";
   const page = await client.listAsyncTasks("f", { prefix: "job-", limit: 10, sortOrderByTime: "asc", includePayload: true });
