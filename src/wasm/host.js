@@ -55,7 +55,9 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
             answer = await exchange(fetch, lines[2], lines[1], headersFrom(lines, 3), body, stop?.signal);
           } catch (failure) {
             answer = undefined;
-            step = port.failed(id, stopped(stop) ?? failure.stage, failure.error, Date.now(), Math.random());
+            // What exchange did not stage came from reading the answer a custom fetch gave: sent, maybe.
+            const { stage, error } = failure instanceof Failed ? failure : new Failed(MAYBE_SENT, failure);
+            step = port.failed(id, stopped(stop) ?? stage, error, Date.now(), Math.random());
             continue;
           } finally {
             stop?.dispose();
@@ -101,7 +103,12 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
           // The signed request's "method\nurl\nname\nvalue\n…", as signRequest's, for the JS face.
           return step.slice(2);
         default:
-          return resultOf(kind, answer, taskId, step === "A");
+          try {
+            return resultOf(kind, answer, taskId, step === "A");
+          } catch (error) {
+            // A custom fetch's headers that throw when read: the answer came, but cannot be read.
+            throw fcError(`network error: the answer's headers could not be read: ${error?.message ?? error}`, "NetworkError", answer?.status, undefined, undefined, error);
+          }
       }
     }
   } finally {
@@ -203,14 +210,34 @@ function invokeResult(answer, taskId, acceptedEarlier) {
   };
 }
 
-/** A header's value, or undefined (not null) when absent. */
-const headerOf = (headers, name) => headers.get(name) ?? undefined;
+/** A header's value, or undefined (not null) when absent; a string, whatever a custom fetch's headers give. */
+const headerOf = (headers, name) => {
+  const value = headers.get(name);
+  return value == null ? undefined : String(value);
+};
 
-/** Every header as "name\nvalue\n…", for the wasm to read an error answer. */
+/**
+ * The headers as "name\nvalue\n…", for the wasm to read an error answer (its code, Retry-After,
+ * Date, request id): but for values over 64 KB, and up to 1 MiB in all, as jsonField bounds what
+ * it hands over. A custom fetch (or Node's with a raised header limit) can answer with headers of
+ * any size, and the wasm's memory, once grown to hold them, never shrinks.
+ */
 function headerLines(headers) {
   let lines = "";
-  for (const [name, value] of headers) lines += `${name}\n${value}\n`;
+  for (const [name, value] of headers) {
+    if (value.length > 1 << 16) continue;
+    lines += `${name}\n${value}\n`;
+    if (lines.length > 1 << 20) break;
+  }
   return lines;
+}
+
+/** Why an exchange failed: how far the request got (NOT_SENT … SENT) and the error. */
+class Failed {
+  constructor(stage, error) {
+    this.stage = stage;
+    this.error = error;
+  }
 }
 
 /**
@@ -228,24 +255,24 @@ async function exchange(fetch, url, method, headers, body, signal) {
   try {
     pending = fetch === undefined ? globalThis.fetch(url, init) : fetch(url, init);
   } catch (error) {
-    throw { stage: NOT_SENT, error };
+    throw new Failed(NOT_SENT, error);
   }
   let response;
   try {
     response = await orAbort(pending, signal);
   } catch (error) {
     const cause = field(error, "cause");
-    if (stringField(cause, "message") === "unexpected redirect") throw { stage: REDIRECTED, error: redirectError() };
-    throw { stage: connectFailed(error) || connectFailed(cause) ? NOT_SENT : MAYBE_SENT, error };
+    if (stringField(cause, "message") === "unexpected redirect") throw new Failed(REDIRECTED, redirectError());
+    throw new Failed(connectFailed(error) || connectFailed(cause) ? NOT_SENT : MAYBE_SENT, error);
   }
-  if (!isResponseLike(response)) throw { stage: MAYBE_SENT, error: new TypeError("fetch did not return a Response") };
+  if (!isResponseLike(response)) throw new Failed(MAYBE_SENT, new TypeError("fetch did not return a Response"));
   // Read once: a custom fetch's getter could answer differently each time, and the wasm reads 16 bits.
   const { status } = response;
-  if (!Number.isInteger(status) || status < 0 || status > 999) throw { stage: MAYBE_SENT, error: new TypeError(`fetch returned status ${status}, which no HTTP answer has`) };
-  if (response.type === "error") throw { stage: MAYBE_SENT, error: new TypeError("fetch returned a network error") };
+  if (!Number.isInteger(status) || status < 0 || status > 999) throw new Failed(MAYBE_SENT, new TypeError(`fetch returned status ${status}, which no HTTP answer has`));
+  if (response.type === "error") throw new Failed(MAYBE_SENT, new TypeError("fetch returned a network error"));
   if (isRedirect(response, status)) {
     response.body?.cancel?.().catch(() => {});
-    throw { stage: REDIRECTED, error: redirectError(response) };
+    throw new Failed(REDIRECTED, redirectError(response));
   }
   try {
     const bytes = new Uint8Array(await orAbort(response.arrayBuffer(), signal));
@@ -255,7 +282,7 @@ async function exchange(fetch, url, method, headers, body, signal) {
     const lines = status >= 200 && status < 300 ? undefined : headerLines(headers);
     return { status, headers, body: bytes, lines };
   } catch (error) {
-    throw { stage: SENT, error };
+    throw new Failed(SENT, error);
   }
 }
 

@@ -642,6 +642,43 @@ test("a custom fetch's response is read by its shape; a network-error Response i
   await assert.rejects(odd.invokeFunction("echo"), { code: "ServiceError", status: 500 });
 });
 
+test("a custom fetch's answer that throws while read was maybe sent: a Sync invocation is not sent again, and the error is a NetworkError with its cause", async () => {
+  let calls = 0;
+  const thrown = new Error("status getter threw");
+  const answering = (make) => async () => (calls++, make());
+  const base = { type: "basic", headers: new Headers(), arrayBuffer: async () => new ArrayBuffer(0) };
+  const cases = [
+    ["status", () => ({ ...base, get status() { throw thrown; } })],
+    ["type", () => ({ ...base, status: 200, get type() { throw thrown; } })],
+    ["headers.get of a 2xx", () => ({ ...base, status: 200, headers: { get() { throw thrown; }, [Symbol.iterator]: () => [][Symbol.iterator]() } })],
+  ];
+  for (const [what, make] of cases) {
+    calls = 0;
+    const client = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answering(make) });
+    await assert.rejects(client.invokeFunction("echo"), (e) => e instanceof FcError && e.code === "NetworkError" && e.cause === thrown, what);
+    assert.equal(calls, 1, `${what}: sent once, not retried as if never sent`);
+  }
+  // Header values that are not strings come as strings.
+  const log = Buffer.from("log line").toString("base64");
+  const odd = { ...base, status: 200, headers: { get: (name) => (name === "x-fc-log-result" ? { toString: () => log } : null), [Symbol.iterator]: () => [][Symbol.iterator]() } };
+  const res = await new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => odd }).invokeFunction("echo", { logType: "Tail" });
+  assert.equal(res.log, "log line");
+});
+
+test("an error answer's huge headers do not grow the wasm's memory: values over 64 KB are not handed over", async () => {
+  const { diagnostics } = await import("fc-invoke");
+  const answer = (big) => async () =>
+    new Response(JSON.stringify({ Code: "InternalError", Message: "boom" }), {
+      status: 500,
+      headers: { "x-big": big, "x-fc-request-id": "req-big", "retry-after": "0" },
+    });
+  const call = (big) => new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answer(big), retry: false }).invokeFunction("echo");
+  await assert.rejects(call("x"), { code: "InternalError", requestId: "req-big" }); // the memory a call takes anyway
+  const before = diagnostics().wasmMemoryBytes;
+  await assert.rejects(call("x".repeat(16 << 20)), { code: "InternalError", status: 500, requestId: "req-big" });
+  assert.ok(diagnostics().wasmMemoryBytes - before < 4 << 20, `grew by ${diagnostics().wasmMemoryBytes - before} bytes for a 16 MB header`);
+});
+
 test("an IPv6 endpoint or URL must be written as fetch sends it: the signature covers the host", async () => {
   // fetch sends [::1] for each of these; signing the form given made FC answer SignatureNotMatch.
   for (const host of ["[0:0:0:0:0:0:0:1]", "[::0001]", "[::ffff:127.0.0.1]"]) {
