@@ -736,6 +736,9 @@ function signedOf(lines) {
   return { method: parts[0], url: parts[1], headers };
 }
 
+/** Wasm clients a trap left borrowed (FcClient#failed). */
+const trapped = new WeakSet();
+
 /** A Function Compute 3.0 client. Options are checked on the first call. */
 export class FcClient {
   #options;
@@ -758,13 +761,33 @@ export class FcClient {
 
   async #run(call) {
     this.#running++;
+    let wasm;
     try {
-      return await call(await this.#client());
+      wasm = await this.#client();
+      return await call(wasm);
     } catch (e) {
-      throw toFcError(e);
+      throw this.#failed(wasm, e);
     } finally {
       this.#ended();
     }
+  }
+
+  /**
+   * A call's error as an FcError. A trap (the wasm out of memory: many calls with strings near
+   * the 1 MiB bound) leaves the wasm client borrowed for good: the client drops it, so later
+   * calls get a new one. Its other running calls, whose requests may have gone out, then get the
+   * wasm's "busy": an InvalidArgument of argument "call", as are the wasm's other complaints about
+   * how the JS drove a call, none of them the caller's input: all are InternalErrors.
+   */
+  #failed(wasm, e) {
+    if (e instanceof WebAssembly.RuntimeError && wasm !== undefined) {
+      trapped.add(wasm);
+      if (this.#wasm === wasm) this.#wasm = null;
+    } else if (e?.code === "InvalidArgument" && e.argument === "call") {
+      const why = trapped.has(wasm) ? "the WebAssembly trapped during another call of this client" : e.message;
+      return new FcError("InternalError", `fc-invoke internal error: ${why}; this call's request may have been sent`, { cause: e });
+    }
+    return toFcError(e);
   }
 
   #ended() {
@@ -781,10 +804,16 @@ export class FcClient {
     if (this.#closing || this.#wasm === null) return;
     const wasm = this.#wasm;
     this.#wasm = null;
+    // One a trap left borrowed cannot be freed (free() would throw): it stays, as its memory would.
+    if (trapped.has(wasm)) return;
     // The port its calls reported to, a JS object of its own: freed with it.
-    const port = wasm.port;
-    wasm.free();
-    port.free();
+    try {
+      const port = wasm.port;
+      wasm.free();
+      port.free();
+    } catch {
+      // Still borrowed by a call that trapped before the client saw it: left, as a trapped one is.
+    }
   }
 
   /** GetAsyncTask: the task's state, result and events. */
@@ -898,13 +927,16 @@ export class FcClient {
       let prepared = prepare(o.body, o.headers, true);
       if (prepared instanceof Promise) prepared = await prepared;
       this.#running++;
+      let client;
       try {
-        const client = this.#wasm ?? (await this.#client());
+        client = this.#wasm ?? (await this.#client());
         const raw = await client.invokeFunction(
           name, o.qualifier, o.invocationType, o.logType, o.asyncTaskId, prepared.lines, prepared.bytes, prepared.hash,
           signalOf(o.signal), callNumbers(o),
         );
         return new InvokeResponse(raw);
+      } catch (e) {
+        throw this.#failed(client, e);
       } finally {
         this.#ended();
       }

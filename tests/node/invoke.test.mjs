@@ -838,6 +838,35 @@ test("signRequest of a string body signs the content type fetch sends with it; a
   await assert.rejects(signRequest({ url: "http://xn--fiqs8s.example:99999/x" }, DEMO_CREDENTIALS, { action: "A" }), (e) => e.code === "InvalidArgument" && !/punycode/.test(e.message));
 });
 
+test("a trap (the wasm out of memory) leaves no client broken: its running calls are InternalErrors, the next call works, close() does not throw", async () => {
+  // In a child whose wasm memory may grow to 6.25 MiB only (a V8 flag), so that six calls with
+  // 1 MB headers exhaust it, as thousands of such calls exhaust the 4 GiB a wasm may have.
+  const { execFile } = await import("node:child_process");
+  const script = `
+    const { FcClient } = await import("fc-invoke");
+    let sent = 0;
+    const client = new FcClient({ endpoint: "http://127.0.0.1:9", credentials: { accessKeyId: "a", accessKeySecret: "b" }, fetch: async () => (sent++, new Response("ok")), retry: false });
+    await client.invokeFunction("f");
+    const big = { "x-big": "v".repeat(1000000) };
+    const settled = await Promise.allSettled(Array.from({ length: 6 }, () => client.invokeFunction("f", { headers: big })));
+    const codes = settled.map((r) => r.status === "fulfilled" ? "ok" : r.reason.constructor.name + " " + r.reason.code);
+    const trapped = settled.some((r) => r.reason?.cause instanceof WebAssembly.RuntimeError);
+    const later = (await client.invokeFunction("f")).status;
+    let closed = "closed";
+    try { client.close(); } catch (e) { closed = e.message; }
+    console.log(JSON.stringify({ codes, trapped, later, closed }));
+  `;
+  const out = await new Promise((resolve, reject) =>
+    execFile(process.execPath, ["--wasm-max-mem-pages=100", "--input-type=module", "-e", script], (error, stdout, stderr) =>
+      error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
+    ),
+  );
+  assert.ok(out.trapped, "the wasm trapped (else this test tests nothing)");
+  for (const code of out.codes) assert.ok(code === "ok" || code === "FcError InternalError", `each running call is ok or an InternalError: ${out.codes}`);
+  assert.equal(out.later, 200, "a later call of the same client works");
+  assert.equal(out.closed, "closed");
+});
+
 test("without a FinalizationRegistry (older workerd), close() and the one-shot invokeFunction free a client's wasm memory", async () => {
   // In a fresh process whose FinalizationRegistry is gone before the package loads: nothing frees
   // a client's wasm side then, unless close() does (about 1.6 KB a client).
