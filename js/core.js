@@ -739,9 +739,14 @@ function signedOf(lines) {
 /** Wasm clients a trap left borrowed (FcClient#failed). */
 const trapped = new WeakSet();
 
+/**
+ * Each client's options, credentials among them. Not a private field: browsers' consoles show
+ * those when a logged client is expanded, and static credentials with them.
+ */
+const optionsOf = new WeakMap();
+
 /** A Function Compute 3.0 client. Options are checked on the first call. */
 export class FcClient {
-  #options;
   #wasm = null;
   /** Calls using #wasm now: close() frees it once there are none (a running call reports to it). */
   #running = 0;
@@ -750,12 +755,12 @@ export class FcClient {
   constructor(options = {}) {
     // Kept whole: the first call reports unknown keys (a typo such as `credentails`). What is not
     // a plain readable object is kept as given, for that call to refuse.
-    this.#options = readable(options, "options", options, Object.keys(CLIENT_OPTIONS));
+    optionsOf.set(this, readable(options, "options", options, Object.keys(CLIENT_OPTIONS)));
   }
 
   async #client() {
     await loaded();
-    this.#wasm ??= wasmClient(this.#options);
+    this.#wasm ??= wasmClient(optionsOf.get(this));
     return this.#wasm;
   }
 
@@ -897,7 +902,7 @@ export class FcClient {
     } catch (e) {
       throw toFcError(e);
     }
-    const send = this.#options.fetch ?? globalThis.fetch;
+    const send = optionsOf.get(this).fetch ?? globalThis.fetch;
     const options = {
       // The caller's other fields (credentials, cache, keepalive, mode, …) go to fetch as given,
       // from a Request given as input too.
@@ -947,7 +952,7 @@ export class FcClient {
 
   // Never show credentials: JSON.stringify(client) and console.log(client) print only where it calls.
   toJSON() {
-    const { endpoint, accountId, region } = readable(this.#options, "options", {});
+    const { endpoint, accountId, region } = readable(optionsOf.get(this), "options", {});
     return { endpoint: withoutPassword(endpoint), accountId, region };
   }
 

@@ -44,7 +44,10 @@ export interface FcClientOptions {
 
 export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | JsonObject | unknown[] | null | undefined;
 /**
- * A plain object, sent as JSON. Record<string, any>, not unknown: values typed by an interface (no
+ * A plain object, sent as JSON: made by `{…}`, `JSON.parse` or `Object.create(null)`. Other
+ * objects (a class's instance, a URL, an Error, a RegExp) type-check, as TypeScript cannot tell a
+ * plain object by its shape, but are refused at run time (InvalidArgument): send
+ * `JSON.stringify(value)` with a content type instead. Record<string, any>, not unknown: values typed by an interface (no
  * index signature) must fit. The members below keep out what the package refuses at run time but
  * Record<string, any> admits, by a method it has: a promise (a missing `await`: `then`), a
  * ReadableStream (a Worker's `request.body`: `getReader`), FormData, URLSearchParams, Headers, Map

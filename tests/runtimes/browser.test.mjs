@@ -396,4 +396,32 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
   } finally {
     fc.setFaults(null);
   }
+
+  // A logged client, expanded in DevTools, shows no secret: the console lists private fields
+  // too, and shows what they hold. Walked here as DevTools walks it, through the protocol.
+  const cdp = await page.context().newCDPSession(page);
+  const { result } = await cdp.send("Runtime.evaluate", {
+    expression: `import("fc-invoke").then(({ FcClient }) => {
+      const client = new FcClient({ endpoint: ${JSON.stringify(fc.url)}, credentials: { accessKeyId: "LTAIshown", accessKeySecret: "THE-SECRET-0001", securityToken: "THE-TOKEN-0002" } });
+      return client.invokeFunction("echo").then(() => client, () => client);
+    })`,
+    awaitPromise: true,
+  });
+  const seenValues = [];
+  const walk = async (objectId, depth) => {
+    const { result: own, privateProperties = [], internalProperties = [] } = await cdp.send("Runtime.getProperties", { objectId, ownProperties: true, generatePreview: true });
+    for (const p of [...own, ...privateProperties, ...internalProperties]) {
+      const v = p.value;
+      if (!v) continue;
+      seenValues.push(p.name);
+      if (v.value !== undefined) seenValues.push(String(v.value));
+      if (v.preview) seenValues.push(JSON.stringify(v.preview));
+      if (v.objectId && depth > 0 && v.type === "object") await walk(v.objectId, depth - 1);
+    }
+  };
+  await walk(result.objectId, 3);
+  assert.ok(seenValues.includes("#wasm"), `the walk reached the client's private fields: ${seenValues.join(" | ").slice(0, 300)}`);
+  for (const secret of ["THE-SECRET-0001", "THE-TOKEN-0002"]) {
+    assert.ok(!seenValues.some((v) => v.includes(secret)), `${secret} shows in DevTools: ${seenValues.filter((v) => v.includes(secret))}`);
+  }
 });
