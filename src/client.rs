@@ -348,9 +348,12 @@ impl Call {
         now_ms: f64,
     ) -> Result<Self, Error> {
         let mut call = Call::get_async_task(client, function_name, task_id, qualifier, options, now_ms)?;
-        // At least 1 ms: with 0 the doubling would stay at 0 and poll without pause.
-        let first_ms = interval_ms.max(1);
-        call.poll = Some(Poll { next_ms: first_ms, max_ms: max_interval_ms.max(first_ms), first_ms });
+        // At least 1 ms: with 0 the doubling would stay at 0 and poll without pause. And no pause
+        // longer than the maximum, the first included (a maximum under the default first pause,
+        // given alone, is a caller who wants the end noticed soon).
+        let max_ms = max_interval_ms.max(1);
+        let first_ms = interval_ms.clamp(1, max_ms);
+        call.poll = Some(Poll { next_ms: first_ms, max_ms, first_ms });
         Ok(call)
     }
 
@@ -968,6 +971,11 @@ mod tests {
         let call = wait(&client, 0, 0, &CallOptions::default(), script.now_ms);
         script.run(&mut client, call).expect("ends");
         assert_eq!(script.sleeps, [1, 1]);
+        // No pause is longer than the maximum, the first one included.
+        let mut script = Script::new(vec![task("Running"), task("Running"), task("Succeeded")]);
+        let call = wait(&client, 500, 100, &CallOptions::default(), script.now_ms);
+        script.run(&mut client, call).expect("ends");
+        assert_eq!(script.sleeps, [100, 100]);
         // Each poll has attempts of its own: a throttled poll is retried, and later polls too.
         let mut script = Script::new(vec![
             status(429, "ResourceExhausted", &[]),
