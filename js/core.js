@@ -425,9 +425,10 @@ function viewBytes(body, copy) {
  * "name\nvalue\n…" for the wasm (undefined for none); values may be of `valueTypes` and are
  * turned into strings. A line break inside a name or value is refused: it would change how the
  * lines split. So are pairs `refused(name, value)` refuses. (How many headers a request may
- * have, the wasm judges: src/acs3/mod.rs MAX_HEADERS.)
+ * have, the wasm judges: src/acs3/mod.rs MAX_HEADERS.) `line(name, value)` writes each pair
+ * otherwise (a query's).
  */
-function nameLines(value, argument, valueTypes, accepted, refused) {
+function nameLines(value, argument, valueTypes, accepted, refused, line = asLine) {
   if (value === undefined || value === null) return undefined;
   const bad = () => invalid(argument, `must be ${accepted}`);
   let entries;
@@ -448,9 +449,8 @@ function nameLines(value, argument, valueTypes, accepted, refused) {
       if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !valueTypes.includes(typeof p[1])) throw bad();
       const [name, v] = p;
       const value = typeof v === "string" ? v : String(v);
-      if (LINE_BREAK.test(name) || LINE_BREAK.test(value)) throw invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values");
       if (refused?.(name, value)) throw invalid(argument, `\`${name}\` cannot be sent with fetch (\`connection\` only as close or keep-alive)`);
-      lines += `${name}\n${value}\n`;
+      lines += line(name, value, argument);
     }
   } catch (e) {
     throw e instanceof FcError ? e : unreadable(argument, "could not be read", e);
@@ -459,6 +459,12 @@ function nameLines(value, argument, valueTypes, accepted, refused) {
 }
 
 const LINE_BREAK = /[\r\n]/;
+
+/** A pair as "name\nvalue\n", which a line break inside either would split otherwise. */
+function asLine(name, value, argument) {
+  if (LINE_BREAK.test(name) || LINE_BREAK.test(value)) throw invalid(argument, "must be [name, value] string pairs with no CR or LF in names or values");
+  return `${name}\n${value}\n`;
+}
 
 /** Whether "name\nvalue\n…" has a header `name` (lower case), in any case. */
 function hasName(lines, name) {
@@ -591,8 +597,19 @@ export class InvokeResponse extends FcResponse {
   }
 }
 
-const queryLines = (query) =>
-  nameLines(query, "query", ["string", "number", "boolean"], "URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans");
+/**
+ * `path` with `query` added, each name and value percent-encoded, so that they may hold any text:
+ * FC's list tokens can end in a line break, which the wasm's "name\nvalue\n" lines cannot carry.
+ * The wasm reads a path's query as the signature needs it.
+ */
+function withQuery(path, query) {
+  const encoded = nameLines(query, "query", ["string", "number", "boolean"], "URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans", undefined, queryPair);
+  if (!encoded || typeof path !== "string") return path;
+  return `${path}${path.endsWith("?") ? "" : path.includes("?") ? "&" : "?"}${encoded.slice(0, -1)}`;
+}
+
+/** "name=value&", percent-encoded; a lone surrogate as U+FFFD, as the UTF-8 of other text has it. */
+const queryPair = (name, value) => `${encodeURIComponent(name.toWellFormed?.() ?? name)}=${encodeURIComponent(value.toWellFormed?.() ?? value)}&`;
 
 // What each call reads from its options object (`any`: read further below or by the wasm).
 const CLIENT_OPTIONS = { endpoint: "string", accountId: "string", region: "string", credentials: "any", fetch: "any", retry: "any" };
@@ -868,11 +885,9 @@ export class FcClient {
   request(options = {}) {
     return this.#run(async (c) => {
       const o = read(options, "options", REQUEST_OPTIONS);
-      const query = queryLines(o.query);
+      const path = withQuery(o.path, o.query);
       const { bytes, hash, lines } = await prepare(o.body, o.headers, true);
-      const raw = await c.request(
-        o.method, o.path, query, lines, o.action, bytes, hash, signalOf(o.signal), callNumbers(o),
-      );
+      const raw = await c.request(o.method, path, lines, o.action, bytes, hash, signalOf(o.signal), callNumbers(o));
       return new FcResponse(raw);
     });
   }

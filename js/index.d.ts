@@ -203,8 +203,9 @@ export interface WaitForAsyncTaskOptions {
 export interface RequestOptions extends CallOptions {
   /** Default "GET". */
   method?: string | undefined;
-  /** Percent-encoded, from the root: "/2023-03-30/functions". */
+  /** Percent-encoded, from the root: "/2023-03-30/functions"; it may carry a query. */
   path: string;
+  /** Added to the path's query; names and values of any text, percent-encoded when sent. */
   query?: URLSearchParams | Array<[string, string]> | Record<string, string | number | boolean> | undefined;
   headers?: HeadersLike | undefined;
   /** A body without content-type is sent as application/json. */

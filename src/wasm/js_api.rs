@@ -246,14 +246,14 @@ impl WasmClient {
         )
     }
 
-    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`. `query_lines`
-    /// and `header_lines` are `"name\nvalue\n…"`; `body` is undefined for none.
+    /// Any FC 3.0 API call; resolves to `{ status, requestId, headers, body }`. `path` may carry
+    /// a query (the JS face writes the caller's there); `header_lines` are `"name\nvalue\n…"`;
+    /// `body` is undefined for none.
     #[allow(clippy::too_many_arguments)]
     pub fn request(
         &self,
         method: Option<String>,
         path: Option<String>,
-        query_lines: Option<String>,
         header_lines: Option<String>,
         action: Option<String>,
         body: Option<Uint8Array>,
@@ -267,13 +267,13 @@ impl WasmClient {
             Box::new(move |client, now, options| {
                 let has_body = body.is_some();
                 let body = JsBody::new(body, body_hash)?;
-                let (query, headers) = (lines(query_lines.as_deref()), lines(header_lines.as_deref()));
+                let headers = lines(header_lines.as_deref());
                 let custom = CustomCall {
                     method: method.as_deref().unwrap_or("GET"),
                     path: path
                         .as_deref()
                         .ok_or_else(|| Error::invalid("path", "is required, e.g. /2023-03-30/functions"))?,
-                    query: &query,
+                    query: &[],
                     headers: &headers,
                     action: action.as_deref().unwrap_or_default(),
                 };

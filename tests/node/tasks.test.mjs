@@ -232,6 +232,17 @@ test("the generic request reaches the same endpoints", async () => {
   assert.deepEqual((await all.json()).tasks.map((t) => t.taskId).sort(), ["gen-1", "other-1"]);
   const list = await client.request({ path: "/2023-03-30/functions/echo/async-tasks", query: { prefix: "gen", limit: 10 }, action: "ListAsyncTasks" });
   assert.deepEqual((await list.json()).tasks.map((t) => t.taskId), ["gen-1"]);
+  // Query values may hold any text, line breaks included (FC's list tokens can end in one): sent
+  // percent-encoded and signed, in every form, and added to a query the path has.
+  const sent = [];
+  const capturing = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: (url, init) => (sent.push(url), fetch(url, init)) });
+  const tasksOf = async (options) => (await (await capturing.request({ path: "/2023-03-30/functions/echo/async-tasks", action: "ListAsyncTasks", ...options })).json()).tasks.map((t) => t.taskId);
+  for (const [query, prefix] of [[{ prefix: "gen\n" }, "gen\n"], [[["prefix", "gen\r\n"]], "gen\r\n"], [new URLSearchParams({ prefix: "g+e n%\uD800é" }), "g+e n%\uFFFDé"]]) {
+    assert.deepEqual(await tasksOf({ query }), [], prefix);
+    assert.equal(new URL(sent.at(-1)).searchParams.get("prefix"), prefix);
+  }
+  assert.deepEqual(await tasksOf({ path: "/2023-03-30/functions/echo/async-tasks?prefix=gen", query: { limit: 10 } }), ["gen-1"]);
+  assert.deepEqual(await tasksOf({ path: "/2023-03-30/functions/echo/async-tasks?", query: { prefix: "other" } }), ["other-1"]);
   const invoked = await client.request({
     method: "POST",
     path: "/2023-03-30/functions/echo/invocations",
