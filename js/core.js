@@ -873,11 +873,8 @@ export class FcClient {
   waitForAsyncTask(functionName, taskId, options) {
     return this.#run((c) => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", WAIT_OPTIONS)];
-      // Its timeoutMs bounds the whole wait: a deadline, refused under the caller's name for it.
-      const wait = c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ __proto__: null, deadlineMs: o.timeoutMs }));
-      return wait.catch((e) => {
-        throw e?.argument === "deadlineMs" ? invalid("timeoutMs", e.message.replace("invalid deadlineMs: ", "")) : e;
-      });
+      // Its timeoutMs bounds the whole wait: the wasm makes it the wait's deadline.
+      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ __proto__: null, timeoutMs: o.timeoutMs }));
     });
   }
 

@@ -6,7 +6,7 @@ use super::convert::{epoch_ms, error_to_js, lines, millis, retry_policy, whole};
 use super::host::{self, JsBody, Kind};
 use super::{fetch_from, Build, Io, Started, WasmClient};
 use crate::acs3::{self, AcsDate, Credentials, PayloadHash, SignableRequest, SigningParams};
-use crate::client::{Call, Client, CredentialSource};
+use crate::client::{Call, CallOptions, Client, CredentialSource};
 use crate::error::Error;
 use crate::fc::async_task::{ListAsyncTasks, SortOrder};
 use crate::fc::{CustomCall, Endpoint, InvocationType, InvokeFunction, LogType, API_VERSION};
@@ -210,8 +210,8 @@ impl WasmClient {
         )
     }
 
-    /// Polls until the task ends; resolves to the final task (parsed JSON). `call`'s deadline
-    /// bounds the whole wait.
+    /// Polls until the task ends; resolves to the final task (parsed JSON). `call`'s timeout
+    /// (the caller's `timeoutMs`) bounds the whole wait: it is the wait's deadline.
     #[wasm_bindgen(js_name = waitForAsyncTask)]
     #[allow(clippy::too_many_arguments)]
     pub fn wait_for_async_task(
@@ -231,6 +231,7 @@ impl WasmClient {
                 let interval = millis(poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
                 let max_interval = millis(max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
                 let qualifier = qualifier.as_deref();
+                let whole = CallOptions { deadline_ms: options.timeout_ms, timeout_ms: None, ..*options };
                 let call = Call::wait_for_async_task(
                     client,
                     &function_name,
@@ -238,7 +239,7 @@ impl WasmClient {
                     qualifier,
                     interval,
                     max_interval,
-                    options,
+                    &whole,
                     now,
                 )?;
                 Ok(Started { call, kind: Kind::Json, body: None, task_id: None })
