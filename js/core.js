@@ -165,13 +165,17 @@ function readable(value, argument, fallback, keys = []) {
 
 const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${argument}: ${reason}`, { argument });
 
-/** `InvalidArgument` for a caller's value that threw while we read or converted it. */
-function unreadable(argument, what, cause) {
+/**
+ * `InvalidArgument` for a caller's value that threw while we read or converted it. `quoting`:
+ * the message may quote what it refused (Node's and Deno's Request quote a refused header value,
+ * which may be an API key), which is dropped.
+ */
+function unreadable(argument, what, cause, quoting = false) {
   const said = String(cause?.message ?? cause);
-  // What the runtime's message quotes (Node's and Deno's quote a refused header value, which may
-  // be an API key) and a URL's user:password (after any mix of / and \ that parsers take) are
-  // dropped, as toJSON drops a password, and then the cause is not kept: it would show them.
-  const reason = said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(/(:[/\\]*)[^/\\?#]*@/g, "$1");
+  // A URL's user:password (after any mix of / and \ that parsers take) is dropped, as toJSON
+  // drops it, and so is what a `quoting` message quotes; then the cause is not kept: it would show them.
+  const unquoted = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1") : said;
+  const reason = unquoted.replace(/(:[/\\]*)[^/\\?#]*@/g, "$1");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -222,15 +226,17 @@ function take(fields, argument, type, name, v) {
 }
 
 /**
- * `value[name]` if `value` or a prototype of it other than an Object.prototype has it (its own
- * only, for a Proxy whose prototype cannot be read).
+ * `value[name]`, but for what an Object.prototype (a polluted one) would give: undefined when
+ * the first Object.prototype on its chain holds `name` and nothing before it does. A Proxy that
+ * answers only `get` (a lazy view of a secret store) is read.
  */
 function fieldOf(value, name) {
   if (Object.hasOwn(value, name)) return value[name];
-  for (let o = prototypeOf(value); o !== null && !isObjectPrototype(o); o = prototypeOf(o)) {
-    if (Object.hasOwn(o, name)) return value[name];
+  for (let o = prototypeOf(value); o !== null; o = prototypeOf(o)) {
+    if (Object.hasOwn(o, name)) return isObjectPrototype(o) ? undefined : value[name];
+    if (isObjectPrototype(o)) break;
   }
-  return undefined;
+  return value[name];
 }
 
 /** Object.getPrototypeOf, or null where a Proxy's trap throws. */
@@ -516,13 +522,24 @@ function prepare(body, headers, sending, givenHash) {
 /**
  * The whole body of `request` (client.fetch hashes it), or `Aborted` as soon as its signal
  * aborts, as fetch stops on it: the read is cancelled, so an upload that never ends (a Worker
- * proxying a slow client's) cannot hold the call. None if the signal has already aborted: fetch
- * then refuses the request with its reason, as it does one without a body.
+ * proxying a slow client's) cannot hold the call. Firefox's Request has no `body` stream: there
+ * its arrayBuffer() is read, and given up on (not cancelled) at the abort.
  */
 async function requestBytes(request) {
   const { signal } = request;
   const aborted = () => new FcError("Aborted", "the call was aborted", { cause: signal.reason });
-  if (request.body === null || signal.aborted) return new Uint8Array(0);
+  if (request.body === null) return new Uint8Array(0);
+  if (typeof request.body?.getReader !== "function") {
+    let stop;
+    const stopped = new Promise((_, reject) => signal.addEventListener("abort", (stop = () => reject(aborted())), { once: true }));
+    try {
+      return new Uint8Array(await Promise.race([request.arrayBuffer(), stopped]));
+    } catch (e) {
+      throw e instanceof FcError ? e : unreadable("body", "could not be read", e);
+    } finally {
+      signal.removeEventListener("abort", stop);
+    }
+  }
   let reader;
   const cancel = () => reader?.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", cancel, { once: true });
@@ -902,17 +919,19 @@ export class FcClient {
         const streaming = typeof ReadableStream !== "undefined" && init?.body instanceof ReadableStream;
         request = new Request(input, streaming ? { duplex: "half", ...init } : init);
       } catch (e) {
-        throw unreadable("input", "not a request fetch can make", e);
+        throw unreadable("input", "not a request fetch can make", e, true);
       }
       bounded(request.url, "input");
       bounded(request.method, "input");
+      // An init.signal aborted already: rejected with its reason, as fetch rejects, signing and sending nothing.
+      if (request.signal.aborted) throw request.signal.reason;
       body = request.method === "GET" || request.method === "HEAD" ? undefined : await requestBytes(request);
       const hash = await nativeBodyHash(body);
       // What fetch refuses is left out here, as browsers' fetch does, so headerLines need not refuse it.
       const headers = [...request.headers].filter(([name, value]) => !leftToFetch(name, value));
       signed = signedOf(await this.#run((client) => client.signTrigger(request.method, pathEncoded(request.url), headerLines(headers), body, hash, signalOf(request.signal))));
     } catch (e) {
-      throw toFcError(e);
+      throw request?.signal.aborted && e === request.signal.reason ? e : toFcError(e);
     }
     const send = optionsOf.get(this).fetch ?? globalThis.fetch;
     const options = {

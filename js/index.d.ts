@@ -314,7 +314,11 @@ export type FcErrorCode =
  * sent). FC's own codes come with `status`, among them its 400 "InvalidArgument".
  */
 export declare class FcError extends Error {
-  constructor(code: FcErrorCode, message: string, options?: { status?: number; requestId?: string; argument?: string; cause?: unknown; data?: { [key: string]: unknown } });
+  constructor(
+    code: FcErrorCode,
+    message: string,
+    options?: { status?: number | undefined; requestId?: string | undefined; argument?: string | undefined; cause?: unknown; data?: { [key: string]: unknown } | undefined },
+  );
   readonly name: "FcError";
   readonly code: FcErrorCode;
   /** HTTP status, for errors the service answered. */
@@ -332,7 +336,7 @@ export declare class FcError extends Error {
    * signal's reason for Aborted, what reading the caller's value threw for an InvalidArgument.
    */
   readonly cause?: unknown;
-  toJSON(): { name: "FcError"; code: string; message: string; status?: number; requestId?: string; argument?: string; data?: { [key: string]: unknown } };
+  toJSON(): { name: "FcError"; code: string; message: string; status?: number | undefined; requestId?: string | undefined; argument?: string | undefined; data?: { [key: string]: unknown } | undefined };
 }
 
 /** For monitoring and leak tests: the WebAssembly memory size in bytes (0 before the first call). */

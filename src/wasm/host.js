@@ -71,7 +71,7 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
           step = port.answered(id, answer.status, answer.lines, answer.json, Date.now(), Math.random());
           // The service's error document, all of it: FC and RAM put more in it than Code and
           // Message (AccessDeniedDetail, to decode why a policy refused).
-          if (typeof step !== "string" && answer.json !== undefined && !Array.isArray(answer.json)) step.data = answer.json;
+          if (typeof step !== "string" && !ok && step.status === answer.status && answer.json !== undefined && !Array.isArray(answer.json)) step.data = answer.json;
           break;
         }
         case "C": {
@@ -107,7 +107,7 @@ export async function drive(port, id, kind, body, signal, fetch, provider, taskI
             return resultOf(kind, answer, taskId, step === "A");
           } catch (error) {
             // A custom fetch's headers that throw when read: the answer came, but cannot be read.
-            throw fcError(`network error: the answer's headers could not be read: ${error?.message ?? error}`, "NetworkError", answer?.status, undefined, undefined, error);
+            throw fcError(`network error: the answer's headers could not be read: ${error?.message ?? error}`, "NetworkError", undefined, undefined, undefined, error);
           }
       }
     }

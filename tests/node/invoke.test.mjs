@@ -295,8 +295,14 @@ test("a service error keeps FC's whole JSON answer as e.data (RAM's AccessDenied
   for (const [body, type] of [["<html>bad gateway</html>", "text/html"], ['["not", "a document"]', "application/json"], ["", "application/json"]]) {
     await assert.rejects(call(answering(502, body, type)), (e) => e.code === "ServiceError" && e.data === undefined && !("data" in JSON.parse(JSON.stringify(e))), body);
   }
-  // Errors with no answer have none.
+  // Errors with no answer have none, nor do the client's own after a 2xx document (a task's
+  // payload, the caller's event, must not reach logs through a Timeout's JSON).
   await assert.rejects(client.invokeFunction("1bad"), (e) => e.code === "InvalidArgument" && e.data === undefined);
+  const running = async () => new Response(JSON.stringify({ taskId: "t1", status: "Running", taskPayload: "the caller's event" }), { status: 200 });
+  const polling = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: running });
+  await assert.rejects(polling.waitForAsyncTask("echo", "t1", { pollIntervalMs: 10, timeoutMs: 50 }), (e) => e.code === "Timeout" && e.data === undefined && !JSON.stringify(e).includes("event"));
+  const noStatus = async () => new Response(JSON.stringify({ hello: "proxy page" }), { status: 200 });
+  await assert.rejects(new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: noStatus }).waitForAsyncTask("echo", "t1"), (e) => e.code === "NetworkError" && e.data === undefined);
 });
 
 test("connection headers fetch sends are sent; signRequest, for any HTTP stack, signs with any", async () => {
@@ -310,6 +316,22 @@ test("connection headers fetch sends are sent; signRequest, for any HTTP stack, 
   const expecting = await signRequest({ method: "POST", url: `${server.url}/x`, headers: { expect: "100-continue", connection: "upgrade" }, body: "x" }, DEMO_CREDENTIALS, { action: "A" });
   assert.equal(expecting.headers.expect, "100-continue");
   assert.doesNotMatch(expecting.headers.authorization, /expect|connection/);
+});
+
+test("credentials from a Proxy that answers only get (a lazy view of a secret store) are read", async () => {
+  const view = (values) => new Proxy({}, { get: (_, name) => values[name] });
+  const keys = view({ accessKeyId: DEMO_CREDENTIALS.accessKeyId, accessKeySecret: DEMO_CREDENTIALS.accessKeySecret });
+  assert.equal((await new FcClient({ endpoint: server.url, credentials: keys }).invokeFunction("echo", { body: "static" })).status, 200);
+  const res = await new FcClient({ endpoint: server.url, credentials: async () => keys }).invokeFunction("echo", { body: "provided" });
+  assert.equal(await res.text(), "provided");
+});
+
+test("a value that throws while read is refused with what it threw: its message and cause kept", async () => {
+  const circular = { name: "loop" };
+  circular.self = circular;
+  await assert.rejects(client.invokeFunction("echo", { body: circular }), (e) => e.code === "InvalidArgument" && e.argument === "body" && e.cause instanceof TypeError && e.message.includes(e.cause.message.split("\n")[0]));
+  const options = { get qualifier() { throw new Error("env var 'FC_QUALIFIER' is not set"); } };
+  await assert.rejects(client.invokeFunction("echo", options), (e) => e.code === "InvalidArgument" && /'FC_QUALIFIER'/.test(e.message) && e.cause?.message.includes("FC_QUALIFIER"));
 });
 
 test("options made from prototypes keep what those give: defaults under Object.create, a class's getters", async () => {
@@ -655,7 +677,7 @@ test("a custom fetch's answer that throws while read was maybe sent: a Sync invo
   for (const [what, make] of cases) {
     calls = 0;
     const client = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: answering(make) });
-    await assert.rejects(client.invokeFunction("echo"), (e) => e instanceof FcError && e.code === "NetworkError" && e.cause === thrown, what);
+    await assert.rejects(client.invokeFunction("echo"), (e) => e instanceof FcError && e.code === "NetworkError" && e.cause === thrown && e.status === undefined, what);
     assert.equal(calls, 1, `${what}: sent once, not retried as if never sent`);
   }
   // Header values that are not strings come as strings.

@@ -371,9 +371,10 @@ test("client.fetch: init.signal also stops a wait for the credentials provider; 
   const seen = [];
   const recording = async (url, init) => (seen.push(init), new Response("ok"));
   const waiting = new FcClient({ endpoint: server.url, credentials: () => new Promise(() => {}), fetch: recording });
-  for (const signal of [AbortSignal.timeout(50), AbortSignal.abort()]) {
-    await assert.rejects(waiting.fetch(`${server.url}/http/web-echo/x`, { signal }), { name: "FcError", code: "Aborted" });
-  }
+  await assert.rejects(waiting.fetch(`${server.url}/http/web-echo/x`, { signal: AbortSignal.timeout(50) }), { name: "FcError", code: "Aborted" });
+  // One aborted already rejects as fetch does, with its reason, asking nothing of the provider.
+  const reason = new Error("gave up before");
+  await assert.rejects(waiting.fetch(`${server.url}/http/web-echo/x`, { signal: AbortSignal.abort(reason) }), (e) => e === reason);
   assert.equal(seen.length, 0, "nothing was sent");
   const own = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: recording });
   await own.fetch(`${server.url}/http/web-echo/x`, { credentials: "include", cache: "no-store", keepalive: true, headers: { "x-my": "1" } });
@@ -492,6 +493,32 @@ test("client.fetch honours init.signal: an aborted signal sends nothing, an abor
   const incoming = new Request(`${server.url}/http/web-echo/x`, { method: "POST", body: endless(), duplex: "half", signal: AbortSignal.timeout(50) });
   await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, incoming), (e) => e.code === "Aborted" && e.cause?.name === "TimeoutError");
   assert.equal(server.triggerCalls.length, 1, "nothing more was sent");
+  cancelled = undefined;
+  // A custom fetch that ignores the signal: an aborted one still sends nothing, and no empty body.
+  let sentAnyway = 0;
+  const deaf = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: async () => (sentAnyway++, new Response("sent")) });
+  const early = new Error("aborted before the call");
+  await assert.rejects(deaf.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: "data", signal: AbortSignal.abort(early) }), (e) => e === early);
+  assert.equal(sentAnyway, 0);
+  // Where a Request has no body stream (Firefox), the body is read whole, and an abort still ends the wait.
+  const bodyGetter = Object.getOwnPropertyDescriptor(Request.prototype, "body");
+  delete Request.prototype.body;
+  try {
+    const echoed = await client.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: "no stream" });
+    assert.equal((await echoed.json()).bodyLength, "no stream".length);
+    // A slow body (Firefox sends no streams, so it ends), given up on at the abort, before it ends.
+    let left = 20;
+    const slow = new ReadableStream({
+      pull: (c) => new Promise((r) => setTimeout(() => (--left > 0 ? c.enqueue(new Uint8Array(16)) : c.close(), r()), 10)),
+    });
+    const stalled = new AbortController();
+    const waiting = client.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: slow, duplex: "half", signal: stalled.signal });
+    setImmediate(() => stalled.abort(reason));
+    await assert.rejects(waiting, (e) => e.code === "Aborted" && e.cause === reason);
+    assert.ok(left > 0, "rejected before the body ended");
+  } finally {
+    Object.defineProperty(Request.prototype, "body", bodyGetter);
+  }
   // A body stream of other chunks than bytes is refused, as arrayBuffer() refuses it.
   const strings = new ReadableStream({ start: (c) => (c.enqueue("text"), c.close()) });
   await assert.rejects(client.fetch(`${server.url}/http/web-echo/x`, { method: "POST", body: strings, duplex: "half" }), { code: "InvalidArgument", argument: "body" });

@@ -397,8 +397,9 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
     fc.setFaults(null);
   }
 
-  // A logged client, expanded in DevTools, shows no secret: the console lists private fields
-  // too, and shows what they hold. Walked here as DevTools walks it, through the protocol.
+  // A logged client, expanded in DevTools, shows no secret among its fields: the console lists
+  // private fields too, and shows what they hold. Walked here as DevTools walks it, through the
+  // protocol, into objects (functions' [[Scopes]] reach all of a page's data: README says so).
   const cdp = await page.context().newCDPSession(page);
   const { result } = await cdp.send("Runtime.evaluate", {
     expression: `import("fc-invoke").then(({ FcClient }) => {

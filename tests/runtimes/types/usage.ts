@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   await fetch(signed.url, { method: signed.method, headers: signed.headers, body: signed.body });
   // Options read from the environment may be undefined, which means absent (exactOptionalPropertyTypes too).
   const fromEnv: string | undefined = undefined;
+  const made = new FcError("Custom", "made by hand", { status: undefined, requestId: fromEnv, argument: undefined, data: undefined });
+  const fields: number | undefined = made.toJSON().status;
   const envClient = new FcClient({ endpoint: fromEnv, credentials: { accessKeyId: "a", accessKeySecret: "b", securityToken: fromEnv }, retry: { maxAttempts: undefined } });
   await envClient.invokeFunction("f", { qualifier: fromEnv, timeoutMs: undefined, signal: undefined });
   await signRequest({ url: "http://h/", payloadHash: fromEnv }, { accessKeyId: "a", accessKeySecret: "b" }, { action: "A", nonce: fromEnv });
