@@ -6,7 +6,7 @@
 // sets both from `command -v`), else from PATH, else /usr/bin; its webdriver config is written
 // from them into target/ for each run.
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFcServer } from "../tests/server/fc-server.mjs";
@@ -29,7 +29,10 @@ function browserEnv() {
   const config = join(root, "target", "wasm-test", "webdriver.json");
   mkdirSync(dirname(config), { recursive: true });
   writeFileSync(config, JSON.stringify({ "goog:chromeOptions": { binary: chromium, args: CHROMIUM_ARGS } }, null, 2) + "\n");
-  return { WASM_BINDGEN_USE_BROWSER: "1", CHROMEDRIVER: chromedriver, WASM_BINDGEN_TEST_WEBDRIVER_JSON: config };
+  // The runner kills chromedriver without ending its session, which leaves Chromium's profile
+  // (16 MB) in TMPDIR on every run: a TMPDIR of this run's own, removed after it.
+  const tmp = mkdtempSync(join(dirname(config), "tmp-"));
+  return { WASM_BINDGEN_USE_BROWSER: "1", CHROMEDRIVER: chromedriver, WASM_BINDGEN_TEST_WEBDRIVER_JSON: config, TMPDIR: tmp };
 }
 
 const extra = browser ? browserEnv() : {};
@@ -43,4 +46,5 @@ const env = {
 const child = spawn("cargo", ["test", "--target", "wasm32-unknown-unknown", "--features", "talc,js-api", "--test", "wasm"], { cwd: root, env, stdio: "inherit" });
 const code = await new Promise((resolve) => child.on("close", resolve));
 await server.close();
+if (extra.TMPDIR) rmSync(extra.TMPDIR, { recursive: true, force: true });
 process.exit(code ?? 1);
