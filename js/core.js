@@ -172,10 +172,11 @@ const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${
  */
 function unreadable(argument, what, cause, quoting = false) {
   const said = String(cause?.message ?? cause);
-  // A URL's user:password (after any mix of / and \ that parsers take) is dropped, as toJSON
-  // drops it, and so is what a `quoting` message quotes; then the cause is not kept: it would show them.
-  const unquoted = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1") : said;
-  const reason = unquoted.replace(/(:[/\\]*)[^/\\?#]*@/g, "$1");
+  // A URL's user:password is dropped, as toJSON drops it, and so is what a `quoting` message
+  // quotes; then the cause is not kept: it would show them. In the runtime's Request messages,
+  // after any mix of / and \ that URL parsers take; in others, only after a "//", so that
+  // "role: ci@prod" stays as written.
+  const reason = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(/(:[/\\]*)[^/\\?#]*@/g, "$1") : said.replace(/\/\/[^/?#]*@/g, "//");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -232,11 +233,19 @@ function take(fields, argument, type, name, v) {
  */
 function fieldOf(value, name) {
   if (Object.hasOwn(value, name)) return value[name];
-  for (let o = prototypeOf(value); o !== null; o = prototypeOf(o)) {
+  let o = value;
+  for (;;) {
+    try {
+      o = Object.getPrototypeOf(o);
+    } catch {
+      // A Proxy whose prototype cannot be read: its own fields only, for what it inherits may
+      // be a polluted Object.prototype's.
+      return undefined;
+    }
+    if (o === null) return value[name];
     if (Object.hasOwn(o, name)) return isObjectPrototype(o) ? undefined : value[name];
-    if (isObjectPrototype(o)) break;
+    if (isObjectPrototype(o)) return value[name];
   }
-  return value[name];
 }
 
 /** Object.getPrototypeOf, or null where a Proxy's trap throws. */
@@ -622,7 +631,10 @@ export class InvokeResponse extends FcResponse {
 function withQuery(path, query) {
   const encoded = nameLines(query, "query", ["string", "number", "boolean"], "URLSearchParams, [name, value] pairs or an object of strings, numbers or booleans", undefined, queryPair);
   if (!encoded || typeof path !== "string") return path;
-  return `${path}${path.endsWith("?") ? "" : path.includes("?") ? "&" : "?"}${encoded.slice(0, -1)}`;
+  // Before a fragment, which is not sent (and which the wasm drops, with what follows it).
+  const hash = path.indexOf("#");
+  const [head, fragment] = hash === -1 ? [path, ""] : [path.slice(0, hash), path.slice(hash)];
+  return `${head}${head.endsWith("?") ? "" : head.includes("?") ? "&" : "?"}${encoded.slice(0, -1)}${fragment}`;
 }
 
 /** "name=value&", percent-encoded; a lone surrogate as U+FFFD, as the UTF-8 of other text has it. */
@@ -715,7 +727,8 @@ const isRequest = (value) => typeof value === "object" && value !== null && Obje
  */
 function initOf(init) {
   if (typeof init !== "object" || init === null) return init;
-  const proto = Object.getPrototypeOf(init);
+  // A Proxy whose prototype cannot be read (null here) is given to Request as it is, as fetch would take it.
+  const proto = prototypeOf(init);
   if (proto === Object.prototype || proto === null) return init;
   const fields = requestOptions(init);
   const names = isRequest(init) ? ["method", "headers", "body", "signal", "duplex"] : ["method", "headers", "body", "signal", "duplex", "redirect"];

@@ -190,7 +190,10 @@ export interface ListAsyncTasksOptions extends TaskOptions {
 export interface WaitForAsyncTaskOptions {
   qualifier?: string | undefined;
   signal?: AbortSignal | undefined;
-  /** First wait between polls (default 500 ms, at least 1); it doubles up to maxPollIntervalMs (default 5000 ms, at least 1), which also caps the first. */
+  /**
+   * First wait between polls (default 500 ms, at least 1); it doubles up to maxPollIntervalMs
+   * (default 5000 ms or pollIntervalMs if longer; at least 1), which also caps the first.
+   */
   pollIntervalMs?: number | undefined;
   maxPollIntervalMs?: number | undefined;
   /**

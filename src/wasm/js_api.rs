@@ -229,7 +229,8 @@ impl WasmClient {
             call,
             Box::new(move |client, now, options| {
                 let interval = millis(poll_interval_ms, "pollIntervalMs")?.unwrap_or(500);
-                let max_interval = millis(max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(5_000);
+                // A first pause given alone, longer than the default maximum, is not cut to it.
+                let max_interval = millis(max_poll_interval_ms, "maxPollIntervalMs")?.unwrap_or(interval.max(5_000));
                 let qualifier = qualifier.as_deref();
                 let whole = CallOptions { deadline_ms: options.timeout_ms, timeout_ms: None, ..*options };
                 let call = Call::wait_for_async_task(

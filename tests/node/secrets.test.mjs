@@ -162,6 +162,9 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
     const provider = async () => ({ accessKeyId: "id-" + ++asked, accessKeySecret: "secret" });
     const rotating = new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials: provider, fetch: recordToken });
     for (let i = 0; i < 3; i++) await rotating.invokeFunction("f");
+    // Keys in a Proxy whose prototype cannot be read: its own fields only, not what it inherits.
+    const opaque = new Proxy({ ...keysOnly }, { getPrototypeOf() { throw new Error("opaque"); } });
+    await new FcClient({ accountId: "1234567890123456", region: "cn-hangzhou", credentials: opaque, fetch: recordToken }).invokeFunction("f");
     const credentialsSeen = { tokens, signedToken: new Headers(signedKeys.headers).get("x-acs-security-token"), asked };
     console.log(JSON.stringify({ sent, local: await local.text(), signedUrl: signed.url, task: task.status, foreignBody: await plain.text(), credentialsSeen }));
   `;
@@ -179,7 +182,7 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
   for (const { url } of out.sent.slice(0, 3)) assert.match(url, /^https:\/\/1234567890123456\.cn-hangzhou\.fc\.aliyuncs\.com\//);
   assert.equal(out.sent[3].url, "https://f-abc.cn-hangzhou.fcapp.run/x");
   assert.equal(out.sent[3].redirect, "manual", "client.fetch still hands redirects back");
-  assert.deepEqual(out.credentialsSeen, { tokens: [null, null, null, null], signedToken: null, asked: 3 });
+  assert.deepEqual(out.credentialsSeen, { tokens: [null, null, null, null, null], signedToken: null, asked: 3 });
 });
 
 test("client.fetch's errors quote nothing the runtime's Request quotes: not a refused header value, not a password however the URL spells it", async () => {

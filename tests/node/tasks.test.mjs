@@ -107,6 +107,20 @@ test("waitForAsyncTask doubles its pause between polls from pollIntervalMs up to
   assert.ok(polls.every((u) => u === `${server.url}/2023-03-30/functions/sleepy/async-tasks/polled`));
   assert.deepEqual(watch.sleeps.map((s) => s.ms), [3, 6, 10, 10, 10, 10], "one pause between each two polls, doubling, capped");
   assert.ok(watch.sleeps.every((s) => s.fired), "each poll waited for its pause");
+
+  // Either option given alone is honoured: a maximum under the default first pause caps it, and
+  // a first pause over the default maximum is not cut to it.
+  for (const [options, pauses] of [[{ maxPollIntervalMs: 100 }, [100, 100]], [{ pollIntervalMs: 8000 }, [8000, 8000]], [{ pollIntervalMs: 3000 }, [3000, 5000]]]) {
+    let answers = 0;
+    const task = async () => new Response(JSON.stringify({ taskId: "t", status: ++answers < 3 ? "Running" : "Succeeded" }));
+    const paced = watchLibrarySleeps({ fastForward: true });
+    try {
+      await new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: task }).waitForAsyncTask("echo", "t", options);
+    } finally {
+      paced.restore();
+    }
+    assert.deepEqual(paced.sleeps.map((s) => s.ms), pauses, JSON.stringify(options));
+  }
 });
 
 test("a task document's long strings are not copied into the wasm, whose memory never shrinks", async () => {
@@ -243,6 +257,9 @@ test("the generic request reaches the same endpoints", async () => {
   }
   assert.deepEqual(await tasksOf({ path: "/2023-03-30/functions/echo/async-tasks?prefix=gen", query: { limit: 10 } }), ["gen-1"]);
   assert.deepEqual(await tasksOf({ path: "/2023-03-30/functions/echo/async-tasks?", query: { prefix: "other" } }), ["other-1"]);
+  // Before a fragment, which is not sent.
+  assert.deepEqual(await tasksOf({ path: "/2023-03-30/functions/echo/async-tasks?limit=5#top", query: { prefix: "gen" } }), ["gen-1"]);
+  assert.equal(new URL(sent.at(-1)).search, "?limit=5&prefix=gen");
   const invoked = await client.request({
     method: "POST",
     path: "/2023-03-30/functions/echo/invocations",
