@@ -410,6 +410,10 @@ test("client.fetch: init.signal also stops a wait for the credentials provider; 
 });
 
 test("client.fetch proxies as fetch does: a Request as init, a Request carrying fetch's own headers, a no-cors mode", async () => {
+  // An init whose prototype cannot be read (a Proxy) is read as fetch reads it, not an internal error.
+  const opaque = new Proxy({ method: "POST", body: "through a proxy" }, { getPrototypeOf() { throw new Error("opaque"); } });
+  const proxied = await client.fetch(`${server.url}/http/web-echo/x`, opaque);
+  assert.equal((await proxied.json()).bodyLength, "through a proxy".length);
   // The Workers proxy idiom, fetch(url, request): a Request's fields are getters, which a spread
   // does not copy, so a POST went out as a bodiless GET.
   const incoming = new Request("https://worker.example/api", { method: "POST", body: "proxied", headers: { "content-type": "text/plain", "x-my": "1" } });
