@@ -330,11 +330,12 @@ function epochMs(value) {
  * they cannot be used. Their values are checked by the wasm.
  */
 function credentialsOf(value) {
-  // Without a prototype, as what it gives is read field by field: a polluted Object.prototype
-  // gave static keys a token.
-  const unusable = (why) => ({ __proto__: null, unusable: why });
+  // Every field its own, as what it gives is read field by field: one left out came from a
+  // polluted Object.prototype (static keys got a token). Not a null prototype: V8 keeps such
+  // objects as dictionaries, which cost signing 1 KB about 1.08x the time.
+  const unusable = (why) => ({ accessKeyId: undefined, accessKeySecret: undefined, securityToken: undefined, expirationMs: undefined, unusable: why });
   if (typeof value !== "object" || value === null) return unusable("expected an object with accessKeyId and accessKeySecret");
-  const out = { __proto__: null };
+  const out = { accessKeyId: undefined, accessKeySecret: undefined, securityToken: undefined, expirationMs: undefined, unusable: undefined };
   try {
     // By fieldOf, as options are read: nor does Object.prototype give a provider's answer an
     // expiration far away (kept, never asked again).
@@ -589,7 +590,8 @@ async function requestBytes(request) {
 function sendable(bytes) {
   if (!bytes?.length) return null;
   const { buffer } = bytes;
-  const whole = tagOf(buffer) === "[object ArrayBuffer]" && !buffer.resizable && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength;
+  // Checks cheap enough for every signature: another realm's buffer is copied too.
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer && !buffer.resizable;
   return whole ? buffer : bytes.slice().buffer;
 }
 
@@ -776,11 +778,11 @@ function answer(value) {
 }
 
 /** `{ method, url, headers }` from "method\nurl\nname\nvalue\n…". */
-function signedOf(lines) {
+function signedOf(lines, body) {
   const parts = lines.split("\n");
   const headers = {};
   for (let i = 2; i + 1 < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
-  return { method: parts[0], url: parts[1], headers };
+  return body === undefined ? { method: parts[0], url: parts[1], headers } : { method: parts[0], url: parts[1], headers, body };
 }
 
 /** Wasm clients a trap left borrowed (FcClient#failed). */
@@ -1045,7 +1047,7 @@ export async function signRequest(request, credentials, options) {
       r.method, hostAsSent(pathEncoded(r.url), "url"), lines, hash === undefined ? bytes : undefined, hash, keys.accessKeyId, keys.accessKeySecret, keys.securityToken,
       o.action, o.version, date, o.nonce,
     ));
-    return { ...signedOf(signed), body: sendable(bytes) };
+    return signedOf(signed, sendable(bytes));
   } catch (e) {
     throw toFcError(e);
   }
