@@ -58,7 +58,8 @@ export async function fetchContenders({ FcClient, signRequest, endpoint, redirec
   const signSdk = () =>
     sdkSign({ method: "POST", host: target.host, pathname: target.pathname, query: { qualifier: QUALIFIER }, headers: HEADERS, body }, CREDS, { action: "InvokeFunction" });
   const sdkSigned = () => {
-    const { host, ...headers } = signSdk();
+    // Sent as (b) is: without the client's user-agent (not signed), which fetch sets itself.
+    const { host, "user-agent": userAgent, ...headers } = signSdk();
     return send(headers, redirect);
   };
   return {

@@ -22,8 +22,9 @@ for (const [concurrency, calls] of [[1, callsC1], [64, callsC64]]) {
   const row = { concurrency, calls, rounds, cpu: Object.fromEntries(keys.map((k) => [k, []])), errors: 0 };
   for (let r = -1; r < rounds; r++) {
     const order = keys.map((_, i) => keys[(i + Math.max(0, r)) % keys.length]);
+    // A full GC only before the warm-up, as bench/run.mjs does.
+    if (r < 0) globalThis.gc?.();
     for (const key of order) {
-      globalThis.gc?.();
       const cpu0 = process.cpuUsage();
       const { errors, firstError } = await runCalls(contenders[key], calls, concurrency);
       const cpu = process.cpuUsage(cpu0);
