@@ -163,6 +163,9 @@ function readable(value, argument, fallback, keys = []) {
   throw invalid(argument, "must be an object");
 }
 
+/** A URL's "user:password@" after its scheme and any mix of / and \ that URL parsers take; $1 keeps what precedes it. */
+const USERINFO = /(:[/\\]*)[^/\\?#]*@/g;
+
 const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${argument}: ${reason}`, { argument });
 
 /**
@@ -176,7 +179,7 @@ function unreadable(argument, what, cause, quoting = false) {
   // quotes; then the cause is not kept: it would show them. In the runtime's Request messages,
   // after any mix of / and \ that URL parsers take; in others, only after a "//", so that
   // "role: ci@prod" stays as written.
-  const reason = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(/(:[/\\]*)[^/\\?#]*@/g, "$1") : said.replace(/\/\/[^/?#]*@/g, "//");
+  const reason = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(USERINFO, "$1") : said.replace(/\/\/[^/?#]*@/g, "//");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -330,12 +333,8 @@ function epochMs(value) {
  * they cannot be used. Their values are checked by the wasm.
  */
 function credentialsOf(value) {
-  // Every field its own, as what it gives is read field by field: one left out came from a
-  // polluted Object.prototype (static keys got a token). A fixed shape rather than a null
-  // prototype, which V8 keeps as a dictionary, on every signature's path.
-  const unusable = (why) => ({ accessKeyId: undefined, accessKeySecret: undefined, securityToken: undefined, expirationMs: undefined, unusable: why });
   if (typeof value !== "object" || value === null) return unusable("expected an object with accessKeyId and accessKeySecret");
-  const out = { accessKeyId: undefined, accessKeySecret: undefined, securityToken: undefined, expirationMs: undefined, unusable: undefined };
+  const out = unusable(undefined);
   try {
     // By fieldOf, as options are read: nor does Object.prototype give a provider's answer an
     // expiration far away (kept, never asked again).
@@ -356,6 +355,13 @@ function credentialsOf(value) {
   }
   return out;
 }
+
+/**
+ * credentialsOf's answer, with every field its own, as what it gives is read field by field: one
+ * left out came from a polluted Object.prototype (static keys got a token). A fixed shape rather
+ * than a null prototype, which V8 keeps as a dictionary, on every signature's path.
+ */
+const unusable = (why) => ({ accessKeyId: undefined, accessKeySecret: undefined, securityToken: undefined, expirationMs: undefined, unusable: why });
 
 /** Static credentials given to the client or to signRequest: read, or `CredentialsError`. */
 function staticCredentials(value) {
@@ -666,7 +672,7 @@ function withoutPassword(endpoint) {
     return url.href;
   } catch {
     // Not a URL the runtime parses (the first call refuses it): its user:password still goes.
-    return typeof endpoint === "string" ? endpoint.replace(/(:[/\\]*)[^/\\?#]*@/g, "$1") : endpoint;
+    return typeof endpoint === "string" ? endpoint.replace(USERINFO, "$1") : endpoint;
   }
 }
 
@@ -777,12 +783,12 @@ function answer(value) {
   return value;
 }
 
-/** `{ method, url, headers }` from "method\nurl\nname\nvalue\n…". */
-function signedOf(lines, body) {
+/** `{ method, url, headers, body }` from "method\nurl\nname\nvalue\n…" and the body signed. */
+function signedOf(lines, body = null) {
   const parts = lines.split("\n");
   const headers = {};
   for (let i = 2; i + 1 < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
-  return body === undefined ? { method: parts[0], url: parts[1], headers } : { method: parts[0], url: parts[1], headers, body };
+  return { method: parts[0], url: parts[1], headers, body };
 }
 
 /** Wasm clients a trap left borrowed (FcClient#failed). */

@@ -225,7 +225,7 @@ const headerOf = (headers, name) => {
 function headerLines(headers) {
   let lines = "";
   for (const [name, value] of headers) {
-    if (value.length > 1 << 16) continue;
+    if (value.length > MAX_FIELD) continue;
     lines += `${name}\n${value}\n`;
     if (lines.length > 1 << 20) break;
   }
@@ -296,8 +296,11 @@ async function exchange(fetch, url, method, headers, body, signal) {
 export function jsonField(json, name) {
   if (typeof json !== "object" || json === null || Array.isArray(json) || !Object.hasOwn(json, name)) return undefined;
   const value = json[name];
-  return (typeof value === "string" && value.length <= 1 << 16) || typeof value === "number" ? value : undefined;
+  return (typeof value === "string" && value.length <= MAX_FIELD) || typeof value === "number" ? value : undefined;
 }
+
+/** The longest text of an answer (a JSON field, a header value) handed to the wasm: 64 KB. */
+const MAX_FIELD = 1 << 16;
 
 /** Error codes Node's fetch (undici) gives when no connection was made, so nothing was sent. */
 const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"];
