@@ -770,6 +770,8 @@ function requestOptions(request) {
 /** The wasm client for the options an FcClient was made with. */
 function wasmClient(options) {
   const o = read(options, "options", CLIENT_OPTIONS);
+  // Checked here, so that the wasm's message can speak of the runtime's global fetch alone.
+  if (o.fetch !== undefined && typeof o.fetch !== "function") throw invalid("fetch", "must be a function");
   const { credentials } = o;
   const provider = typeof credentials === "function" ? providerOf(credentials) : undefined;
   const keys = provider === undefined && credentials !== undefined ? staticCredentials(credentials) : EMPTY;

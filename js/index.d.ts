@@ -42,7 +42,7 @@ export interface FcClientOptions {
   retry?: RetryOptions | undefined;
 }
 
-export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | JsonObject | unknown[] | null | undefined;
+export type InvokeBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | JsonObject | readonly unknown[] | null | undefined;
 /**
  * A plain object, sent as JSON: made by `{…}`, `JSON.parse` or `Object.create(null)`. Other
  * objects (a class's instance, a URL, an Error, a RegExp) type-check, as TypeScript cannot tell a

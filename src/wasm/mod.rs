@@ -34,15 +34,17 @@ use host::Kind;
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-/// The caller's `fetch`, or undefined for the global one (looked up on every attempt, so that
-/// mocks and instrumentation installed after the client was made are used), which must exist.
+/// The caller's `fetch` (a function: the JS face checks it), or undefined for the global one
+/// (looked up on every attempt, so that mocks and instrumentation installed after the client was
+/// made are used), which must exist.
 fn fetch_from(value: &JsValue) -> Result<JsValue, Error> {
-    let custom = !(value.is_undefined() || value.is_null());
-    let checked = if custom { value.clone() } else { host::global_fetch() };
-    if !checked.is_function() {
-        return Err(Error::invalid("fetch", "must be a function; this runtime has no global fetch, so pass one"));
+    if !(value.is_undefined() || value.is_null()) {
+        return Ok(value.clone());
     }
-    Ok(if custom { checked } else { JsValue::UNDEFINED })
+    if !host::global_fetch().is_function() {
+        return Err(Error::invalid("fetch", "this runtime has no global fetch; pass one"));
+    }
+    Ok(JsValue::UNDEFINED)
 }
 
 /// What a call needs besides its state: the client's I/O.

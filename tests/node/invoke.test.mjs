@@ -424,7 +424,9 @@ test("bad input is rejected before any request is sent", async () => {
   await assert.rejects(typo.invokeFunction("echo"), (e) => e.code === "InvalidArgument" && e.argument === "options" && /`credentals`/.test(e.message));
   for (const [options, argument, reason] of [
     [{ endpoint: 9 }, "options", /`endpoint` must be a string/],
-    [{ fetch: 5 }, "fetch", /must be a function/],
+    // A fetch given is named as the culprit: the runtime's global fetch is not missing.
+    [{ fetch: 5 }, "fetch", /^invalid fetch: must be a function$/],
+    [{ fetch: "https://fc.example" }, "fetch", /^invalid fetch: must be a function$/],
     [{ retry: "no" }, "retry", /must be an object/],
     [{ retry: { maxAttempts: "3" } }, "retry", /`maxAttempts` must be a number/],
     [{ retry: { maxAttempts: 2.5 } }, "retry", /`maxAttempts` must be a whole number from 1 to 20/],
@@ -755,6 +757,21 @@ test("without a fetch option, the global fetch is looked up on every call", asyn
     globalThis.fetch = original;
   }
   assert.equal(seen.length, 1, "a fetch installed after the client's first call is used");
+});
+
+test("without a fetch option in a runtime with no global fetch, the error says so", async () => {
+  const original = globalThis.fetch;
+  globalThis.fetch = undefined;
+  try {
+    await assert.rejects(new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS }).invokeFunction("echo"), (e) => {
+      assert.equal(e.code, "InvalidArgument");
+      assert.equal(e.argument, "fetch");
+      assert.equal(e.message, "invalid fetch: this runtime has no global fetch; pass one");
+      return true;
+    });
+  } finally {
+    globalThis.fetch = original;
+  }
 });
 
 test("network failures are NetworkError", async () => {

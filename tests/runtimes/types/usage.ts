@@ -81,6 +81,9 @@ async function main(): Promise<void> {
   interface Order { id: number; items: string[] }
   const order: Order = { id: 7, items: ["a"] };
   await client.invokeFunction("f", { body: order });
+  // A readonly array is sent as JSON, as any array is.
+  const readonlyIds: readonly number[] = [1, 2, 3];
+  await client.invokeFunction("f", { body: readonlyIds });
   // What the package refuses at run time as a body does not type-check either.
   const stream = new ReadableStream<Uint8Array>();
   // @ts-expect-error a stream is not an invocation body (client.fetch takes one)
