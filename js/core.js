@@ -116,15 +116,27 @@ const tagOf = (value) => Object.prototype.toString.call(value);
 // Bodies are read by the built-in getters and methods, not through the object: a subclass or an
 // own property could answer a length the buffer does not have (the wasm sizes its copies by it),
 // and the built-ins accept what is one of any realm, and nothing else.
-const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+/**
+ * The getter `name` of `proto`; undefined where a runtime puts the property on each object
+ * instead, as workerd does for Blob and AbortSignal before its 2022-01-31 compatibility date.
+ */
+const getterOf = (proto, name) => Object.getOwnPropertyDescriptor(proto, name)?.get;
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
 // Its kind ("Uint8Array"…) for a typed array of any realm, undefined for anything else; no throw.
 const typedArrayKind = getterOf(typedArrayProto, Symbol.toStringTag);
 const arrayBufferLength = getterOf(ArrayBuffer.prototype, "byteLength");
 const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
 const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
+/** Throws for a typed array whose buffer is detached, or shrunk below it (whose length reads 0). */
+const typedArraySlice = typedArrayProto.slice;
 /** Blob's `type` getter and `arrayBuffer`, where the runtime has Blob. */
 const BLOB = typeof Blob === "undefined" ? undefined : { type: getterOf(Blob.prototype, "type"), arrayBuffer: Blob.prototype.arrayBuffer };
+
+/**
+ * Whether `value` is a `Class` of any realm, by `getter`'s check of its internal slots; by
+ * instanceof where the runtime has no such getter (getterOf).
+ */
+const isA = (getter, Class, value) => (getter === undefined ? value instanceof Class : accepts(getter, value));
 
 /** Whether the built-in `getter` accepts `value`: a brand check that holds across realms. */
 function accepts(getter, value) {
@@ -163,8 +175,13 @@ function readable(value, argument, fallback, keys = []) {
   throw invalid(argument, "must be an object");
 }
 
-/** A URL's "user:password@" after its scheme and any mix of / and \ that URL parsers take; $1 keeps what precedes it. */
-const USERINFO = /(:[/\\]*)[^/\\?#]*@/g;
+/**
+ * A URL's "user:password@" after its scheme and any mix of / and \ that URL parsers take; $1
+ * keeps what precedes it. A password pasted unencoded may hold an '@', or a '/', '?' or '#',
+ * which make the URL unparsable (to the last '@' before a space), or a space (to the last '@'
+ * before the path).
+ */
+const USERINFO = /(:[/\\]*)(?:\S*|[^/\\?#]*)@/g;
 
 const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${argument}: ${reason}`, { argument });
 
@@ -179,7 +196,7 @@ function unreadable(argument, what, cause, quoting = false) {
   // quotes; then the cause is not kept: it would show them. In the runtime's Request messages,
   // after any mix of / and \ that URL parsers take; in others, only after a "//", so that
   // "role: ci@prod" stays as written.
-  const reason = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(USERINFO, "$1") : said.replace(/\/\/[^/?#]*@/g, "//");
+  const reason = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(USERINFO, "$1") : said.replace(/\/\/(?:\S*|[^/?#]*)@/g, "//");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -284,14 +301,14 @@ function bounded(value, argument) {
   return value;
 }
 
+const signalAborted = typeof AbortSignal === "undefined" ? undefined : getterOf(AbortSignal.prototype, "aborted");
+
 /** The caller's AbortSignal, checked (a fake one, whose getters throw, is refused). */
 function signalOf(value) {
   if (value === undefined) return undefined;
-  try {
-    if (typeof AbortSignal !== "undefined" && value instanceof AbortSignal && typeof value.aborted === "boolean") return value;
-  } catch {
-    // a fake: its `aborted` getter throws
-  }
+  // By the `aborted` getter's check of its internal slots, so that another realm's signal (an
+  // iframe's) is one too, as fetch takes it, and a look-alike is not.
+  if (typeof AbortSignal !== "undefined" && isA(signalAborted, AbortSignal, value)) return value;
   throw invalid("signal", "must be an AbortSignal");
 }
 
@@ -389,7 +406,8 @@ function bodyBytes(body, copy) {
   try {
     // A Proxy's traps run here; what they throw is the caller's error.
     const tag = tagOf(body);
-    const blob = (tag === "[object Blob]" || tag === "[object File]") && BLOB !== undefined && accepts(BLOB.type, body);
+    // Older workerd's Blob has no toStringTag.
+    const blob = BLOB !== undefined && (tag === "[object Blob]" || tag === "[object File]" || body instanceof Blob) && isA(BLOB.type, Blob, body);
     kind = ArrayBuffer.isView(body) || (tag === "[object ArrayBuffer]" && accepts(arrayBufferLength, body)) ? "bytes" : blob ? "blob" : typeof body === "object" && isPlainJson(body) ? "json" : undefined;
   } catch (e) {
     throw unreadable("body", "cannot be read", e);
@@ -397,7 +415,7 @@ function bodyBytes(body, copy) {
   if (kind === "bytes") return { bytes: viewBytes(body, copy) };
   if (kind === "blob") {
     // By the built-in methods, which read a Blob of any realm and nothing else.
-    const contentType = BLOB.type.call(body) || undefined;
+    const contentType = (BLOB.type === undefined ? body.type : BLOB.type.call(body)) || undefined;
     return BLOB.arrayBuffer.call(body).then(
       (buffer) => ({ bytes: new Uint8Array(buffer), contentType }),
       (e) => {
@@ -434,9 +452,12 @@ function viewBytes(body, copy) {
       const [buffer, byteOffset, byteLength] = typedArrayKind.call(body) === undefined ? DATA_VIEW : TYPED_ARRAY;
       view = new Uint8Array(buffer.call(body), byteOffset.call(body), byteLength.call(body));
     }
-    if (view.byteLength === 0) new Uint8Array(view.buffer, 0, 0); // throws for a detached buffer
+    if (view.byteLength === 0) {
+      new Uint8Array(view.buffer, 0, 0); // throws for a detached buffer
+      if (ArrayBuffer.isView(body) && typedArrayKind.call(body) !== undefined) typedArraySlice.call(body, 0, 0);
+    }
   } catch (e) {
-    throw unreadable("body", "its buffer cannot be read (detached?)", e);
+    throw unreadable("body", "its buffer cannot be read (detached, or resized below the view?)", e);
   }
   // slice() also turns a SharedArrayBuffer or resizable buffer, which fetch refuses, into a plain one.
   return copy ? view.slice() : view;
@@ -572,7 +593,12 @@ async function requestBytes(request) {
       chunks.push(value);
       length += value.byteLength;
     }
-    if (chunks.length === 1) return chunks[0];
+    // One chunk is sent as it is, unless over a buffer fetch refuses (shared or resizable), or
+    // another realm's, which may be one.
+    if (chunks.length === 1) {
+      const [only] = chunks;
+      return only.buffer instanceof ArrayBuffer && !only.buffer.resizable ? only : only.slice();
+    }
     const bytes = new Uint8Array(length);
     let at = 0;
     for (const chunk of chunks) {
@@ -802,12 +828,20 @@ const trapped = new WeakSet();
  */
 const optionsOf = new WeakMap();
 
+/** A method called on something else than a client: `const { invokeFunction } = client`, say. */
+const unbound = (method) => new FcError("InvalidArgument", `invalid this: ${method} must be called on its FcClient (client.${method}(…)), or bound to it`, { argument: "this" });
+
 /** A Function Compute 3.0 client. Options are checked on the first call. */
 export class FcClient {
   #wasm = null;
   /** Calls using #wasm now: close() frees it once there are none (a running call reports to it). */
   #running = 0;
   #closing = false;
+
+  /** Whether `value` is a client: the methods' `this`, which is not one when called unbound. */
+  static #is(value) {
+    return typeof value === "object" && value !== null && #running in value;
+  }
 
   constructor(options = {}) {
     // Kept whole: the first call reports unknown keys (a typo such as `credentails`). What is not
@@ -819,6 +853,21 @@ export class FcClient {
     await loaded();
     this.#wasm ??= wasmClient(optionsOf.get(this));
     return this.#wasm;
+  }
+
+  /**
+   * A call: `setup` reads the caller's arguments now, when the method is called, as fetch takes
+   * its body (a buffer or options object reused right after the call changes nothing), and
+   * returns what runs with the wasm client. Its errors reject, as FcErrors.
+   */
+  async #call(setup) {
+    let call;
+    try {
+      call = setup();
+    } catch (e) {
+      throw toFcError(e);
+    }
+    return this.#run(call);
   }
 
   async #run(call) {
@@ -862,6 +911,7 @@ export class FcClient {
    * 2025-05-05 compatibility date has no FinalizationRegistry). A later call sets it up again.
    */
   close() {
+    if (!FcClient.#is(this)) throw unbound("close");
     this.#closing = this.#running > 0;
     if (this.#closing || this.#wasm === null) return;
     const wasm = this.#wasm;
@@ -880,30 +930,36 @@ export class FcClient {
 
   /** GetAsyncTask: the task's state, result and events. */
   getAsyncTask(functionName, taskId, options) {
+    if (!FcClient.#is(this)) return Promise.reject(unbound("getAsyncTask"));
     return this.#asyncTask(false, functionName, taskId, options);
   }
 
   /** StopAsyncTask: stops a running task. */
   stopAsyncTask(functionName, taskId, options) {
+    if (!FcClient.#is(this)) return Promise.reject(unbound("stopAsyncTask"));
     return this.#asyncTask(true, functionName, taskId, options);
   }
 
   #asyncTask(stop, functionName, taskId, options) {
-    return this.#run((c) => {
+    return this.#call(() => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", TASK_OPTIONS)];
-      return c.asyncTask(stop, name, task, o.qualifier, signalOf(o.signal), callNumbers(o));
+      const [signal, numbers] = [signalOf(o.signal), callNumbers(o)];
+      return (c) => c.asyncTask(stop, name, task, o.qualifier, signal, numbers);
     });
   }
 
   /** ListAsyncTasks: one page, `{ tasks, nextToken }`. */
   async listAsyncTasks(functionName, options) {
-    const page = await this.#run((c) => {
+    if (!FcClient.#is(this)) throw unbound("listAsyncTasks");
+    const page = await this.#call(() => {
       const name = text(functionName, "functionName");
       const o = read(options, "options", LIST_OPTIONS);
-      return c.listAsyncTasks(
-        name, o.qualifier, o.status, o.prefix, o.startedTimeBegin, o.startedTimeEnd, o.limit, o.nextToken, o.sortOrderByTime,
-        o.includePayload, signalOf(o.signal), callNumbers(o),
-      );
+      const [signal, numbers] = [signalOf(o.signal), callNumbers(o)];
+      return (c) =>
+        c.listAsyncTasks(
+          name, o.qualifier, o.status, o.prefix, o.startedTimeBegin, o.startedTimeEnd, o.limit, o.nextToken, o.sortOrderByTime,
+          o.includePayload, signal, numbers,
+        );
     });
     // An empty page may leave `tasks` out or null (a Go server's nil slice): always an array.
     return page.tasks == null ? { ...page, tasks: [] } : page;
@@ -911,21 +967,29 @@ export class FcClient {
 
   /** Polls GetAsyncTask with backoff until the task has ended; resolves to the final task. */
   waitForAsyncTask(functionName, taskId, options) {
-    return this.#run((c) => {
+    if (!FcClient.#is(this)) return Promise.reject(unbound("waitForAsyncTask"));
+    return this.#call(() => {
       const [name, task, o] = [text(functionName, "functionName"), text(taskId, "taskId"), read(options, "options", WAIT_OPTIONS)];
       // Its timeoutMs bounds the whole wait: the wasm makes it the wait's deadline.
-      return c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signalOf(o.signal), callNumbers({ __proto__: null, timeoutMs: o.timeoutMs }));
+      const [signal, numbers] = [signalOf(o.signal), callNumbers({ __proto__: null, timeoutMs: o.timeoutMs })];
+      return (c) => c.waitForAsyncTask(name, task, o.qualifier, o.pollIntervalMs, o.maxPollIntervalMs, signal, numbers);
     });
   }
 
   /** Any FC 3.0 API call: `{ method, path, query, headers, body, action, … }`. */
   request(options = {}) {
-    return this.#run(async (c) => {
+    if (!FcClient.#is(this)) return Promise.reject(unbound("request"));
+    return this.#call(() => {
       const o = read(options, "options", REQUEST_OPTIONS);
       const path = withQuery(o.path, o.query);
-      const { bytes, hash, lines } = await prepare(o.body, o.headers, true);
-      const raw = await c.request(o.method, path, lines, o.action, bytes, hash, signalOf(o.signal), callNumbers(o));
-      return new FcResponse(raw);
+      const [signal, numbers] = [signalOf(o.signal), callNumbers(o)];
+      const prepared = prepare(o.body, o.headers, true);
+      // A Blob's bytes still to come: awaited once the client is set up, which may fail first.
+      if (prepared instanceof Promise) prepared.catch(() => {});
+      return async (c) => {
+        const { bytes, hash, lines } = await prepared;
+        return new FcResponse(await c.request(o.method, path, lines, o.action, bytes, hash, signal, numbers));
+      };
     });
   }
 
@@ -979,6 +1043,7 @@ export class FcClient {
 
   /** Invokes a function. */
   async invokeFunction(functionName, options) {
+    if (!FcClient.#is(this)) throw unbound("invokeFunction");
     try {
       // The hot path: no extra awaits once loaded.
       const name = text(functionName, "functionName");

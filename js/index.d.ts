@@ -77,7 +77,7 @@ export interface InvokeOptions {
   /** The event. A plain object or array is sent as JSON (with `content-type: application/json`). */
   body?: InvokeBody | undefined;
   /**
-   * Extra headers; a `content-type` replaces the default `application/octet-stream`. Refused
+   * Extra headers, their values in printable ASCII; a `content-type` replaces the default `application/octet-stream`. Refused
    * (InvalidArgument): those the signer sets (`host`, `authorization`, `content-length`, its
    * `x-acs-*`), the `x-fc-*` these options set (`x-fc-invocation-type`, `x-fc-log-type`,
    * `x-fc-async-task-id`), and the connection's own, which fetch manages (`keep-alive`,
@@ -245,7 +245,8 @@ export declare class FcClient {
    * query sorted (by name, then value), and `|`, `^`, `[`, `]` in the path percent-encoded. A
    * Request may be the input or the init (a proxy's incoming one). The headers fetch sets itself
    * or refuses (host, content-length, transfer-encoding, expect…) are left out, as browsers'
-   * fetch leaves out those it forbids; mode "no-cors" is sent as "cors".
+   * fetch leaves out those it forbids; mode "no-cors" is sent as "cors". Header values must be
+   * printable ASCII, as the signature needs them (InvalidArgument otherwise, signed or not).
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   toJSON(): { endpoint?: string; accountId?: string; region?: string };

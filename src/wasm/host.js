@@ -340,14 +340,16 @@ function orAbort(promise, signal) {
 /**
  * Signed requests are never redirected: host and path are signed, so a redirected request can
  * only fail, and following it would send the security token on to another URL. Node's fetch
- * (no navigator before Node 21) gets "error": it rejects with "unexpected redirect", and skips
+ * (no navigator before Node 21; nor has workerd before its 2022-03-21 compatibility date) gets
+ * "error": it rejects with "unexpected redirect", and skips
  * the clone of the request and its body that the other modes cost it (a tenth to a fifth of its
  * CPU per call: bench/results.md, (e) against (b)). Elsewhere "manual" hands the redirect back,
  * which can say where it pointed: browsers say only "Failed to fetch" in "error" mode, and
  * workerd refuses it.
  */
 const userAgent = globalThis.navigator?.userAgent;
-const REDIRECT = userAgent === undefined || String(userAgent).startsWith("Node.js/") ? "error" : "manual";
+const isNode = userAgent === undefined ? globalThis.process?.release?.name === "node" : String(userAgent).startsWith("Node.js/");
+const REDIRECT = isNode ? "error" : "manual";
 
 /** A redirect as fetch defines them; browsers give an opaque one (status 0, no headers). */
 const isRedirect = (response, status) => response.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(status);

@@ -487,6 +487,14 @@ test("the body is taken when the call is made, as fetch takes it: changing the b
   const shared = new Uint8Array(new SharedArrayBuffer(3));
   shared.set([1, 2, 3]);
   assert.deepEqual([...(await client.invokeFunction("echo", { body: shared })).body], [1, 2, 3]);
+  // A view its resizable buffer shrank below has no bytes to read: refused, as a detached one
+  // is, not sent (nor signed) as an empty body. An empty view in bounds is an empty body.
+  const resizable = new ArrayBuffer(8, { maxByteLength: 16 });
+  const cut = new Uint8Array(resizable, 4, 4);
+  resizable.resize(2);
+  await assert.rejects(client.invokeFunction("echo", { body: cut }), { code: "InvalidArgument", argument: "body" });
+  await assert.rejects(signRequest({ method: "POST", url: "https://h/x", body: cut }, DEMO_CREDENTIALS, { action: "A" }), { code: "InvalidArgument", argument: "body" });
+  assert.equal((await client.invokeFunction("echo", { body: new Uint8Array(resizable, 0, 0) })).body.length, 0);
 });
 
 test("options that throw when read are rejected, and the client keeps working", async () => {

@@ -280,6 +280,78 @@ test("the generic request reaches the same endpoints", async () => {
   await assert.rejects(client.request({ path: "/x" }), { code: "InvalidArgument", argument: "action" });
 });
 
+test("request and the task methods take their arguments when called, as fetch does: a buffer or options changed later change nothing", async () => {
+  // A fresh client: its first call also waits for the wasm client to be set up.
+  for (const fresh of [false, true]) {
+    const c = fresh ? new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS }) : client;
+    const buffer = new TextEncoder().encode("AAAA");
+    const options = { method: "POST", path: "/2023-03-30/functions/echo/invocations", action: "InvokeFunction", body: buffer, headers: { "content-type": "text/plain" } };
+    const pending = c.request(options);
+    buffer.fill(66);
+    options.headers = { "content-type": "application/x-later" };
+    options.path = "/2023-03-30/functions/nope/invocations";
+    const res = await pending;
+    assert.equal(await res.text(), "AAAA", "the bytes given at the call were sent");
+    assert.equal(res.headers.get("x-echo-content-type"), "text/plain");
+    // A Blob's bytes, read after the call returns, are still those given.
+    assert.equal(await (await c.request({ ...options, path: "/2023-03-30/functions/echo/invocations", body: new Blob(["blob"]) })).text(), "blob");
+    await c.invokeFunction("echo", { invocationType: "Async", asyncTaskId: `taken-${fresh}` });
+    const taskOptions = { qualifier: "LATEST" };
+    const read = c.getAsyncTask("echo", `taken-${fresh}`, taskOptions);
+    taskOptions.qualifier = "nope";
+    assert.equal((await read).taskId, `taken-${fresh}`);
+    const waitOptions = { pollIntervalMs: 5 };
+    const waited = c.waitForAsyncTask("echo", `taken-${fresh}`, waitOptions);
+    waitOptions.qualifier = "nope";
+    assert.equal((await waited).status, "Succeeded");
+    const listOptions = { prefix: "taken" };
+    const listed = c.listAsyncTasks("echo", listOptions);
+    listOptions.prefix = "nothing";
+    assert.ok((await listed).tasks.some((t) => t.taskId === `taken-${fresh}`));
+  }
+  // Bad input still rejects, never throws.
+  const rejected = client.request({ path: 5 });
+  assert.ok(rejected instanceof Promise);
+  await assert.rejects(rejected, { code: "InvalidArgument" });
+  // A Blob whose bytes cannot be read, on a client whose setup fails first: one rejection, the
+  // setup's, and no unhandled one.
+  const failing = new FcClient({ endpoint: "ftp://x", credentials: DEMO_CREDENTIALS });
+  const unreadableBlob = new Blob(["x"]);
+  unreadableBlob.arrayBuffer = () => Promise.reject(new Error("unreadable"));
+  const unhandled = [];
+  const onUnhandled = (reason) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    await assert.rejects(failing.request({ method: "POST", path: "/x", action: "X", body: unreadableBlob }), { code: "InvalidArgument", argument: "endpoint" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+  assert.deepEqual(unhandled, []);
+});
+
+test("a method called unbound (const { invokeFunction } = client) rejects with an FcError naming it", async () => {
+  const { invokeFunction, getAsyncTask, stopAsyncTask, listAsyncTasks, waitForAsyncTask, request, close, fetch: boundFetch } = client;
+  for (const [name, call] of Object.entries({ invokeFunction, getAsyncTask, stopAsyncTask, listAsyncTasks, waitForAsyncTask, request })) {
+    let pending;
+    assert.doesNotThrow(() => (pending = call("echo", "t")), name);
+    await assert.rejects(pending, (e) => {
+      assert.ok(e instanceof FcError, name);
+      assert.equal(e.code, "InvalidArgument", name);
+      assert.equal(e.argument, "this", name);
+      assert.match(e.message, new RegExp(`${name} must be called on its FcClient`));
+      return true;
+    });
+  }
+  // A look-alike made from the prototype is no client either.
+  await assert.rejects(FcClient.prototype.invokeFunction.call(Object.create(FcClient.prototype), "echo"), { code: "InvalidArgument", argument: "this" });
+  assert.throws(() => close(), (e) => e instanceof FcError && e.argument === "this");
+  // fetch is bound to its client, as documented.
+  assert.equal((await boundFetch(`${server.url}/http/web-echo/x`)).status, 200);
+  // The client itself is unharmed.
+  assert.equal((await client.invokeFunction("echo", { body: "ok" })).status, 200);
+});
+
 test("client.fetch reaches a signed HTTP trigger with GET and POST and returns the runtime's Response", async () => {
   const get = await client.fetch(`${server.url}/http/web-echo/a/b?x=1&y=two words`);
   assert.ok(get instanceof Response);
@@ -367,6 +439,16 @@ test("client.fetch: a streamed request body, and a streamed answer read chunk by
   for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(new TextDecoder().decode(r.value));
   assert.ok(chunks.length >= 2, `answer arrived in pieces (${chunks.length})`);
   assert.equal(chunks.join(""), "chunk 0\nchunk 1\nchunk 2\nchunk 3\n");
+});
+
+test("client.fetch: a stream's one chunk over a buffer fetch refuses (shared, resizable) is sent as a copy", async () => {
+  for (const buffer of [new SharedArrayBuffer(4), new ArrayBuffer(4, { maxByteLength: 8 })]) {
+    const chunk = new Uint8Array(buffer).fill(65);
+    const body = new ReadableStream({ start: (controller) => (controller.enqueue(chunk), controller.close()) });
+    const res = await client.fetch(`${server.url}/http/web-echo/one`, { method: "POST", body, duplex: "half" });
+    assert.equal(res.status, 200, buffer.constructor.name);
+    assert.equal((await res.json()).bodySha256, sha256(Buffer.from("AAAA")));
+  }
 });
 
 test("client.fetch: a wrong key is refused; STS credentials work; non-2xx is a Response, not an error", async () => {

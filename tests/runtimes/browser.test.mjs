@@ -341,6 +341,22 @@ test("(b) no bundler: an import map, <script type=module> and page.evaluate, cro
   }
   assert.equal(app.stsCalls, stsBefore + 2, "short-lived credentials were fetched for each call");
 
+  // An iframe's AbortSignal (another realm's) is a signal, as fetch takes it, and aborts the call.
+  const framed = await page.evaluate(async (endpoint) => {
+    const { FcClient } = await import("fc-invoke");
+    const frame = document.createElement("iframe");
+    document.body.append(frame);
+    const controller = new frame.contentWindow.AbortController();
+    const client = new FcClient({ endpoint, credentials: async () => (await fetch("/api/sts")).json() });
+    const sent = (await client.invokeFunction("echo", { body: "framed", signal: controller.signal })).status;
+    controller.abort();
+    const aborted = await client.invokeFunction("echo", { signal: controller.signal }).then(() => "sent", (e) => e.code);
+    const fake = await client.invokeFunction("echo", { signal: { aborted: false } }).then(() => "sent", (e) => `${e.code} ${e.argument}`);
+    frame.remove();
+    return { sent, aborted, fake };
+  }, fc.url);
+  assert.deepEqual(framed, { sent: 200, aborted: "Aborted", fake: "InvalidArgument signal" });
+
   // From 64 KB on, the web entry hashes the body with crypto.subtle.digest and turns the digest
   // into hex itself. This body's SHA-256 has bytes below 0x10, so a digit lost in the hex (no
   // padding) sends a wrong x-acs-content-sha256, which the server rejects.

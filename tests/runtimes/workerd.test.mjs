@@ -10,7 +10,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -27,6 +27,26 @@ let mf;
 let sts;
 
 const INVOKE_TOKEN = "test-invoke-token";
+const OLD_DATE = "2021-11-03";
+
+/** A worker that invokes "echo" with a Blob, a string and an object as body, each with an AbortSignal. */
+const PROBE = `
+import { FcClient } from "./node_modules/fc-invoke/js/workerd.js";
+export default {
+  async fetch(request, env) {
+    const client = new FcClient({ endpoint: env.FC_ENDPOINT, credentials: { accessKeyId: env.FC_ACCESS_KEY_ID, accessKeySecret: env.FC_ACCESS_KEY_SECRET } });
+    const answers = [];
+    for (const body of [new Blob(["blob"], { type: "text/x-blob" }), "text", { a: 1 }]) {
+      const signal = new AbortController().signal;
+      answers.push(await client.invokeFunction("echo", { body, signal, retry: false }).then((r) => new TextDecoder().decode(r.body), (e) => e.code + ": " + e.message));
+    }
+    const aborted = new AbortController();
+    aborted.abort();
+    answers.push(await client.invokeFunction("echo", { signal: aborted.signal }).then(() => "sent", (e) => e.code));
+    return Response.json(answers);
+  },
+};
+`;
 const GUARD = { INVOKE_TOKEN, FC_FUNCTIONS: "echo, json,fail,slow,no-such-function" };
 
 /** A request to the example worker (miniflare's entry worker or one by name), as an authorized caller sends it. */
@@ -68,14 +88,26 @@ before(async () => {
 
   // The bundle as wrangler would upload it; .wasm imports become CompiledWasm modules, the rule
   // wrangler applies by default.
-  const worker = (name, bindings) => ({
+  const worker = (name, bindings, compatibilityDate = COMPATIBILITY_DATE) => ({
     name,
     modules: true,
     scriptPath: join(outdir, "index.js"),
     modulesRoot: outdir,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate,
     bindings,
+  });
+  // The installed package's workerd entry, unbundled, in a worker of its own: what the example
+  // does not pass (a Blob body, an AbortSignal).
+  writeFileSync(join(consumer, "probe.mjs"), PROBE);
+  const probe = (name, compatibilityDate) => ({
+    name,
+    modules: true,
+    scriptPath: join(consumer, "probe.mjs"),
+    modulesRoot: consumer,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }, { type: "ESModule", include: ["**/*.js", "**/*.mjs"] }],
+    compatibilityDate,
+    bindings: { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) },
   });
   // What the example requires of every deployment: a caller token and the functions it may call.
   const keys = (c) => ({ FC_ACCESS_KEY_ID: c.accessKeyId, FC_ACCESS_KEY_SECRET: c.accessKeySecret, ...GUARD });
@@ -90,6 +122,12 @@ before(async () => {
       worker("wrong-secret", { FC_ENDPOINT: server.url, ...keys({ ...DEMO_CREDENTIALS, accessKeySecret: "not-the-secret" }) }),
       worker("short-timeout", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS), FC_TIMEOUT_MS: "200" }),
       worker("no-token", { FC_ENDPOINT: server.url, FC_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId, FC_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret, FC_FUNCTIONS: "echo" }),
+      // Before 2022-01-31, workerd puts Blob's and AbortSignal's properties on each object, not
+      // on their prototypes, and its Blob has no toStringTag; before 2022-03-21 it has no
+      // navigator (README: any compatibility date).
+      worker("old-date", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) }, OLD_DATE),
+      probe("probe", COMPATIBILITY_DATE),
+      probe("probe-old-date", OLD_DATE),
     ],
   });
   await mf.ready;
@@ -263,6 +301,24 @@ test("a redirect is not followed in workerd (redirect: \"manual\"; workerd refus
   assert.match(error.message, /answered with a redirect \(307 to \/2023-03-30\/functions\/echo\/invocations/);
   assert.equal(server.faultCounts.redirect, 1, "one request");
   assert.equal(server.rejections.length + server.invocations.length, 0, "not resent, not run");
+});
+
+test("any compatibility date: before 2022 too, a Blob body, a signal and a redirect are handled", async () => {
+  for (const name of ["probe", "probe-old-date"]) {
+    const answers = await (await dispatch(await mf.getWorker(name), "http://worker.local/")).json();
+    assert.deepEqual(answers, ["blob", "text", '{"a":1}', "Aborted"], name);
+    assert.equal(server.invocations.at(-1).headers["content-type"], "application/json", name);
+    assert.equal(server.invocations.at(-3).headers["content-type"], "text/x-blob", name);
+  }
+  const old = await mf.getWorker("old-date");
+  const res = await dispatch(old, "http://worker.local/echo", { method: "POST", body: "old date" });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "old date");
+  // It has no navigator, as Node 20 has none; still not Node: "manual", which workerd takes.
+  server.setFaults(() => ({ kind: "redirect" }));
+  const redirected = await dispatch(old, "http://worker.local/echo", { method: "POST", body: "once" });
+  assert.equal(redirected.status, 502);
+  assert.match((await redirected.json()).error.message, /answered with a redirect \(307 to /);
 });
 
 test("no function name is a 400 from the worker itself", async () => {
