@@ -79,6 +79,15 @@ test("getAsyncTask and waitForAsyncTask send the qualifier: a task is found only
   // not reach it would find the task.
   await assert.rejects(client.getAsyncTask("echo", "q-prod", { qualifier: "1" }), { code: "AsyncTaskNotFound", status: 404 });
   await assert.rejects(client.waitForAsyncTask("echo", "q-prod", { qualifier: "1", pollIntervalMs: 5 }), { code: "AsyncTaskNotFound", status: 404 });
+  // Stopping, the one call that changes a task, finds it only under its own qualifier too (this
+  // one has ended, so it is found and cannot be stopped).
+  await assert.rejects(client.stopAsyncTask("echo", "q-prod", { qualifier: "1" }), { code: "AsyncTaskNotFound", status: 404 });
+  await assert.rejects(client.stopAsyncTask("echo", "q-prod", { qualifier: "prod" }), { code: "AsyncTaskAlreadyFinished", status: 400 });
+  // Listing by qualifier lists that qualifier's tasks only.
+  await client.invokeFunction("echo", { invocationType: "Async", asyncTaskId: "q-latest", body: "q" });
+  await client.waitForAsyncTask("echo", "q-latest", { pollIntervalMs: 5 });
+  assert.deepEqual((await client.listAsyncTasks("echo", { qualifier: "prod" })).tasks.map((t) => t.taskId), ["q-prod"]);
+  assert.deepEqual((await client.listAsyncTasks("echo", { qualifier: "LATEST" })).tasks.map((t) => t.taskId), ["q-latest"]);
 });
 
 test("waitForAsyncTask doubles its pause between polls from pollIntervalMs up to maxPollIntervalMs", async () => {
@@ -194,6 +203,13 @@ test("list with filters and pagination", async () => {
   } while (nextToken);
   assert.deepEqual(seen, ["job-a", "job-b", "job-c", "job-d", "job-e"], "every task once, oldest first");
   assert.equal(pages, 3);
+  // Its tokens hold what a query must encode ('+', '&', '=', a space, a line break), as FC's may.
+  assert.match(nextToken ?? (await client.listAsyncTasks("echo", { limit: 1 })).nextToken, /\+\/ &=%\n$/);
+  // So may a prefix: each value reaches the server as given, and adds no parameter.
+  const sent = [];
+  const capturing = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: (url, init) => (sent.push(new URL(url)), fetch(url, init)) });
+  assert.deepEqual((await capturing.listAsyncTasks("echo", { prefix: "job-+&limit=1 %2B\n", status: "Succeeded" })).tasks, []);
+  assert.deepEqual([...sent.at(-1).searchParams], [["prefix", "job-+&limit=1 %2B\n"], ["status", "Succeeded"]]);
 
   const desc = await client.listAsyncTasks("echo", { sortOrderByTime: "desc", limit: 100 });
   assert.equal(desc.tasks[0].taskId, "other-1");

@@ -1098,12 +1098,15 @@ export async function startFcServer(options = {}) {
   };
 
   // nextToken: opaque to clients; base64url of the last returned task's sort key, the sort order
-  // and the function, so a page continues strictly after it (tasks added meanwhile never shift it).
-  const encodeToken = (fn, order, task) => Buffer.from(JSON.stringify({ f: fn, o: order, t: task.startedAt, s: task.seq })).toString("base64url");
+  // and the function, so a page continues strictly after it (tasks added meanwhile never shift it),
+  // then TOKEN_MARK: what a query sent unencoded would change ('+' read as a space, '&' ending the
+  // value), as FC's tokens may hold any text (its documented example ends in a line break).
+  const TOKEN_MARK = "+/ &=%\n";
+  const encodeToken = (fn, order, task) => Buffer.from(JSON.stringify({ f: fn, o: order, t: task.startedAt, s: task.seq })).toString("base64url") + TOKEN_MARK;
   function decodeToken(text, fn, order) {
     let token;
     try {
-      token = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+      token = text.endsWith(TOKEN_MARK) ? JSON.parse(Buffer.from(text.slice(0, -TOKEN_MARK.length), "base64url").toString("utf8")) : null;
     } catch {
       token = null;
     }
