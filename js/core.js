@@ -127,8 +127,11 @@ const typedArrayKind = getterOf(typedArrayProto, Symbol.toStringTag);
 const arrayBufferLength = getterOf(ArrayBuffer.prototype, "byteLength");
 const TYPED_ARRAY = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(typedArrayProto, name));
 const DATA_VIEW = ["buffer", "byteOffset", "byteLength"].map((name) => getterOf(DataView.prototype, name));
-/** Throws for a typed array whose buffer is detached, or shrunk below it (whose length reads 0). */
-const typedArraySlice = typedArrayProto.slice;
+/**
+ * Throws for a typed array whose buffer is detached, or shrunk below it (whose length reads 0),
+ * and runs no code of the caller's (slice would, through a subclass's constructor).
+ */
+const typedArrayAt = typedArrayProto.at;
 /** Blob's `type` getter and `arrayBuffer`, where the runtime has Blob. */
 const BLOB = typeof Blob === "undefined" ? undefined : { type: getterOf(Blob.prototype, "type"), arrayBuffer: Blob.prototype.arrayBuffer };
 
@@ -176,12 +179,18 @@ function readable(value, argument, fallback, keys = []) {
 }
 
 /**
- * A URL's "user:password@" after its scheme and any mix of / and \ that URL parsers take; $1
- * keeps what precedes it. A password pasted unencoded may hold an '@', or a '/', '?' or '#',
- * which make the URL unparsable (to the last '@' before a space), or a space (to the last '@'
- * before the path).
+ * A URL's "user:password@" in a runtime's message: from the first scheme's ':' and any mix of /
+ * and \ that URL parsers take, to the last '@', as a password pasted unencoded may hold '@', '/',
+ * '?', '#' or a space (an '@' in a query takes what precedes it too); $1 keeps the scheme.
+ * Replaced by "$1…@", which shows that something went.
  */
-const USERINFO = /(:[/\\]*)(?:\S*|[^/\\?#]*)@/g;
+const USERINFO = /([a-z][a-z\d+.-]*:[/\\]*)[^]*@/i;
+
+/**
+ * How much of a runtime's message is searched for what it must not show, and shown: the patterns
+ * take time quadratic in the text's length, and a message may quote a 1 MiB URL.
+ */
+const SHOWN = 1000;
 
 const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${argument}: ${reason}`, { argument });
 
@@ -192,11 +201,12 @@ const invalid = (argument, reason) => new FcError("InvalidArgument", `invalid ${
  */
 function unreadable(argument, what, cause, quoting = false) {
   const said = String(cause?.message ?? cause);
+  const head = said.slice(0, SHOWN);
   // A URL's user:password is dropped, as toJSON drops it, and so is what a `quoting` message
   // quotes; then the cause is not kept: it would show them. In the runtime's Request messages,
   // after any mix of / and \ that URL parsers take; in others, only after a "//", so that
   // "role: ci@prod" stays as written.
-  const reason = quoting ? said.replace(/(["'`])[^]*\1/g, "$1…$1").replace(USERINFO, "$1") : said.replace(/\/\/(?:\S*|[^/?#]*)@/g, "//");
+  const reason = quoting ? head.replace(/(["'`])[^]*\1/g, "$1…$1").replace(USERINFO, "$1…@") : head.replace(/\/\/(?:\S*|[^/?#]*)@/g, "//…@");
   return new FcError("InvalidArgument", `invalid ${argument}: ${what}: ${reason.slice(0, 200)}`, { argument, cause: reason === said ? cause : undefined });
 }
 
@@ -454,7 +464,7 @@ function viewBytes(body, copy) {
     }
     if (view.byteLength === 0) {
       new Uint8Array(view.buffer, 0, 0); // throws for a detached buffer
-      if (ArrayBuffer.isView(body) && typedArrayKind.call(body) !== undefined) typedArraySlice.call(body, 0, 0);
+      if (ArrayBuffer.isView(body) && typedArrayKind.call(body) !== undefined) typedArrayAt.call(body, 0);
     }
   } catch (e) {
     throw unreadable("body", "its buffer cannot be read (detached, or resized below the view?)", e);
@@ -597,7 +607,7 @@ async function requestBytes(request) {
     // another realm's, which may be one.
     if (chunks.length === 1) {
       const [only] = chunks;
-      return only.buffer instanceof ArrayBuffer && !only.buffer.resizable ? only : only.slice();
+      return only.buffer instanceof ArrayBuffer && !only.buffer.resizable ? only : new Uint8Array(only);
     }
     const bytes = new Uint8Array(length);
     let at = 0;
@@ -689,17 +699,17 @@ const REQUEST_OPTIONS = { method: "string", path: "string", query: "any", header
 const REQUEST_TO_SIGN = { method: "string", url: "string", headers: "any", body: "any", payloadHash: "string" };
 const SIGN_OPTIONS = { action: "string", version: "string", date: "any", nonce: "string" };
 
-/** An endpoint as given, but for a user or password in it (the first call refuses those). */
+/**
+ * An endpoint as given, but for a user or password in it (the first call refuses those): all
+ * between its scheme and the last '@', as USERINFO finds it, but in linear time. From the text,
+ * not as a URL parser reads it: with a '/' in its password, the URL parses with the rest of the
+ * password in its path.
+ */
 function withoutPassword(endpoint) {
-  try {
-    const url = new URL(endpoint);
-    if (url.username === "" && url.password === "") return endpoint;
-    url.username = url.password = "";
-    return url.href;
-  } catch {
-    // Not a URL the runtime parses (the first call refuses it): its user:password still goes.
-    return typeof endpoint === "string" ? endpoint.replace(USERINFO, "$1") : endpoint;
-  }
+  const at = typeof endpoint === "string" ? endpoint.lastIndexOf("@") : -1;
+  if (at === -1) return endpoint;
+  const scheme = /^[a-z][a-z\d+.-]*:[/\\]*/i.exec(endpoint)?.[0] ?? "";
+  return `${scheme}…@${endpoint.slice(at + 1)}`;
 }
 
 /**

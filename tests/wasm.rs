@@ -207,7 +207,16 @@ async fn errors_carry_code_and_argument() {
     let fetch = || JsValue::from(fake_fetch(200, "", "{}"));
     let argument = |e: &JsValue| get(e, "argument").as_string();
     assert_eq!(argument(&config(None, true, fetch(), &[])).as_deref(), Some("endpoint"));
-    assert_eq!(argument(&config(Some("http://h"), true, 5.into(), &[])).as_deref(), Some("fetch"));
+    // Without a fetch where the runtime has none (the JS face checks that a given one is a function).
+    let global_fetch = get(&js_sys::global(), "fetch");
+    Reflect::set(&js_sys::global(), &"fetch".into(), &JsValue::UNDEFINED).expect("unset fetch");
+    let no_fetch = config(Some("http://h"), true, JsValue::UNDEFINED, &[]);
+    Reflect::set(&js_sys::global(), &"fetch".into(), &global_fetch).expect("restore fetch");
+    assert_eq!(argument(&no_fetch).as_deref(), Some("fetch"));
+    assert_eq!(
+        get(&no_fetch, "message").as_string().as_deref(),
+        Some("invalid fetch: this runtime has no global fetch; pass one")
+    );
     assert_eq!(
         argument(&config(Some("http://h"), true, fetch(), &[0.0, f64::NAN, f64::NAN])).as_deref(),
         Some("retry")

@@ -348,7 +348,8 @@ function orAbort(promise, signal) {
  * workerd refuses it.
  */
 const userAgent = globalThis.navigator?.userAgent;
-const isNode = userAgent === undefined ? globalThis.process?.release?.name === "node" : String(userAgent).startsWith("Node.js/");
+// workerd, which may also have no navigator and call its process "node" (nodejs_compat), has WebSocketPair.
+const isNode = userAgent === undefined ? globalThis.process?.release?.name === "node" && globalThis.WebSocketPair === undefined : String(userAgent).startsWith("Node.js/");
 const REDIRECT = isNode ? "error" : "manual";
 
 /** A redirect as fetch defines them; browsers give an opaque one (status 0, no headers). */

@@ -495,6 +495,14 @@ test("the body is taken when the call is made, as fetch takes it: changing the b
   await assert.rejects(client.invokeFunction("echo", { body: cut }), { code: "InvalidArgument", argument: "body" });
   await assert.rejects(signRequest({ method: "POST", url: "https://h/x", body: cut }, DEMO_CREDENTIALS, { action: "A" }), { code: "InvalidArgument", argument: "body" });
   assert.equal((await client.invokeFunction("echo", { body: new Uint8Array(resizable, 0, 0) })).body.length, 0);
+  // Checking that runs none of the caller's code: a subclass's constructor that refuses 0 stays unused.
+  class Tagged extends Uint8Array {
+    constructor(...args) {
+      if (args[0] === 0) throw new Error("Tagged(0) not allowed");
+      super(...args);
+    }
+  }
+  assert.equal((await client.invokeFunction("echo", { body: new Tagged(new ArrayBuffer(0)) })).body.length, 0);
 });
 
 test("options that throw when read are rejected, and the client keeps working", async () => {

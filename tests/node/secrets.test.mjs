@@ -97,13 +97,17 @@ test("every error path and the client are free of secrets, and nothing is logged
   // A password pasted unencoded may hold what ends a URL's authority ('#', '?', '/'), which makes
   // it unparsable, and '@'.
   const endpoints = ["http://user:Hunter2Pass@127.0.0.1:9/", "https://user:Hunter2Pass@bad host 127.0.0.1:9/"];
-  for (const odd of ["#", "?", "/", "@#", "#@"]) endpoints.push(`http://user:Hunter2${odd}Pass@127.0.0.1:9`);
+  for (const odd of ["#", "?", "/", "@#", "#@", " #"]) endpoints.push(`http://user:Hunter2${odd}Pass@127.0.0.1:9`);
+  // A '/' after a port-like start leaves the URL parsable, the rest of the password in its path.
+  endpoints.push("https://user:4/Hunter2Pass@127.0.0.1:9", "https://user:Hunter2@P/ass@127.0.0.1:9");
   for (const endpoint of endpoints) {
     const withPassword = new FcClient({ endpoint, credentials: DEMO_CREDENTIALS });
     for (const text of [JSON.stringify(withPassword), inspect(withPassword)]) {
-      assert.ok(!text.includes("Hunter2") && !text.includes("Pass") && text.includes("127.0.0.1:9"), text);
+      assert.ok(!text.includes("Hunter2") && !text.includes("Pass") && !text.includes("ass") && text.includes("…@") && text.includes("127.0.0.1:9"), text);
     }
   }
+  // An endpoint without one is shown as given.
+  assert.equal(JSON.stringify(new FcClient({ endpoint: "https://fc.example:8443", credentials: DEMO_CREDENTIALS })), '{"endpoint":"https://fc.example:8443"}');
   // Nor in the error of a client.fetch of such a URL, which quotes fetch's own message; a
   // password may hold '@' or a space.
   for (const [userinfo, secret] of [["user:Hunter2Pass", "Hunter2Pass"], ["user:Hunt@er2", "er2@"], ["user:Hunt er2", "er2"], ["user:Hun#ter2", "ter2"], ["user:Hun?ter2", "ter2"], ["user:Hun/ter2", "ter2"], ["user:Hu@n#ter2", "ter2"]]) {
@@ -189,7 +193,7 @@ test("a polluted Object.prototype (an app's careless deep merge) supplies no opt
   assert.deepEqual(out.credentialsSeen, { tokens: [null, null, null, null, null], signedToken: null, asked: 3 });
 });
 
-test("client.fetch's errors quote nothing the runtime's Request quotes: not a refused header value, not a password however the URL spells it", async () => {
+test("client.fetch's errors quote nothing the runtime's Request quotes: not a refused header value, not a password however the URL spells it", { timeout: 60_000 }, async () => {
   const client = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS });
   const KEY = "ApiKey-Hunter2-0001";
   const PASSWORD = "Hunter2Pass";
@@ -211,6 +215,14 @@ test("client.fetch's errors quote nothing the runtime's Request quotes: not a re
     }, url);
   }
   assert.equal(server.invocations.length + server.rejections.length, before, "nothing was sent");
+  // Only so much of a message or an endpoint is searched: a megabyte of colons (which the patterns
+  // that find a password take quadratic time for) neither stalls the error nor the client's JSON.
+  const long = `https://h:1a/${"x:/".repeat(350_000)}`;
+  await assert.rejects(client.fetch(long), { code: "InvalidArgument" });
+  assert.ok(JSON.stringify(new FcClient({ endpoint: `${long}@`, credentials: DEMO_CREDENTIALS })).includes("https://…@"));
+  assert.equal(JSON.stringify(new FcClient({ endpoint: `${"a".repeat(1 << 20)}@h`, credentials: DEMO_CREDENTIALS })), '{"endpoint":"…@h"}');
+  // A URL that does not parse and has an '@' in its query loses what precedes it, marked as gone.
+  await assert.rejects(client.fetch("https://example.com:80a/notify?email=ops@example.com"), (e) => /https:\/\/…@example\.com/.test(e.message) || assert.fail(e.message));
   // An endpoint no runtime parses keeps no password either, however it is spelled.
   for (const endpoint of [`https://user:${PASSWORD}@bad host`, `https:\\\\user:${PASSWORD}@bad host`]) {
     const odd = new FcClient({ endpoint, credentials: DEMO_CREDENTIALS });

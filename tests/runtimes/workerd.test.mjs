@@ -35,6 +35,9 @@ import { FcClient } from "./node_modules/fc-invoke/js/workerd.js";
 export default {
   async fetch(request, env) {
     const client = new FcClient({ endpoint: env.FC_ENDPOINT, credentials: { accessKeyId: env.FC_ACCESS_KEY_ID, accessKeySecret: env.FC_ACCESS_KEY_SECRET } });
+    if (new URL(request.url).pathname === "/once") {
+      return Response.json(await client.invokeFunction("echo", { body: "once", retry: false }).then(() => "sent", (e) => e.code + ": " + e.message));
+    }
     const answers = [];
     for (const body of [new Blob(["blob"], { type: "text/x-blob" }), "text", { a: 1 }]) {
       const signal = new AbortController().signal;
@@ -100,13 +103,14 @@ before(async () => {
   // The installed package's workerd entry, unbundled, in a worker of its own: what the example
   // does not pass (a Blob body, an AbortSignal).
   writeFileSync(join(consumer, "probe.mjs"), PROBE);
-  const probe = (name, compatibilityDate) => ({
+  const probe = (name, compatibilityDate, compatibilityFlags = []) => ({
     name,
     modules: true,
     scriptPath: join(consumer, "probe.mjs"),
     modulesRoot: consumer,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }, { type: "ESModule", include: ["**/*.js", "**/*.mjs"] }],
     compatibilityDate,
+    compatibilityFlags,
     bindings: { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) },
   });
   // What the example requires of every deployment: a caller token and the functions it may call.
@@ -128,6 +132,8 @@ before(async () => {
       worker("old-date", { FC_ENDPOINT: server.url, ...keys(DEMO_CREDENTIALS) }, OLD_DATE),
       probe("probe", COMPATIBILITY_DATE),
       probe("probe-old-date", OLD_DATE),
+      // A process that calls itself "node", and no navigator: still workerd.
+      probe("probe-node-like", COMPATIBILITY_DATE, ["nodejs_compat", "no_global_navigator"]),
     ],
   });
   await mf.ready;
@@ -304,7 +310,7 @@ test("a redirect is not followed in workerd (redirect: \"manual\"; workerd refus
 });
 
 test("any compatibility date: before 2022 too, a Blob body, a signal and a redirect are handled", async () => {
-  for (const name of ["probe", "probe-old-date"]) {
+  for (const name of ["probe", "probe-old-date", "probe-node-like"]) {
     const answers = await (await dispatch(await mf.getWorker(name), "http://worker.local/")).json();
     assert.deepEqual(answers, ["blob", "text", '{"a":1}', "Aborted"], name);
     assert.equal(server.invocations.at(-1).headers["content-type"], "application/json", name);
@@ -319,6 +325,9 @@ test("any compatibility date: before 2022 too, a Blob body, a signal and a redir
   const redirected = await dispatch(old, "http://worker.local/echo", { method: "POST", body: "once" });
   assert.equal(redirected.status, 502);
   assert.match((await redirected.json()).error.message, /answered with a redirect \(307 to /);
+  for (const name of ["probe-old-date", "probe-node-like"]) {
+    assert.match(await (await dispatch(await mf.getWorker(name), "http://worker.local/once")).json(), /^NetworkError: .*answered with a redirect \(307 to /, name);
+  }
 });
 
 test("no function name is a 400 from the worker itself", async () => {
