@@ -440,6 +440,20 @@ test("bad input is rejected before any request is sent", async () => {
     const config = { endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: counting, ...options };
     await assert.rejects(new FcClient(config).invokeFunction("echo"), (e) => e.code === "InvalidArgument" && e.argument === argument && reason.test(e.message) || assert.fail(`${JSON.stringify(options)}: ${e.argument} ${e.message}`));
   }
+  // Beyond what setTimeout can wait, a timer fires at once: refused, not an instant Timeout.
+  for (const name of ["timeoutMs", "deadlineMs"]) {
+    await assert.rejects(c.invokeFunction("echo", { [name]: 2 ** 31 }), { code: "InvalidArgument", argument: name });
+  }
+  // A line break in a header's name or value would add headers of the caller's choosing to the
+  // signed request (an app forwarding a user's value): refused, nothing signed or sent.
+  for (const headers of [{ "x-a": "v\nx-b" }, { "x-a\nx-fc-log-type": "Tail" }, [["x-a", "v\n"]], new Map([["x-a", "\nv"]])]) {
+    await assert.rejects(c.invokeFunction("echo", { headers }), { code: "InvalidArgument", argument: "headers" });
+    await assert.rejects(signRequest({ method: "POST", url: "https://h/x", headers }, DEMO_CREDENTIALS, { action: "A" }), { code: "InvalidArgument", argument: "headers" });
+  }
+  // A typo is named in options built on defaults (Object.create) or a class's instance too.
+  const onDefaults = Object.assign(Object.create({ qualifier: "LATEST" }), { timeoutMS: 5 });
+  await assert.rejects(c.invokeFunction("echo", onDefaults), (e) => e.code === "InvalidArgument" && /unknown option `timeoutMS`/.test(e.message) || assert.fail(e.message));
+  await assert.rejects(c.invokeFunction("echo", { invocationtype: "Async" }), (e) => /unknown option `invocationtype`/.test(e.message) || assert.fail(e.message));
   for (const [options, reason] of [
     [{ qualifier: 5 }, /`qualifier` must be a string/],
     [{ idempotent: "yes" }, /`idempotent` must be true or false/],
@@ -652,6 +666,42 @@ test("timeoutMs and the signal also bound a credentials provider and a fetch tha
     credentials: () => new Promise((resolve) => setTimeout(() => resolve(DEMO_CREDENTIALS), 50)),
   });
   assert.equal(await (await slowCredentials.invokeFunction("echo", { body: "x", timeoutMs: 5000 })).text(), "x");
+});
+
+test("a timeout or an abort cancels the request itself, and also bounds reading an answer's body", async () => {
+  // The attempt's signal reaches fetch, so the request is cancelled, not left open to the server.
+  const seen = [];
+  const hanging = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, retry: false, fetch: (url, init) => (seen.push(init.signal), new Promise(() => {})) });
+  await assert.rejects(hanging.invokeFunction("echo", { timeoutMs: 50 }), { code: "Timeout" });
+  await assert.rejects(hanging.invokeFunction("echo", { signal: AbortSignal.timeout(50) }), { code: "Aborted" });
+  assert.equal(seen.length, 2);
+  assert.ok(seen.every((signal) => signal instanceof AbortSignal && signal.aborted), "each request's own signal aborted");
+  // A body that never ends, from a fetch whose Response ignores the signal: still bounded.
+  const stalled = () => new Response(new ReadableStream({ pull: () => new Promise(() => {}) }));
+  const slowBody = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, retry: false, fetch: async () => stalled() });
+  await assert.rejects(slowBody.invokeFunction("echo", { timeoutMs: 50 }), { code: "Timeout" });
+  await assert.rejects(slowBody.invokeFunction("echo", { signal: AbortSignal.timeout(50) }), { code: "Aborted" });
+});
+
+test("a failed load of the wasm is tried again by the next call", async () => {
+  const { execFile } = await import("node:child_process");
+  const script = `
+    const Real = WebAssembly.Instance;
+    let fail = true;
+    WebAssembly.Instance = function (...args) {
+      if (fail) { fail = false; throw new RangeError("out of memory"); }
+      return new Real(...args);
+    };
+    const { FcClient } = await import("fc-invoke");
+    const c = new FcClient({ endpoint: "http://127.0.0.1:9", credentials: { accessKeyId: "id", accessKeySecret: "s" }, fetch: async () => new Response("ok") });
+    const first = await c.invokeFunction("f").then(() => "sent", (e) => e.code);
+    const second = await (await c.invokeFunction("f")).text();
+    console.log(JSON.stringify([first, second]));
+  `;
+  const out = await new Promise((resolve, reject) =>
+    execFile(process.execPath, ["--input-type=module", "-e", script], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)))),
+  );
+  assert.deepEqual(out, ["InitError", "ok"]);
 });
 
 test("a custom fetch's response is read by its shape; a network-error Response is a NetworkError", async () => {
@@ -953,13 +1003,30 @@ test("without a FinalizationRegistry (older workerd), close() and the one-shot i
     c.close();
     const again = await (await c.invokeFunction("f")).text();
     c.close();
+    // Closed during its call, each client is freed when the call ends.
+    for (let i = 0; i < 2000; i++) {
+      let end;
+      const ended = new Promise((r) => (end = r));
+      const one = new FcClient({ ...opts, fetch: async () => (await ended, new Response("ok")) });
+      const call = one.invokeFunction("f");
+      one.close();
+      end();
+      await call;
+    }
+    at.push(memory());
+    // One long-lived client's calls each give back what they took (a call's slot in the wasm).
+    const kept = new FcClient(opts);
+    for (let i = 0; i < 3000; i++) await kept.invokeFunction("f");
+    at.push(memory());
     console.log(JSON.stringify({ grew: at.slice(1).map((m, i) => m - at[i]), late, again }));
   `;
   const out = await new Promise((resolve, reject) =>
     execFile(process.execPath, ["--input-type=module", "-e", script], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)))),
   );
-  const [closed, oneShot, leftToGc] = out.grew;
+  const [closed, oneShot, leftToGc, closedDuringCall, oneClient] = out.grew;
   assert.equal(closed, 0, "2000 clients closed: no growth");
+  assert.equal(closedDuringCall, 0, "2000 clients closed during their call: no growth");
+  assert.equal(oneClient, 0, "3000 calls of one client: no growth");
   assert.equal(oneShot, 0, "2000 one-shot calls: no growth");
   assert.ok(leftToGc > 2000 * 1000, `the same 2000 clients, not closed, grew it (${leftToGc} bytes): the test sees the leak`);
   assert.deepEqual([out.late, out.again], ["late", "late"]);

@@ -223,6 +223,20 @@ test("client.fetch's errors quote nothing the runtime's Request quotes: not a re
   assert.equal(JSON.stringify(new FcClient({ endpoint: `${"a".repeat(1 << 20)}@h`, credentials: DEMO_CREDENTIALS })), '{"endpoint":"…@h"}');
   // A URL that does not parse and has an '@' in its query loses what precedes it, marked as gone.
   await assert.rejects(client.fetch("https://example.com:80a/notify?email=ops@example.com"), (e) => /https:\/\/…@example\.com/.test(e.message) || assert.fail(e.message));
+  // A password in the caller's own error (a failed upload stream, a getter that throws) is not
+  // shown either, nor kept in a cause.
+  const upload = new ReadableStream({ pull: (controller) => controller.error(new Error(`upstream https://admin:${PASSWORD}@internal.example/ failed`)) });
+  const failures = [
+    await client.fetch(`${server.url}/x`, { method: "POST", body: upload, duplex: "half" }).catch((e) => e),
+    await client.invokeFunction("echo", { get body() { throw new Error(`see https://u:${PASSWORD}@h.example/`); } }).catch((e) => e),
+  ];
+  for (const e of failures) {
+    assert.equal(e.code, "InvalidArgument", e.message);
+    for (const text of [e.message, JSON.stringify(e), inspect(e, { depth: 5 })]) {
+      assert.ok(!text.includes(PASSWORD) && text.includes("…@"), `echoed: ${text}`);
+    }
+    assert.ok(!String(e.cause?.message).includes(PASSWORD), "not in a cause");
+  }
   // An endpoint no runtime parses keeps no password either, however it is spelled.
   for (const endpoint of [`https://user:${PASSWORD}@bad host`, `https:\\\\user:${PASSWORD}@bad host`]) {
     const odd = new FcClient({ endpoint, credentials: DEMO_CREDENTIALS });

@@ -554,6 +554,10 @@ test("client.fetch proxies as fetch does: a Request as init, a Request carrying 
   // A no-cors request (a service worker's for an <img>) would go without its signed headers.
   await recording.fetch(`${server.url}/http/web-echo/n`, { mode: "no-cors" });
   assert.equal(sent.at(-1).mode, "cors");
+  // A navigation's Request (a service worker proxying event.request): fetch takes no "navigate".
+  const navigation = new (class { get mode() { return "navigate"; } get method() { return "GET"; } })();
+  assert.equal((await recording.fetch(`${server.url}/http/web-echo/nav`, navigation)).status, 200);
+  assert.equal(sent.at(-1).mode, "same-origin");
   // Given explicitly, they are still refused, as for any call.
   await assert.rejects(client.invokeFunction("echo", { headers: { host: "h" } }), { code: "InvalidArgument", argument: "headers" });
 });
