@@ -153,3 +153,12 @@ fn t38_t39_hosts_fetch_would_not_reach_are_refused() {
     assert!(Endpoint::for_region("123", "cn-").is_err(), "a DNS label cannot end in '-'");
     assert!(Url::parse("http://[1234]/", "u").is_err(), "an IPv6 literal has a ':'");
 }
+
+#[test]
+fn t27_a_poll_answered_without_a_task_status_fails_rather_than_polls_forever() {
+    let mut c = client();
+    let call = Call::wait_for_async_task(&c, "f", "t1", None, 10, 100, &CallOptions::default(), 0.0).unwrap();
+    let not_a_task = A { status: 200, headers: vec![], json: vec![] };
+    let (sent, _, done) = drive(&mut c, call, vec![not_a_task], 0.0);
+    assert_eq!((sent, done), (1, false));
+}
