@@ -295,6 +295,9 @@ test("a service error keeps FC's whole JSON answer as e.data (RAM's AccessDenied
   for (const [body, type] of [["<html>bad gateway</html>", "text/html"], ['["not", "a document"]', "application/json"], ["", "application/json"]]) {
     await assert.rejects(call(answering(502, body, type)), (e) => e.code === "ServiceError" && e.data === undefined && !("data" in JSON.parse(JSON.stringify(e))), body);
   }
+  // An error answer over 1 MiB is no error document: not parsed (its code is not read either).
+  const huge = JSON.stringify({ Code: "InternalError", Message: "x".repeat(1 << 21) });
+  await assert.rejects(call(answering(500, huge)), (e) => e.code === "ServiceError" && e.status === 500 && e.data === undefined);
   // Errors with no answer have none, nor do the client's own after a 2xx document (a task's
   // payload, the caller's event, must not reach logs through a Timeout's JSON).
   await assert.rejects(client.invokeFunction("1bad"), (e) => e.code === "InvalidArgument" && e.data === undefined);
