@@ -686,6 +686,30 @@ test("a timeout or an abort cancels the request itself, and also bounds reading 
   await assert.rejects(slowBody.invokeFunction("echo", { signal: AbortSignal.timeout(50) }), { code: "Aborted" });
 });
 
+test("an abort that comes while a retryable answer is read ends the call before its backoff wait", { timeout: 20_000 }, async () => {
+  // The answer's headers abort the caller's signal as they are read: the next step is the wait
+  // Retry-After asks for (a minute), which an already aborted signal can no longer end; without the
+  // check before it, this test times out.
+  const controller = new AbortController();
+  let calls = 0;
+  const body = new TextEncoder().encode(JSON.stringify({ Code: "ResourceThrottled", Message: "busy" }));
+  const aborting = async () => {
+    calls++;
+    const fields = [["content-type", "application/json"], ["retry-after", "60"]];
+    const headers = {
+      get: (name) => fields.find(([k]) => k === name)?.[1] ?? null,
+      *[Symbol.iterator]() {
+        controller.abort(new Error("the user left"));
+        yield* fields;
+      },
+    };
+    return { status: 503, type: "basic", ok: false, headers, arrayBuffer: async () => body.buffer };
+  };
+  const c = new FcClient({ endpoint: server.url, credentials: DEMO_CREDENTIALS, fetch: aborting });
+  await assert.rejects(c.invokeFunction("echo", { signal: controller.signal }), (e) => e.code === "Aborted" && e.cause?.message === "the user left");
+  assert.equal(calls, 1);
+});
+
 test("a failed load of the wasm is tried again by the next call", async () => {
   const { execFile } = await import("node:child_process");
   const script = `
