@@ -9,6 +9,15 @@ import { FcClient, FcError, invokeFunction, signRequest } from "fc-invoke";
 import { startFcServer, DEMO_CREDENTIALS, DEMO_STS_CREDENTIALS, mintStsCredentials } from "../server/fc-server.mjs";
 
 const require = createRequire(import.meta.url);
+
+/** Runs `script` (an ES module) in a fresh Node process with `flags`; resolves to what it printed, parsed as JSON. */
+const runChild = async (script, flags = []) => {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [...flags, "--input-type=module", "-e", script], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)))),
+  );
+};
+
 let server;
 let client;
 
@@ -711,7 +720,6 @@ test("an abort that comes while a retryable answer is read ends the call before 
 });
 
 test("a failed load of the wasm is tried again by the next call", async () => {
-  const { execFile } = await import("node:child_process");
   const script = `
     const Real = WebAssembly.Instance;
     let fail = true;
@@ -725,9 +733,7 @@ test("a failed load of the wasm is tried again by the next call", async () => {
     const second = await (await c.invokeFunction("f")).text();
     console.log(JSON.stringify([first, second]));
   `;
-  const out = await new Promise((resolve, reject) =>
-    execFile(process.execPath, ["--input-type=module", "-e", script], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)))),
-  );
+  const out = await runChild(script);
   assert.deepEqual(out, ["InitError", "ok"]);
 });
 
@@ -975,7 +981,6 @@ test("signRequest of a string body signs the content type fetch sends with it; a
 test("a trap (the wasm out of memory) leaves no client broken: its running calls are InternalErrors, the next call works, close() does not throw", async () => {
   // In a child whose wasm memory may grow to 6.25 MiB only (a V8 flag), so that six calls with
   // 1 MB headers exhaust it, as thousands of such calls exhaust the 4 GiB a wasm may have.
-  const { execFile } = await import("node:child_process");
   const script = `
     const { FcClient } = await import("fc-invoke");
     let sent = 0;
@@ -990,11 +995,7 @@ test("a trap (the wasm out of memory) leaves no client broken: its running calls
     try { client.close(); } catch (e) { closed = e.message; }
     console.log(JSON.stringify({ codes, trapped, later, closed }));
   `;
-  const out = await new Promise((resolve, reject) =>
-    execFile(process.execPath, ["--wasm-max-mem-pages=100", "--input-type=module", "-e", script], (error, stdout, stderr) =>
-      error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
-    ),
-  );
+  const out = await runChild(script, ["--wasm-max-mem-pages=100"]);
   assert.ok(out.trapped, "the wasm trapped (else this test tests nothing)");
   for (const code of out.codes) assert.ok(code === "ok" || code === "FcError InternalError", `each running call is ok or an InternalError: ${out.codes}`);
   assert.equal(out.later, 200, "a later call of the same client works");
@@ -1004,7 +1005,6 @@ test("a trap (the wasm out of memory) leaves no client broken: its running calls
 test("without a FinalizationRegistry (older workerd), close() and the one-shot invokeFunction free a client's wasm memory", async () => {
   // In a fresh process whose FinalizationRegistry is gone before the package loads: nothing frees
   // a client's wasm side then, unless close() does (about 1.6 KB a client).
-  const { execFile } = await import("node:child_process");
   const script = `
     void new Response(""); // Node's fetch loads first: it needs FinalizationRegistry itself
     delete globalThis.FinalizationRegistry;
@@ -1047,9 +1047,7 @@ test("without a FinalizationRegistry (older workerd), close() and the one-shot i
     at.push(memory());
     console.log(JSON.stringify({ grew: at.slice(1).map((m, i) => m - at[i]), late, again }));
   `;
-  const out = await new Promise((resolve, reject) =>
-    execFile(process.execPath, ["--input-type=module", "-e", script], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)))),
-  );
+  const out = await runChild(script);
   const [closed, oneShot, leftToGc, closedDuringCall, oneClient] = out.grew;
   assert.equal(closed, 0, "2000 clients closed: no growth");
   assert.equal(closedDuringCall, 0, "2000 clients closed during their call: no growth");
