@@ -844,6 +844,37 @@ mod tests {
         let dates: Vec<_> = script.sent.iter().map(|s| s.header("x-acs-date")).collect();
         assert_eq!(dates, [Some("2026-11-25T10:00:00Z"), Some("2026-11-25T11:00:00Z"), Some("2026-11-25T11:00:00Z")]);
         assert!(script.sleeps.is_empty(), "a corrected clock is used at once");
+        // A later skew is measured against the host's clock again: the offset is replaced, not
+        // added to the first.
+        script
+            .answers
+            .extend([status(403, "RequestTimeTooSkewed", &[("date", "Wed, 25 Nov 2026 12:00:00 GMT")]), ok()]);
+        invoke(&mut client, &mut script, &SYNC, &CallOptions::default()).expect("corrected again");
+        assert_eq!(script.sent.last().and_then(|s| s.header("x-acs-date")), Some("2026-11-25T12:00:00Z"));
+    }
+
+    #[test]
+    fn reads_are_retried_after_a_500_and_a_stop_never_is() {
+        let mut client = client();
+        let failed_once = || Script::new(vec![status(500, "InternalServerError", &[]), ok()]);
+        let mut script = failed_once();
+        let call =
+            Call::get_async_task(&client, "f", "t1", None, &CallOptions::default(), script.now_ms).expect("call");
+        script.run(&mut client, call).expect("read again");
+        assert_eq!(script.sent.len(), 2, "GetAsyncTask");
+        let head = CustomCall { method: "HEAD", path: "/x", action: "A", ..CustomCall::default() };
+        let mut script = failed_once();
+        let call = Call::request(&client, &head, PayloadHash::empty(), false, &CallOptions::default(), script.now_ms)
+            .expect("call");
+        script.run(&mut client, call).expect("read again");
+        assert_eq!(script.sent.len(), 2, "a custom HEAD");
+        // A second stop would answer AsyncTaskAlreadyFinished and hide that the first worked,
+        // even for a caller who says the call is idempotent.
+        let idempotent = CallOptions { idempotent: true, ..CallOptions::default() };
+        let mut script = failed_once();
+        let call = Call::stop_async_task(&client, "f", "t1", None, &idempotent, script.now_ms).expect("call");
+        assert!(script.run(&mut client, call).is_err());
+        assert_eq!(script.sent.len(), 1, "StopAsyncTask");
     }
 
     #[test]
@@ -966,6 +997,7 @@ mod tests {
         let mut script = Script::new(vec![task("Running"), ok()]);
         let call = wait(&client, 1, 1, &CallOptions::default(), script.now_ms);
         assert_eq!(code(script.run(&mut client, call)).map(|_| ()), Err("NetworkError".into()));
+        assert_eq!(script.sent.len(), 2, "no poll after the answer without a status");
         // Intervals of 0 still wait between polls.
         let mut script = Script::new(vec![task("Running"), task("Running"), task("Succeeded")]);
         let call = wait(&client, 0, 0, &CallOptions::default(), script.now_ms);
